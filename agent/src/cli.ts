@@ -1,0 +1,36 @@
+import { errorMessage, isStagewatchError } from '@stagewatch/shared';
+import { probeCommand } from './commands/probe.js';
+import { sampleCommand } from './commands/sample.js';
+
+const USAGE = `usage: stagewatch-agent <command> [flags]
+  probe [--json]                                   what this host can sample
+  sample --duration-s S [--interval-ms N] [--pid P] [--host NAME]
+                                                   print samples as JSON lines for S seconds`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  probe: probeCommand,
+  sample: sampleCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) {
+    process.stderr.write(`stagewatch-agent: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (isStagewatchError(e, 'usage')) {
+      process.stderr.write(`stagewatch-agent ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`stagewatch-agent ${cmd}: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}

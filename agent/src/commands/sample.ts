@@ -1,0 +1,48 @@
+import { access } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { intFlag, numberFlag, parseFlags, UsageError } from '../args.js';
+import { startSampling } from '../sampling.js';
+
+/** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
+export async function sampleCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    'interval-ms': { type: 'string' },
+    'duration-s': { type: 'string' },
+    pid: { type: 'string' },
+    host: { type: 'string' },
+  });
+  const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
+  const durationS = numberFlag(values, 'duration-s', 0.1, 366 * 86400);
+  const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
+  if (pid !== undefined) {
+    try {
+      await access(`/proc/${pid}`);
+    } catch {
+      throw new UsageError(`--pid ${pid}: no such process`);
+    }
+  }
+  const host = typeof values.host === 'string' ? values.host : undefined;
+  if (host !== undefined && host.trim() === '') throw new UsageError('--host must not be empty');
+  const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+  const sampling = await startSampling({
+    intervalMs,
+    ...(pid !== undefined ? { pid } : {}),
+    ...(host !== undefined ? { host } : {}),
+    log: (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`),
+    onSample: out,
+    onHealth: out,
+  });
+  const stopSignal = new AbortController();
+  const onSignal = (): void => stopSignal.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await sleep(durationS * 1000, undefined, { signal: stopSignal.signal });
+  } catch {
+    // interrupted: stop early, cleanly
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await sampling.stop();
+  return 0;
+}

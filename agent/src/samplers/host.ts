@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { hostCoreMetric, type SamplerHealth } from '@stagewatch/shared';
+import { errorMessage } from '@stagewatch/shared';
+import {
+  busyPct,
+  parseDiskstats,
+  parseLoadavg,
+  parseMeminfo,
+  parseNetDev,
+  parseProcStatCpu,
+  type CpuTimes,
+} from '../procfs/host.js';
+import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+
+const MIB = 1024 * 1024;
+
+interface Reading {
+  at: number;
+  cpu: { all: CpuTimes; cores: CpuTimes[] };
+  disk: { readBytes: number; writeBytes: number };
+  net: { rxBytes: number; txBytes: number };
+}
+
+/** Host CPU (all and per core), load, memory, disk and network rates from /proc, every interval. */
+export class HostSampler implements Sampler {
+  readonly name = 'host.procfs';
+  private timer: NodeJS.Timeout | null = null;
+  private prev: Reading | null = null;
+  private readonly absent = new AbsentCounter();
+  private errors = 0;
+  private samples = 0;
+  private lastError: string | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly ctx: SamplerContext,
+    private readonly intervalMs: number,
+    private readonly procRoot = '/proc',
+  ) {}
+
+  start(emit: Emit): void {
+    const tick = (): void => {
+      if (this.busy) return; // a slow disk must not pile reads up
+      this.busy = true;
+      this.sampleOnce(emit)
+        .catch((e: unknown) => {
+          this.errors++;
+          if (this.lastError !== errorMessage(e)) this.ctx.log(`${this.name}: ${errorMessage(e)}`);
+          this.lastError = errorMessage(e);
+        })
+        .finally(() => (this.busy = false));
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async read(file: string): Promise<string> {
+    return readFile(`${this.procRoot}/${file}`, 'utf8');
+  }
+
+  private async sampleOnce(emit: Emit): Promise<void> {
+    const [stat, meminfo, diskstats, netdev, loadavg] = await Promise.all(
+      ['stat', 'meminfo', 'diskstats', 'net/dev', 'loadavg'].map((f) => this.read(f)),
+    );
+    const now = Date.now();
+    const cur: Reading = {
+      at: now,
+      cpu: parseProcStatCpu(stat as string),
+      disk: parseDiskstats(diskstats as string),
+      net: parseNetDev(netdev as string),
+    };
+    const mem = parseMeminfo(meminfo as string);
+    const prev = this.prev;
+    this.prev = cur;
+    if (!prev) return; // rates need two readings
+    const dt = (now - prev.at) / 1000;
+    const m: Record<string, number> = {
+      load1: parseLoadavg(loadavg as string),
+      mem_used_mib: round(mem.totalMib - mem.availableMib),
+      mem_available_mib: round(mem.availableMib),
+      disk_read_mibps: round(Math.max(0, cur.disk.readBytes - prev.disk.readBytes) / MIB / dt),
+      disk_write_mibps: round(Math.max(0, cur.disk.writeBytes - prev.disk.writeBytes) / MIB / dt),
+      net_rx_mibps: round(Math.max(0, cur.net.rxBytes - prev.net.rxBytes) / MIB / dt),
+      net_tx_mibps: round(Math.max(0, cur.net.txBytes - prev.net.txBytes) / MIB / dt),
+    };
+    const all = busyPct(prev.cpu.all, cur.cpu.all);
+    if (all !== null) m.cpu_pct = round(all);
+    let coreMax: number | null = null;
+    cur.cpu.cores.forEach((c, i) => {
+      const p = prev.cpu.cores[i];
+      const pct = p && c ? busyPct(p, c) : null;
+      if (pct === null) return;
+      m[hostCoreMetric(i)] = round(pct);
+      coreMax = Math.max(coreMax ?? 0, pct);
+    });
+    if (coreMax !== null) m.cpu_core_max_pct = round(coreMax);
+    this.samples++;
+    this.lastError = undefined;
+    emit({ t: now, host: this.ctx.host, source: 'host', m });
+  }
+
+  health(now: number): SamplerHealth {
+    return {
+      t: now,
+      host: this.ctx.host,
+      source: 'health',
+      sampler: this.name,
+      state: this.timer === null ? 'stopped' : this.lastError ? 'degraded' : 'ok',
+      ...(this.lastError ? { error: this.lastError } : {}),
+      restarts: 0,
+      lines: this.samples,
+      badLines: this.errors,
+      absent: this.absent.snapshot(),
+    };
+  }
+}
+
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

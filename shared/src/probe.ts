@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** `stagewatch-agent probe --json`: the contract other tools read. */
+export const ProbeResultSchema = z.object({
+  nvidiaSmi: z.object({
+    path: z.string().nullable(),
+    version: z.string().nullable(),
+    error: z.string().nullable(),
+  }),
+  gpus: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      uuid: z.string(),
+      name: z.string(),
+      memTotalMib: z.number().nullable(),
+      migMode: z.string().nullable(),
+    }),
+  ),
+  gpm: z.boolean(),
+  /** The GPM metric ids dmon accepted. */
+  gpmIds: z.array(z.number().int()),
+  gpmError: z.string().nullable(),
+  fields: z.object({ supported: z.array(z.string()), unsupported: z.array(z.string()) }),
+  host: z.object({ hostname: z.string(), cpus: z.number().int().positive(), memTotalMib: z.number() }),
+});
+export type ProbeResult = z.infer<typeof ProbeResultSchema>;
