@@ -1,5 +1,5 @@
 import { probe, resolveNvidiaSmi } from '../probe.js';
-import { parseFlags } from '../args.js';
+import { parseFlags } from '@stagewatch/shared';
 
 export async function probeCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { intFlag, numberFlag, parseFlags, UsageError } from '../args.js';
+import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { StagewatchError } from '@stagewatch/shared';
+import { StagewatchError } from './errors.js';
 
 /** A command-line mistake: printed as one line naming the flag, exit status 2. */
 export class UsageError extends StagewatchError {

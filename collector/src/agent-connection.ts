@@ -1,0 +1,150 @@
+import type { WebSocket } from 'ws';
+import {
+  AGENT_MESSAGE_TYPES,
+  AgentMessageSchema,
+  CloseCode,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type CollectorMessage,
+} from '@stagewatch/shared';
+import type { Ingestor } from './ingest.js';
+import type { AgentRegistration, SqliteStore } from './store/sqlite.js';
+import type { CollectorTelemetry } from './telemetry.js';
+
+export interface ConnectionContext {
+  store: SqliteStore;
+  ingest: Ingestor;
+  telemetry: CollectorTelemetry;
+  log: (msg: string) => void;
+  /** Pause reading from a socket whose outgoing buffer is above this many bytes. */
+  maxBufferedBytes: number;
+  /** Pause reading while this many of the connection's batches wait for a commit. */
+  maxPendingBatches: number;
+}
+
+// A close reason is limited to 123 bytes by RFC 6455.
+const reasonOf = (s: string): string => (Buffer.byteLength(s) <= 123 ? s : `${Buffer.from(s).subarray(0, 119).toString()}...`);
+
+/** One agent's WebSocket: hello, then batches (acked once committed), pings and the run's end. */
+export class AgentConnection {
+  private reg: (AgentRegistration & { agentId: string }) | null = null;
+  private closed = false;
+  private pendingBatches = 0;
+  private paused = false;
+  private ackQueue: number[] = [];
+  private ackScheduled = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: ConnectionContext,
+    private readonly peer: string,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary, Date.now()));
+    ws.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  get agentId(): string | null {
+    return this.reg?.agentId ?? null;
+  }
+
+  reject(reason: string, code: number, text: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.telemetry.rejects.inc({ reason });
+    this.ctx.log(`closing ${this.peer}${this.reg ? ` (agent ${this.reg.agentId})` : ''}: ${code} ${text}`);
+    this.ws.close(code, reasonOf(text));
+  }
+
+  private send(msg: CollectorMessage): void {
+    if (this.closed) return;
+    this.ws.send(JSON.stringify(msg));
+    this.applyBackpressure();
+  }
+
+  /** Stop reading while the agent is not reading our acks or the store is behind. */
+  private applyBackpressure(): void {
+    const over = this.ws.bufferedAmount > this.ctx.maxBufferedBytes || this.pendingBatches >= this.ctx.maxPendingBatches;
+    if (over && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+      const check = setInterval(() => {
+        if (this.closed) return clearInterval(check);
+        if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes && this.pendingBatches < this.ctx.maxPendingBatches) {
+          clearInterval(check);
+          this.paused = false;
+          this.ws.resume();
+        }
+      }, 20);
+    }
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean, receivedAt: number): void {
+    if (this.closed) return;
+    if (isBinary) return this.reject('binary', CloseCode.policy, 'binary frames are not accepted; send JSON text');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch (e) {
+      return this.reject('invalid-json', CloseCode.invalidPayload, `invalid JSON: ${(e as Error).message}`);
+    }
+    const type = (raw as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !(AGENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+      return this.reject('unknown-type', CloseCode.policy, `unknown message type ${JSON.stringify(type ?? null)}`);
+    }
+    const parsed = AgentMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join('.') || '(root)';
+      return this.reject('schema', CloseCode.policy, `invalid ${type}: ${where}: ${issue?.message ?? 'does not match the schema'}`);
+    }
+    this.onValid(parsed.data, receivedAt);
+  }
+
+  private onValid(msg: AgentMessage, receivedAt: number): void {
+    if (msg.type === 'ping') {
+      this.send({ type: 'pong', id: msg.id, t0: msg.t0, t1: receivedAt, t2: Date.now() });
+      return;
+    }
+    if (msg.type === 'hello') {
+      if (this.reg) return this.reject('protocol', CloseCode.policy, 'second hello on one connection');
+      if (msg.protocol !== PROTOCOL_VERSION) {
+        return this.reject('protocol', CloseCode.policy, `protocol ${msg.protocol} not supported (collector speaks ${PROTOCOL_VERSION})`);
+      }
+      const reg = this.ctx.store.registerAgent(msg, Date.now());
+      this.reg = { ...reg, agentId: msg.agentId };
+      this.ctx.log(`agent ${msg.agentId} on ${msg.host} connected from ${this.peer}, run ${reg.runId}, stored through seq ${reg.storedThrough}`);
+      this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
+      return;
+    }
+    const reg = this.reg;
+    if (!reg) return this.reject('protocol', CloseCode.policy, `${msg.type} before hello`);
+    if (msg.type === 'run-end') {
+      if (msg.runId !== reg.runId) return this.reject('protocol', CloseCode.policy, `run-end for ${msg.runId}, but this agent streams run ${reg.runId}`);
+      this.ctx.store.endRun(msg.runId, msg.t, msg.exitCode);
+      return;
+    }
+    if (msg.loss.samples > 0) this.ctx.telemetry.agentLoss.set({ agent: reg.agentId }, msg.loss.samples);
+    this.pendingBatches++;
+    this.applyBackpressure();
+    this.ctx.ingest.submit({ agentId: reg.agentId, rid: reg.rid, hid: reg.hid, batch: msg }, (outcome) => {
+      this.pendingBatches--;
+      if (!outcome.ok) return this.reject('store', CloseCode.internal, outcome.error);
+      this.queueAck(msg.seq);
+    });
+  }
+
+  /** Acks from one commit go out in one frame. */
+  private queueAck(seq: number): void {
+    this.ackQueue.push(seq);
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    queueMicrotask(() => {
+      this.ackScheduled = false;
+      const seqs = this.ackQueue;
+      this.ackQueue = [];
+      this.send({ type: 'ack', seqs });
+    });
+  }
+}

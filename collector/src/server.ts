@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AGENT_PATH, CloseCode } from '@stagewatch/shared';
+import { AgentConnection } from './agent-connection.js';
+import { presentedToken, TokenAuth } from './auth.js';
+import { Ingestor } from './ingest.js';
+import { SqliteStore } from './store/sqlite.js';
+import { CollectorTelemetry } from './telemetry.js';
+
+export interface CollectorOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  tokens: readonly string[];
+  tls?: { certFile: string; keyFile: string };
+  maxPayloadBytes?: number;
+  heartbeatMs?: number;
+  log: (msg: string) => void;
+}
+
+export interface Collector {
+  url: string;
+  port: number;
+  store: SqliteStore;
+  telemetry: CollectorTelemetry;
+  close(): Promise<void>;
+}
+
+type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  const store = new SqliteStore(opts.dataDir);
+  const telemetry = new CollectorTelemetry();
+  const ingest = new Ingestor(store, telemetry, opts.log);
+  const auth = new TokenAuth(opts.tokens);
+  const heartbeatMs = opts.heartbeatMs ?? 10_000;
+  const routes: Record<string, Route> = {
+    '/healthz': (_req, res) => json(res, 200, { ok: true }),
+    '/metrics': async (_req, res) => {
+      res.writeHead(200, { 'content-type': telemetry.registry.contentType });
+      res.end(await telemetry.registry.metrics());
+    },
+    '/api/runs': (_req, res) => json(res, 200, store.listRuns()),
+  };
+  const protectedPrefix = '/api/';
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://collector');
+    const route = routes[url.pathname];
+    if (!route) return json(res, 404, { error: `no route ${url.pathname}` });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
+    if (url.pathname.startsWith(protectedPrefix) && !auth.check(presentedToken(req.headers, url))) {
+      return json(res, 401, { error: 'missing or wrong token' });
+    }
+    Promise.resolve(route(req, res, url)).catch((e: unknown) => {
+      opts.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+  };
+
+  const server = opts.tls
+    ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
+    : http.createServer(onRequest);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 16 * 1024 * 1024 });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://collector');
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== AGENT_PATH) return refuse(404, 'Not Found');
+    // Checked before the upgrade, so a wrong token never gets a WebSocket. The token is never logged.
+    if (!auth.check(presentedToken(req.headers, url))) {
+      telemetry.authFailures.inc();
+      opts.log(`refused ${req.socket.remoteAddress ?? '?'}: missing or wrong token`);
+      return refuse(401, 'Unauthorized');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      telemetry.connections.inc();
+      telemetry.open.inc();
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      ws.on('close', () => telemetry.open.dec());
+      ws.on('error', (e) => {
+        // ws closes with 1009 itself when a frame exceeds maxPayload; count it as a reject.
+        if ((e as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') telemetry.rejects.inc({ reason: 'too-big' });
+        opts.log(`connection from ${req.socket.remoteAddress ?? '?'}: ${e.message}`);
+      });
+      new AgentConnection(ws, {
+        store,
+        ingest,
+        telemetry,
+        log: opts.log,
+        maxBufferedBytes: 1 << 20,
+        maxPendingBatches: 512,
+      }, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+    });
+  });
+
+  // A connection that missed a whole heartbeat interval is dead: found within two intervals.
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        telemetry.deadConnections.inc();
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, heartbeatMs);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
+    port,
+    store,
+    telemetry,
+    async close() {
+      clearInterval(heartbeat);
+      for (const ws of wss.clients) ws.close(CloseCode.goingAway, 'collector shutting down');
+      await new Promise<void>((r) => server.close(() => r()));
+      ingest.flush();
+      store.close();
+    },
+  };
+}

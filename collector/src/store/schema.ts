@@ -1,0 +1,46 @@
+/** The embedded store's tables. Times are epoch ms on the collector's clock (agent clocks corrected). */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs(
+  rid INTEGER PRIMARY KEY,
+  id TEXT UNIQUE NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('run', 'timeline')),
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  exit_code INTEGER
+);
+CREATE TABLE IF NOT EXISTS hosts(hid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS run_hosts(rid INTEGER NOT NULL, hid INTEGER NOT NULL, PRIMARY KEY (rid, hid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agents(
+  id TEXT PRIMARY KEY,
+  hid INTEGER NOT NULL,
+  rid INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  hello TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gpus(
+  hid INTEGER NOT NULL, idx INTEGER NOT NULL, uuid TEXT NOT NULL, name TEXT NOT NULL, mem_total_mib REAL,
+  PRIMARY KEY (hid, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metric_names(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS batches(
+  agent_id TEXT NOT NULL, seq INTEGER NOT NULL, samples INTEGER NOT NULL, stored_at INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS samples(
+  rid INTEGER NOT NULL, hid INTEGER NOT NULL, t INTEGER NOT NULL,
+  source INTEGER NOT NULL, gpu INTEGER, m BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_run_host_t ON samples(rid, hid, t);
+CREATE TABLE IF NOT EXISTS health(
+  agent_id TEXT NOT NULL, t INTEGER NOT NULL, sampler TEXT NOT NULL, state TEXT NOT NULL, error TEXT, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS health_agent_t ON health(agent_id, t);
+CREATE TABLE IF NOT EXISTS loss(
+  agent_id TEXT PRIMARY KEY, batches INTEGER NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
+`;
+
+export const SOURCES = ['gpu', 'host', 'proc'] as const;

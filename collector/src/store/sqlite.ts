@@ -1,0 +1,196 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Batch, Hello, Sample, SampleSource } from '@stagewatch/shared';
+import { StagewatchError } from '@stagewatch/shared';
+import { decodeMetrics, encodeMetrics } from './codec.js';
+import { SCHEMA, SOURCES } from './schema.js';
+
+export interface AgentRegistration {
+  rid: number;
+  hid: number;
+  runId: string;
+  storedThrough: number;
+}
+
+export interface PendingBatch {
+  agentId: string;
+  rid: number;
+  hid: number;
+  batch: Batch;
+}
+
+export interface WriteResult {
+  /** Per item, in order: true where that (agent, seq) was already stored. */
+  duplicate: boolean[];
+  samples: number;
+}
+
+export interface RunSummary {
+  id: string;
+  kind: 'run' | 'timeline';
+  hosts: string[];
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+}
+
+export interface StoredSample extends Sample {}
+
+/**
+ * The embedded store: one SQLite file (WAL) under the data directory. It is the source of truth;
+ * a batch's samples and its (agent, seq) mark commit in one transaction, so a batch is stored
+ * exactly once however often it is resent.
+ */
+export class SqliteStore {
+  readonly db: Database.Database;
+  private readonly metricIds = new Map<string, number>();
+  private readonly metricNames = new Map<number, string>();
+  private readonly stmts;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      this.db = new Database(path.join(dataDir, 'stagewatch.sqlite'));
+    } catch (e) {
+      throw new StagewatchError('store-open', `cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash (SIGKILL); only power loss can drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
+      this.metricIds.set(r.name, r.id);
+      this.metricNames.set(r.id, r.name);
+    }
+    const db = this.db;
+    this.stmts = {
+      insertHost: db.prepare('INSERT INTO hosts(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = name RETURNING hid'),
+      insertRun: db.prepare(
+        'INSERT INTO runs(id, kind, started_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET id = id RETURNING rid',
+      ),
+      insertRunHost: db.prepare('INSERT OR IGNORE INTO run_hosts(rid, hid) VALUES (?, ?)'),
+      upsertAgent: db.prepare(
+        `INSERT INTO agents(id, hid, rid, first_seen, last_seen, hello) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET hid = excluded.hid, rid = excluded.rid, last_seen = excluded.last_seen, hello = excluded.hello`,
+      ),
+      upsertGpu: db.prepare(
+        `INSERT INTO gpus(hid, idx, uuid, name, mem_total_mib) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(hid, idx) DO UPDATE SET uuid = excluded.uuid, name = excluded.name, mem_total_mib = excluded.mem_total_mib`,
+      ),
+      seqsAfter: db.prepare('SELECT seq FROM batches WHERE agent_id = ? ORDER BY seq'),
+      insertBatch: db.prepare('INSERT OR IGNORE INTO batches(agent_id, seq, samples, stored_at) VALUES (?, ?, ?, ?)'),
+      insertSample: db.prepare('INSERT INTO samples(rid, hid, t, source, gpu, m) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertHealth: db.prepare('INSERT INTO health(agent_id, t, sampler, state, error, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertLoss: db.prepare(
+        `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
+      ),
+      insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
+      insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
+      touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
+      endRun: db.prepare('UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?'),
+    };
+  }
+
+  private metricId(name: string): number {
+    let id = this.metricIds.get(name);
+    if (id === undefined) {
+      id = (this.stmts.insertMetric.get(name) as { id: number }).id;
+      if (id > 0xffff) throw new StagewatchError('store-metrics', 'more than 65535 distinct metric names');
+      this.metricIds.set(name, id);
+      this.metricNames.set(id, name);
+    }
+    return id;
+  }
+
+  /** Records an agent's hello; returns where its samples go and which seqs are already stored. */
+  registerAgent(hello: Hello, now: number): AgentRegistration {
+    return this.db.transaction((): AgentRegistration => {
+      const hid = (this.stmts.insertHost.get(hello.host) as { hid: number }).hid;
+      const runId = hello.runId ?? `timeline:${hello.host}`;
+      const rid = (this.stmts.insertRun.get(runId, hello.runId ? 'run' : 'timeline', now) as { rid: number }).rid;
+      this.stmts.insertRunHost.run(rid, hid);
+      this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
+      for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
+      let storedThrough = 0;
+      for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
+        if (seq === storedThrough + 1) storedThrough = seq;
+        else if (seq > storedThrough + 1) break;
+      }
+      return { rid, hid, runId, storedThrough };
+    })();
+  }
+
+  /** Stores many batches in one transaction (group commit); duplicates are recognised and skipped. */
+  writeBatches(items: readonly PendingBatch[], now: number): WriteResult {
+    return this.db.transaction((): WriteResult => {
+      const res: WriteResult = { duplicate: [], samples: 0 };
+      const s = this.stmts;
+      for (const { agentId, rid, hid, batch } of items) {
+        if (s.insertBatch.run(agentId, batch.seq, batch.samples.length, now).changes === 0) {
+          res.duplicate.push(true);
+          continue;
+        }
+        const shift = batch.clock ? batch.clock.offsetMs : 0;
+        for (const smp of batch.samples) {
+          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCES.indexOf(smp.source), smp.gpu ?? null, encodeMetrics(smp.m, (n) => this.metricId(n)));
+        }
+        for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
+        if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
+        if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
+        s.touchAgent.run(now, agentId);
+        res.duplicate.push(false);
+        res.samples += batch.samples.length;
+      }
+      return res;
+    })();
+  }
+
+  endRun(runId: string, t: number, exitCode: number | null): void {
+    this.stmts.endRun.run(t, exitCode, runId);
+  }
+
+  listRuns(): RunSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, group_concat(h.name, char(10)) AS hosts
+         FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
+         GROUP BY r.rid ORDER BY r.started_at DESC`,
+      )
+      .all() as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      hosts: r.hosts ? r.hosts.split('\n').sort() : [],
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      exitCode: r.exit_code,
+    }));
+  }
+
+  /** A run's samples in time order, optionally for one host. */
+  *samples(runId: string, host?: string): Generator<StoredSample> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
+         WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
+      )
+      .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<{ t: number; host: string; source: number; gpu: number | null; m: Buffer }>;
+    for (const r of rows) {
+      const source = SOURCES[r.source] as SampleSource;
+      const m = decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`);
+      yield r.gpu === null ? { t: r.t, host: r.host, source, m } : { t: r.t, host: r.host, source, gpu: r.gpu, m };
+    }
+  }
+
+  counts(): { samples: number; batches: number } {
+    const samples = (this.db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number }).n;
+    const batches = (this.db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+    return { samples, batches };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { SampleSchema, SamplerHealthSchema } from './sample.js';
+
+/**
+ * The agent ↔ collector wire protocol (WebSocket, path `/agent`, JSON text frames). Every frame
+ * crossing the wire is validated against these schemas on arrival.
+ */
+export const PROTOCOL_VERSION = 1;
+export const AGENT_PATH = '/agent';
+
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
+
+export const GpuInfoSchema = z.object({
+  index: z.number().int().nonnegative(),
+  uuid: z.string().max(128),
+  name: z.string().max(256),
+  memTotalMib: z.number().nullable(),
+});
+
+export const HelloSchema = z
+  .object({
+    type: z.literal('hello'),
+    protocol: z.number().int().positive(),
+    agentId: id,
+    host: z.string().min(1).max(255),
+    /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
+    runId: id.nullable(),
+    gpus: z.array(GpuInfoSchema).max(64),
+    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    agentVersion: z.string().max(64),
+  })
+  .strict();
+
+export const ClockEstimateSchema = z.object({
+  /** Agent clock minus collector clock, ms: subtract it from agent times. */
+  offsetMs: z.number().finite(),
+  /** Half the round trip of the best ping: the offset is right to within this. */
+  errorMs: z.number().finite().nonnegative(),
+});
+
+export const LossSchema = z.object({
+  /** Batches the spool dropped (oldest first) because it was full, since the agent started. */
+  batches: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+});
+
+export const BatchSchema = z
+  .object({
+    type: z.literal('batch'),
+    seq: z.number().int().positive(),
+    samples: z.array(SampleSchema).max(100_000),
+    health: z.array(SamplerHealthSchema).max(1000).default([]),
+    clock: ClockEstimateSchema.nullable(),
+    loss: LossSchema,
+  })
+  .strict();
+
+export const PingSchema = z.object({ type: z.literal('ping'), id: z.number().int(), t0: z.number() }).strict();
+
+export const RunEndSchema = z
+  .object({ type: z.literal('run-end'), runId: id, t: z.number().int(), exitCode: z.number().int().nullable() })
+  .strict();
+
+export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, BatchSchema, PingSchema, RunEndSchema]);
+export const AGENT_MESSAGE_TYPES = ['hello', 'batch', 'ping', 'run-end'] as const;
+
+export const WelcomeSchema = z
+  .object({
+    type: z.literal('welcome'),
+    protocol: z.number().int(),
+    runId: z.string().nullable(),
+    /** Every seq up to this one is stored: the agent may drop them from its spool. */
+    storedThrough: z.number().int().nonnegative(),
+  })
+  .strict();
+
+export const AckSchema = z.object({ type: z.literal('ack'), seqs: z.array(z.number().int().positive()) }).strict();
+
+export const PongSchema = z
+  .object({ type: z.literal('pong'), id: z.number().int(), t0: z.number(), t1: z.number(), t2: z.number() })
+  .strict();
+
+export const CollectorMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, AckSchema, PongSchema]);
+
+export type GpuInfo = z.infer<typeof GpuInfoSchema>;
+export type Hello = z.infer<typeof HelloSchema>;
+export type Batch = z.infer<typeof BatchSchema>;
+export type BatchInput = z.input<typeof BatchSchema>;
+export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+export type CollectorMessage = z.infer<typeof CollectorMessageSchema>;
+export type Welcome = z.infer<typeof WelcomeSchema>;
+export type Pong = z.infer<typeof PongSchema>;
+
+/** WebSocket close codes the collector uses, with the reason sent alongside. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  invalidPayload: 1007,
+  policy: 1008,
+  tooBig: 1009,
+  internal: 1011,
+} as const;
+
+/**
+ * NTP-style clock offset from one ping: t0 agent send, t1 collector receive, t2 collector send,
+ * t3 agent receive. Returns the agent-minus-collector offset and its error bound (half the RTT).
+ */
+export function clockFromPing(t0: number, t1: number, t2: number, t3: number): ClockEstimate {
+  const rtt = Math.max(0, t3 - t0 - (t2 - t1));
+  return { offsetMs: (t0 - t1 + (t3 - t2)) / 2, errorMs: rtt / 2 };
+}
