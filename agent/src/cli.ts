@@ -1,15 +1,20 @@
 import { errorMessage, isStagewatchError } from '@stagewatch/shared';
 import { probeCommand } from './commands/probe.js';
 import { sampleCommand } from './commands/sample.js';
+import { daemonCommand } from './commands/daemon.js';
 
 const USAGE = `usage: stagewatch-agent <command> [flags]
   probe [--json]                                   what this host can sample
   sample --duration-s S [--interval-ms N] [--pid P] [--host NAME]
-                                                   print samples as JSON lines for S seconds`;
+                                                   print samples as JSON lines for S seconds
+  daemon --collector URL [--token T] [--run-id ID] [--interval-ms 1000] [--batch-ms 500]
+         [--spool-dir DIR] [--spool-max-mib 256] [--pid P] [--host NAME] [--tee FILE]
+                                                   stream to a collector until stopped`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   probe: probeCommand,
   sample: sampleCommand,
+  daemon: daemonCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,73 @@
+import os from 'node:os';
+import path from 'node:path';
+import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { startStreaming } from '../streaming.js';
+
+export const STREAM_FLAGS = {
+  collector: { type: 'string' },
+  token: { type: 'string' },
+  'run-id': { type: 'string' },
+  host: { type: 'string' },
+  'interval-ms': { type: 'string' },
+  'batch-ms': { type: 'string' },
+  'spool-dir': { type: 'string' },
+  'spool-max-mib': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'backoff-max-ms': { type: 'string' },
+  'drain-s': { type: 'string' },
+  tee: { type: 'string' },
+} as const;
+
+export function defaultSpoolDir(): string {
+  const base = process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'stagewatch', 'spool');
+}
+
+export function streamOptions(values: Record<string, string | boolean | undefined>, log: (m: string) => void) {
+  const collector = values.collector;
+  if (typeof collector !== 'string') throw new UsageError('--collector URL is required');
+  let url: URL;
+  try {
+    url = new URL(collector);
+  } catch {
+    throw new UsageError(`--collector ${JSON.stringify(collector)} is not a URL (e.g. ws://collector:7711)`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) throw new UsageError(`--collector must be ws://, wss://, http:// or https:// (got ${url.protocol})`);
+  const runId = values['run-id'];
+  if (typeof runId === 'string' && !/^[A-Za-z0-9._:@-]{1,128}$/.test(runId)) {
+    throw new UsageError(`--run-id ${JSON.stringify(runId)}: use 1-128 letters, digits and ._:@-`);
+  }
+  const token = (values.token as string | undefined) ?? process.env.STAGEWATCH_TOKEN;
+  return {
+    collector,
+    ...(token ? { token } : {}),
+    runId: typeof runId === 'string' ? runId : null,
+    ...(typeof values.host === 'string' ? { host: values.host } : {}),
+    intervalMs: intFlag(values, 'interval-ms', 10, 60_000, 1000),
+    batchMs: intFlag(values, 'batch-ms', 10, 60_000, 500),
+    spoolDir: (values['spool-dir'] as string | undefined) ?? defaultSpoolDir(),
+    spoolMaxBytes: numberFlag(values, 'spool-max-mib', 0.01, 1 << 20, 256) * 1024 * 1024,
+    heartbeatMs: intFlag(values, 'heartbeat-ms', 100, 600_000, 10_000),
+    backoffMaxMs: intFlag(values, 'backoff-max-ms', 100, 600_000, 30_000),
+    ...(typeof values.tee === 'string' ? { tee: values.tee } : {}),
+    log,
+  };
+}
+
+/** `daemon --collector URL`: stream this host continuously until SIGTERM/SIGINT. */
+export async function daemonCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...STREAM_FLAGS, pid: { type: 'string' } });
+  const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} stagewatch-agent: ${msg}\n`);
+  const opts = streamOptions(values, log);
+  const drainMs = numberFlag(values, 'drain-s', 0, 3600, 10) * 1000;
+  const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
+  const streaming = await startStreaming({ ...opts, ...(pid !== undefined ? { pid } : {}) });
+  log(`streaming ${streaming.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const summary = await streaming.stop(drainMs);
+  log(`summary ${JSON.stringify(summary)}`);
+  return 0;
+}

@@ -1,0 +1,205 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import {
+  AGENT_PATH,
+  clockFromPing,
+  CollectorMessageSchema,
+  type ClockEstimate,
+  type Hello,
+} from '@stagewatch/shared';
+import type { Spool } from './spool.js';
+
+export interface ClientOptions {
+  url: string;
+  token?: string;
+  hello: () => Hello;
+  spool: Spool;
+  log: (msg: string) => void;
+  heartbeatMs?: number;
+  /** Batches sent and not yet acked, at most. */
+  window?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  clockEveryMs?: number;
+}
+
+/**
+ * The agent's side of the WebSocket: hello, resend everything the spool holds in order, drop
+ * what the collector acks, estimate the clock offset NTP-style, and reconnect with exponential
+ * backoff and jitter whenever the link breaks.
+ */
+export class CollectorClient {
+  connected = false;
+  clock: ClockEstimate | null = null;
+  private ws: WebSocket | null = null;
+  private stopped = false;
+  private readonly inflight = new Set<number>();
+  private readyToSend = false;
+  private attempt = 0;
+  private pingId = 0;
+  private readonly pings = new Map<number, number>();
+  private samplesOfClock: ClockEstimate[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private readonly abort = new AbortController();
+  private drainWaiters: Array<() => void> = [];
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly opts: ClientOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** A new batch is in the spool. */
+  notify(): void {
+    this.pump();
+  }
+
+  /** Resolves once the spool is empty (everything acked), or after timeoutMs. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.opts.spool.size.batches === 0) return true;
+    const done = new Promise<void>((r) => this.drainWaiters.push(r));
+    const timeout = sleep(timeoutMs).then(() => 'timeout' as const);
+    return (await Promise.race([done, timeout])) !== 'timeout';
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.ws?.close(1000, 'agent stopping');
+    this.ws?.terminate();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    while (!this.stopped) {
+      const why = await this.connectOnce();
+      if (this.stopped) return;
+      const base = Math.min(maxMs, initialMs * 2 ** this.attempt++);
+      const delay = base / 2 + Math.random() * (base / 2);
+      this.opts.log(`collector ${this.opts.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
+      try {
+        await sleep(delay, undefined, { signal: this.abort.signal });
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private connectOnce(): Promise<string> {
+    return new Promise<string>((resolve) => {
+      const url = `${this.opts.url.replace(/^http/, 'ws').replace(/\/+$/, '')}${AGENT_PATH}`;
+      const ws = new WebSocket(url, {
+        headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {},
+        handshakeTimeout: 10_000,
+        maxPayload: 1 << 20,
+      });
+      this.ws = ws;
+      let settled = false;
+      let lastPong = Date.now();
+      const finish = (why: string): void => {
+        if (settled) return;
+        settled = true;
+        this.connected = false;
+        this.readyToSend = false;
+        this.inflight.clear();
+        for (const t of this.timers) clearInterval(t);
+        this.timers = [];
+        ws.removeAllListeners();
+        ws.on('error', () => {});
+        ws.terminate();
+        resolve(why);
+      };
+      ws.on('unexpected-response', (_req, res) => {
+        finish(res.statusCode === 401 ? 'collector refused the token (HTTP 401)' : `collector answered HTTP ${res.statusCode}`);
+      });
+      ws.on('error', (e) => finish(e.message || String(e)));
+      ws.on('close', (code, reason) => finish(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+      ws.on('open', () => {
+        this.connected = true;
+        ws.send(JSON.stringify(this.opts.hello()));
+        const hb = this.opts.heartbeatMs ?? 10_000;
+        // No pong for two heartbeat intervals: the link is dead even if TCP has not noticed.
+        this.timers.push(
+          setInterval(() => {
+            if (Date.now() - lastPong > 2 * hb) return finish(`no heartbeat for ${Date.now() - lastPong} ms`);
+            ws.ping();
+          }, hb),
+        );
+      });
+      ws.on('pong', () => (lastPong = Date.now()));
+      ws.on('message', (data) => {
+        lastPong = Date.now();
+        let msg;
+        try {
+          msg = CollectorMessageSchema.parse(JSON.parse(String(data)));
+        } catch (e) {
+          return finish(`collector sent an invalid message: ${(e as Error).message.slice(0, 200)}`);
+        }
+        if (msg.type === 'welcome') {
+          this.attempt = 0;
+          this.opts.spool.ackThrough(msg.storedThrough);
+          this.startClock(ws);
+        } else if (msg.type === 'pong') {
+          this.onPong(msg.id, msg.t0, msg.t1, msg.t2, Date.now());
+        } else {
+          for (const seq of msg.seqs) {
+            this.inflight.delete(seq);
+            this.opts.spool.ack(seq);
+          }
+          this.pump();
+        }
+      });
+    });
+  }
+
+  private startClock(ws: WebSocket): void {
+    const ping = (): void => {
+      const id = ++this.pingId;
+      const t0 = Date.now();
+      this.pings.set(id, t0);
+      ws.send(JSON.stringify({ type: 'ping', id, t0 }));
+    };
+    // A burst first, so batches go out with an estimate; then one ping now and then.
+    for (let i = 0; i < 5; i++) setTimeout(ping, i * 20);
+    this.timers.push(setInterval(ping, this.opts.clockEveryMs ?? 10_000));
+    // Never hold data back for long if pongs do not come.
+    setTimeout(() => this.beginSending(), 1000);
+  }
+
+  private onPong(id: number, t0: number, t1: number, t2: number, t3: number): void {
+    if (this.pings.get(id) !== t0) return;
+    this.pings.delete(id);
+    // Keep the estimates of the last few pings and trust the one with the shortest round trip.
+    this.samplesOfClock.push(clockFromPing(t0, t1, t2, t3));
+    if (this.samplesOfClock.length > 8) this.samplesOfClock.shift();
+    this.clock = this.samplesOfClock.reduce((best, c) => (c.errorMs < best.errorMs ? c : best));
+    if (this.samplesOfClock.length >= 3) this.beginSending();
+  }
+
+  private beginSending(): void {
+    if (!this.connected || this.readyToSend) return;
+    this.readyToSend = true;
+    this.pump();
+  }
+
+  private pump(): void {
+    const ws = this.ws;
+    const spool = this.opts.spool;
+    if (spool.size.batches === 0) {
+      for (const w of this.drainWaiters.splice(0)) w();
+      return;
+    }
+    if (!ws || !this.readyToSend || ws.readyState !== WebSocket.OPEN) return;
+    const window = this.opts.window ?? 64;
+    for (const seq of spool.pendingSeqs()) {
+      if (this.inflight.size >= window) break;
+      if (this.inflight.has(seq)) continue;
+      const body = spool.read(seq);
+      if (body === null) continue;
+      // The spooled text is a JSON object; the clock known now is put in front of its fields.
+      ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
+      this.inflight.add(seq);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { intFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { isLoopback, readTokensFile } from '../auth.js';
+import { startCollector } from '../server.js';
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    data: { type: 'string' },
+    token: { type: 'string' },
+    'tokens-file': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'max-payload-mib': { type: 'string' },
+  });
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  const port = intFlag(values, 'port', 0, 65535, 7711);
+  const dataDir = (values.data as string | undefined) ?? './stagewatch-data';
+  if (values.token !== undefined && values['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
+  const envToken = process.env.STAGEWATCH_TOKEN;
+  const tokens =
+    values.token !== undefined
+      ? [values.token as string]
+      : values['tokens-file'] !== undefined
+        ? readTokensFile(values['tokens-file'] as string)
+        : envToken
+          ? [envToken]
+          : [];
+  if (tokens.some((t) => t.length < 8)) throw new UsageError('--token must be at least 8 characters');
+  if (tokens.length === 0 && !isLoopback(host)) {
+    throw new UsageError(`--host ${host} is not a loopback address: --token or --tokens-file is required`);
+  }
+  const cert = values['tls-cert'] as string | undefined;
+  const key = values['tls-key'] as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} stagewatch-collector: ${msg}\n`);
+  const collector = await startCollector({
+    host,
+    port,
+    dataDir,
+    tokens,
+    ...(cert && key ? { tls: { certFile: cert, keyFile: key } } : {}),
+    heartbeatMs: intFlag(values, 'heartbeat-ms', 100, 600_000, 10_000),
+    maxPayloadBytes: intFlag(values, 'max-payload-mib', 1, 1024, 16) * 1024 * 1024,
+    log,
+  });
+  log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${dataDir}${tokens.length ? ', token required' : ''}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log('shutting down');
+  await collector.close();
+  return 0;
+}
