@@ -71,7 +71,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const server = opts.tls
     ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
     : http.createServer(onRequest);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 16 * 1024 * 1024 });
+  const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
   const alive = new WeakMap<WebSocket, boolean>();
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -87,6 +88,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       return refuse(401, 'Unauthorized');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws closes an over-long frame with 1009 but no reason; give it one naming the limit.
+      const close = ws.close.bind(ws);
+      ws.close = (code?: number, data?: string | Buffer) =>
+        close(code, data ?? (code === CloseCode.tooBig ? `frame exceeds maxPayload (${maxPayload} bytes)` : undefined));
       telemetry.connections.inc();
       telemetry.open.inc();
       alive.set(ws, true);

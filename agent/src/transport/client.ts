@@ -20,6 +20,8 @@ export interface ClientOptions {
   window?: number;
   backoff?: { initialMs: number; maxMs: number };
   clockEveryMs?: number;
+  /** The agent's clock; injectable so tests can skew it. */
+  now?: () => number;
 }
 
 /**
@@ -43,7 +45,11 @@ export class CollectorClient {
   private drainWaiters: Array<() => void> = [];
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly opts: ClientOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.now = opts.now ?? Date.now;
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -141,7 +147,7 @@ export class CollectorClient {
           this.opts.spool.ackThrough(msg.storedThrough);
           this.startClock(ws);
         } else if (msg.type === 'pong') {
-          this.onPong(msg.id, msg.t0, msg.t1, msg.t2, Date.now());
+          this.onPong(msg.id, msg.t0, msg.t1, msg.t2, this.now());
         } else {
           for (const seq of msg.seqs) {
             this.inflight.delete(seq);
@@ -156,7 +162,7 @@ export class CollectorClient {
   private startClock(ws: WebSocket): void {
     const ping = (): void => {
       const id = ++this.pingId;
-      const t0 = Date.now();
+      const t0 = this.now();
       this.pings.set(id, t0);
       ws.send(JSON.stringify({ type: 'ping', id, t0 }));
     };
