@@ -152,6 +152,20 @@ describe('bad input closes that connection with the right code; a concurrent age
   });
 });
 
+describe('heartbeats', () => {
+  it('closes a connection that stops answering pings', async () => {
+    const before = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`)).text();
+    const deadBefore = Number(/stagewatch_collector_dead_connections_total (\d+)/.exec(before)?.[1]);
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${TOKEN}` }, autoPong: false });
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    ws.on('open', () => ws.send(JSON.stringify(hello('silent', 'silent-run'))));
+    // Heartbeats run every 300 ms here: a dead peer goes within two intervals.
+    expect(await closed).toBe(1006);
+    const after = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`)).text();
+    expect(Number(/stagewatch_collector_dead_connections_total (\d+)/.exec(after)?.[1])).toBe(deadBefore + 1);
+  });
+});
+
 describe('many agents', () => {
   it('stores every sample of 50 concurrent agents exactly once', async () => {
     const agents = Array.from({ length: 50 }, (_, i) => goodAgent(`many-${i}`, 'many-run'));

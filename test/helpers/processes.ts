@@ -29,7 +29,7 @@ export async function startCollectorProc(dataDir: string, port = 0, args: string
   const proc = execa(process.execPath, [COLLECTOR_BIN, 'serve', '--port', String(port), '--data', dataDir, ...args], { reject: false });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const m = await waitFor('the collector to listen', () => /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(err) ?? (proc.exitCode !== null && proc.exitCode !== undefined ? (() => { throw new Error(`collector exited: ${err}`); })() : undefined));
+  const m = await waitFor('the collector to listen', () => /listening on (https?:\/\/127\.0\.0\.1:(\d+))/.exec(err) ?? (proc.exitCode !== null && proc.exitCode !== undefined ? (() => { throw new Error(`collector exited: ${err}`); })() : undefined));
   return { proc, port: Number(m[2]), url: m[1] as string, stderr: () => err };
 }
 
@@ -45,7 +45,8 @@ export function startAgentDaemon(collectorUrl: string, spoolDir: string, args: s
   const proc = execa(
     process.execPath,
     [AGENT_BIN, 'daemon', '--collector', collectorUrl.replace(/^http/, 'ws'), '--spool-dir', spoolDir, '--interval-ms', '100', '--batch-ms', '200', '--heartbeat-ms', '500', '--backoff-max-ms', '1000', ...args],
-    { reject: false, env: { STAGEWATCH_NVIDIA_SMI: FAKE_SMI, STAGEWATCH_FAKE_SMI_SPEED: '20', ...env } },
+    // The agent may spend its --drain-s after SIGTERM: no SIGKILL 5 s later (execa's default).
+    { reject: false, forceKillAfterDelay: 30_000, env: { STAGEWATCH_NVIDIA_SMI: FAKE_SMI, STAGEWATCH_FAKE_SMI_SPEED: '20', ...env } },
   );
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));

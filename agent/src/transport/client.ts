@@ -63,9 +63,12 @@ export class CollectorClient {
   /** Resolves once the spool is empty (everything acked), or after timeoutMs. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.opts.spool.size.batches === 0) return true;
-    const done = new Promise<void>((r) => this.drainWaiters.push(r));
-    const timeout = sleep(timeoutMs).then(() => 'timeout' as const);
-    return (await Promise.race([done, timeout])) !== 'timeout';
+    const timeout = new AbortController();
+    const done = new Promise<boolean>((r) => this.drainWaiters.push(() => r(true)));
+    const expired = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
+    const drained = await Promise.race([done, expired]);
+    timeout.abort();
+    return drained;
   }
 
   async stop(): Promise<void> {
