@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SampleSchema, SamplerHealthSchema } from './sample.js';
+import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
 /**
  * The agent ↔ collector wire protocol (WebSocket, path `/agent`, JSON text frames). Every frame
@@ -48,12 +48,18 @@ export const BatchSchema = z
   .object({
     type: z.literal('batch'),
     seq: z.number().int().positive(),
-    samples: z.array(SampleSchema).max(100_000),
+    samples: z.array(SampleShapeSchema).max(100_000),
     health: z.array(SamplerHealthSchema).max(1000).default([]),
     clock: ClockEstimateSchema.nullable(),
     loss: LossSchema,
   })
-  .strict();
+  .strict()
+  // One refinement per batch, not per sample: see sampleIssues.
+  .superRefine((b, ctx) => {
+    b.samples.forEach((s, i) => {
+      for (const issue of sampleIssues(s)) ctx.addIssue({ code: 'custom', path: ['samples', i, ...issue.path], message: issue.message });
+    });
+  });
 
 export const PingSchema = z.object({ type: z.literal('ping'), id: z.number().int(), t0: z.number() }).strict();
 

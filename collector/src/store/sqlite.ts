@@ -6,6 +6,8 @@ import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { SCHEMA, SOURCES } from './schema.js';
 
+const SOURCE_CODE: Record<SampleSource, number> = { gpu: 0, host: 1, proc: 2 };
+
 export interface AgentRegistration {
   rid: number;
   hid: number;
@@ -47,6 +49,7 @@ export class SqliteStore {
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
   private readonly stmts;
+  private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -58,6 +61,8 @@ export class SqliteStore {
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash (SIGKILL); only power loss can drop the last commits.
     this.db.pragma('synchronous = NORMAL');
+    // A bigger page cache keeps the samples index in memory while hundreds of agents write.
+    this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
@@ -93,14 +98,11 @@ export class SqliteStore {
     };
   }
 
-  private metricId(name: string): number {
-    let id = this.metricIds.get(name);
-    if (id === undefined) {
-      id = (this.stmts.insertMetric.get(name) as { id: number }).id;
-      if (id > 0xffff) throw new StagewatchError('store-metrics', 'more than 65535 distinct metric names');
-      this.metricIds.set(name, id);
-      this.metricNames.set(id, name);
-    }
+  private newMetricId(name: string): number {
+    const id = (this.stmts.insertMetric.get(name) as { id: number }).id;
+    if (id > 0xffff) throw new StagewatchError('store-metrics', 'more than 65535 distinct metric names');
+    this.metricIds.set(name, id);
+    this.metricNames.set(id, name);
     return id;
   }
 
@@ -134,7 +136,7 @@ export class SqliteStore {
         }
         const shift = batch.clock ? batch.clock.offsetMs : 0;
         for (const smp of batch.samples) {
-          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCES.indexOf(smp.source), smp.gpu ?? null, encodeMetrics(smp.m, (n) => this.metricId(n)));
+          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark, prints each figure with the command that reproduces it,
+// and a markdown table for docs/PERFORMANCE.md. Benchmarks measure; they never pass or fail.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const only = process.argv[2];
+const runs = [
+  { name: 'collector ingest, saturated', script: 'collector-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10'] },
+  { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 500 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20'] },
+  { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 100 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20', '--batch-ms', '100'] },
+];
+const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
+console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
+const rows = [];
+for (const r of runs) {
+  if (only && !r.script.startsWith(only)) continue;
+  const cmd = `node test/bench/${r.script} ${r.args.join(' ')}`;
+  console.log(`\n# ${r.name}\n$ ${cmd}`);
+  const out = execFileSync(process.execPath, [path.join(here, r.script), ...r.args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const res = JSON.parse(out.trim().split('\n').at(-1));
+  console.log(JSON.stringify(res, null, 1));
+  rows.push({ ...r, cmd, res });
+}
+console.log('\n| benchmark | samples/s stored | collector CPU (cores) | batch sent→acked p50 / p99 ms | sample→stored p50 / p99 ms | collector peak RSS MiB | command |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const { name, cmd, res } of rows) {
+  if (!('samplesPerSecond' in res)) continue;
+  console.log(`| ${name} | ${res.samplesPerSecond} | ${res.collectorCpuCores} | ${res.batchLatencyMs.p50} / ${res.batchLatencyMs.p99} | ${res.sampleToStoredMs.p50} / ${res.sampleToStoredMs.p99} | ${res.collectorPeakRssMib} | \`${cmd}\` |`);
+}
