@@ -1,11 +1,13 @@
 import { errorMessage, isStagewatchError } from '@stagewatch/shared';
+import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
 const USAGE = `usage: stagewatch-collector <command> [flags]
   serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data] [--token T | --tokens-file F]
-        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--max-payload-mib 16]`;
+        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--max-payload-mib 16]
+  report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { serve: serveCommand };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { serve: serveCommand, report: reportCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -21,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (e) {
-    const usage = isStagewatchError(e, 'usage');
+    const usage = isStagewatchError(e, 'usage') || isStagewatchError(e, 'not-found');
     process.stderr.write(`stagewatch-collector ${cmd}: ${errorMessage(e)}\n`);
     return usage ? 2 : 1;
   }

@@ -4,7 +4,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCode } from '@stagewatch/shared';
+import { AGENT_PATH, CloseCode, isStagewatchError } from '@stagewatch/shared';
+import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
 import { AgentConnection } from './agent-connection.js';
 import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
@@ -52,11 +53,26 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     },
     '/api/runs': (_req, res) => json(res, 200, store.listRuns()),
   };
+  const reportRoute = /^\/api\/runs\/([^/]+)\/report$/;
+  const report: Route = (_req, res, url) => {
+    const runId = decodeURIComponent(reportRoute.exec(url.pathname)?.[1] ?? '');
+    const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
+    if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
+    try {
+      const text = renderReport(makeReport(store, runId, url.searchParams.get('vs') ?? undefined), format);
+      const type = format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html';
+      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+      res.end(text);
+    } catch (e) {
+      if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
+      throw e;
+    }
+  };
   const protectedPrefix = '/api/';
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://collector');
-    const route = routes[url.pathname];
+    const route = routes[url.pathname] ?? (reportRoute.test(url.pathname) ? report : undefined);
     if (!route) return json(res, 404, { error: `no route ${url.pathname}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
     if (url.pathname.startsWith(protectedPrefix) && !auth.check(presentedToken(req.headers, url))) {

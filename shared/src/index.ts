@@ -4,3 +4,4 @@ export * from './sample.js';
 export * from './probe.js';
 export * from './protocol.js';
 export * from './cli-args.js';
+export * from './marks.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
 /**
@@ -50,6 +51,7 @@ export const BatchSchema = z
     seq: z.number().int().positive(),
     samples: z.array(SampleShapeSchema).max(100_000),
     health: z.array(SamplerHealthSchema).max(1000).default([]),
+    marks: z.array(MarkSchema).max(100_000).default([]),
     clock: ClockEstimateSchema.nullable(),
     loss: LossSchema,
   })

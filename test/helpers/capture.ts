@@ -17,3 +17,54 @@ export const CANONICAL: Record<string, string> = {
 export function asQueryLine(row: Record<string, string>, fields: readonly string[]): string {
   return ['index', 'uuid', ...fields].map((f) => row[CANONICAL[f] ?? f]).join(', ');
 }
+
+export interface CaptureSample {
+  t: number;
+  host: string;
+  source: 'gpu' | 'host' | 'proc';
+  gpu?: number;
+  m: Record<string, number>;
+}
+
+/** The capture's clock is UTC; nvidia-smi prints it without a zone. */
+const utc = (s: string): number => Date.parse(`${s.replace(/\//g, '-').replace(' ', 'T')}Z`);
+
+/**
+ * The whole H100 capture as the samples an agent would have sent, on the capture's own clock:
+ * query rows, GPM rows (dmon's HH:MM:SS on the capture day) and /proc/stat per-core busy.
+ */
+export function captureAsSamples(host = 'h100'): CaptureSample[] {
+  const out: CaptureSample[] = [];
+  for (const r of captureStreamRows()) {
+    out.push({
+      t: utc(r.timestamp as string), host, source: 'gpu', gpu: Number(r.index),
+      m: { util_pct: Number(r['utilization.gpu']), mem_used_mib: Number(r['memory.used']), power_w: Number(r['power.draw']), sm_clock_mhz: Number(r['clocks.current.sm']) },
+    });
+  }
+  const day = (captureStreamRows()[0]?.timestamp as string).slice(0, 10);
+  for (const line of fixture('dmon-gpm.txt').split('\n')) {
+    const c = line.trim().split(/\s+/);
+    if (line.startsWith('#') || c.length < 18 || c[13] === '-') continue;
+    out.push({
+      t: utc(`${day} ${c[0]}.000`), host, source: 'gpu', gpu: Number(c[1]),
+      m: { gr_active_pct: Number(c[13]), sm_active_pct: Number(c[14]), sm_occupancy_pct: Number(c[15]), tensor_active_pct: Number(c[16]), dram_active_pct: Number(c[17]) },
+    });
+  }
+  for (const line of fixture('host-percore.jsonl').trim().split('\n')) {
+    const { t_ns, busy } = JSON.parse(line) as { t_ns: number; busy: Record<string, number> };
+    const cores = Object.entries(busy).filter(([k]) => k !== 'cpu');
+    const m: Record<string, number> = { cpu_pct: busy.cpu as number, cpu_core_max_pct: Math.max(...cores.map(([, v]) => v)) };
+    for (const [k, v] of cores) m[`${k}_pct`] = v;
+    out.push({ t: Math.round(t_ns / 1e6), host, source: 'host', m });
+  }
+  return out.sort((a, b) => a.t - b.t);
+}
+
+/** marks.jsonl as stage marks (epoch ms; PyTorch memory as gauges). */
+export function captureMarks(): Array<{ t: number; kind: 'begin' | 'end'; stage: string; step?: number; gauges: Record<string, number> }> {
+  return fixture('marks.jsonl')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { t_ns: number; kind: 'begin' | 'end'; stage: string; step?: number; reserved_mb: number; allocated_mb: number })
+    .map((m) => ({ t: m.t_ns / 1e6, kind: m.kind, stage: m.stage, ...(m.step !== undefined ? { step: m.step } : {}), gauges: { torch_reserved_mib: m.reserved_mb, torch_allocated_mib: m.allocated_mb } }));
+}

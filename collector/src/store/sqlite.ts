@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Batch, Hello, Sample, SampleSource } from '@stagewatch/shared';
+import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { SCHEMA, SOURCES } from './schema.js';
@@ -38,6 +38,11 @@ export interface RunSummary {
 }
 
 export interface StoredSample extends Sample {}
+
+export interface StoredMark extends Omit<Mark, 't'> {
+  host: string;
+  t: number;
+}
 
 /**
  * The embedded store: one SQLite file (WAL) under the data directory. It is the source of truth;
@@ -91,6 +96,7 @@ export class SqliteStore {
         `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
       ),
+      insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
@@ -138,6 +144,9 @@ export class SqliteStore {
         for (const smp of batch.samples) {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
+        for (const k of batch.marks) {
+          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
+        }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
@@ -184,6 +193,40 @@ export class SqliteStore {
       const m = decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`);
       yield r.gpu === null ? { t: r.t, host: r.host, source, m } : { t: r.t, host: r.host, source, gpu: r.gpu, m };
     }
+  }
+
+  /** A run's marks in time order, times on the collector's clock. */
+  marks(runId: string): StoredMark[] {
+    const rows = this.db
+      .prepare(
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
+         JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
+      )
+      .all(runId) as Array<{ host: string; t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null; gauges: string | null; source: Mark['source'] }>;
+    return rows.map((r) => ({
+      host: r.host,
+      t: r.t,
+      kind: r.kind,
+      stage: r.stage,
+      source: r.source,
+      ...(r.step !== null ? { step: r.step } : {}),
+      ...(r.rank !== null ? { rank: r.rank } : {}),
+      ...(r.gauges !== null ? { gauges: JSON.parse(r.gauges) as Record<string, number> } : {}),
+    }));
+  }
+
+  run(runId: string): RunSummary | null {
+    return this.listRuns().find((r) => r.id === runId) ?? null;
+  }
+
+  /** GPU index → name per host, as the agents announced them. */
+  gpus(runId: string): Array<{ host: string; index: number; name: string }> {
+    return this.db
+      .prepare(
+        `SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid
+         JOIN run_hosts rh ON rh.hid = g.hid JOIN runs r ON r.rid = rh.rid WHERE r.id = ? ORDER BY h.name, g.idx`,
+      )
+      .all(runId) as Array<{ host: string; index: number; name: string }>;
   }
 
   counts(): { samples: number; batches: number } {

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { StagewatchError } from '@stagewatch/shared';
+import { DEFAULT_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/bottleneck.js';
+import { compareReports, type StageComparison } from '../analysis/compare.js';
+import { buildReport, type Report } from '../analysis/report.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import { reportHtml } from './html.js';
+import { loadReportInput } from './load.js';
+import { reportMarkdown } from './markdown.js';
+
+export type ReportFormat = 'json' | 'md' | 'html';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
+
+export type ReportJson = Report & { compare?: StageComparison[]; vs?: Report };
+
+/** The report of one run, and with `vs` its stage-by-stage comparison with another. */
+export function makeReport(store: SqliteStore, runId: string, vs?: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): ReportJson {
+  const a = buildReport(loadReportInput(store, runId), thresholds);
+  if (vs === undefined) return a;
+  const b = buildReport(loadReportInput(store, vs), thresholds);
+  return { ...a, compare: compareReports(a, b), vs: b };
+}
+
+export function renderReport(r: ReportJson, format: ReportFormat): string {
+  if (format === 'json') {
+    const { vs, ...rest } = r;
+    return `${JSON.stringify(vs ? { ...rest, vs: { run: vs.run } } : rest, null, 2)}\n`;
+  }
+  const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
+  return format === 'md' ? reportMarkdown(r, cmp) : reportHtml(r, cmp);
+}
+
+export function readThresholds(file: string): Thresholds {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new StagewatchError('usage', `--thresholds ${file}: ${(e as Error).message}`);
+  }
+  const parsed = ThresholdsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new StagewatchError('usage', `--thresholds ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+  }
+  return parsed.data;
+}

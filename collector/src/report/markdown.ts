@@ -1,0 +1,47 @@
+import type { StageComparison } from '../analysis/compare.js';
+import { stageLabel } from '../analysis/compare.js';
+import type { Report, StageReport } from '../analysis/report.js';
+
+const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
+// Agent-supplied strings go into table cells: keep them from breaking the table.
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+
+function gpuCells(s: StageReport): string[] {
+  const util = s.gpus.map((g) => `${n(g.util_pct?.mean)}/${n(g.util_pct?.p95)}`).join(' · ') || '–';
+  const sm = s.gpus.map((g) => n(g.sm_active_pct?.mean)).join(' · ') || '–';
+  const tensor = s.gpus.map((g) => n(g.tensor_active_pct?.mean)).join(' · ') || '–';
+  const mem = s.gpus.map((g) => n(g.mem_used_mib.max)).join(' · ') || '–';
+  const power = s.gpus.map((g) => n(g.power_w.mean)).join(' · ') || '–';
+  const kj = s.gpus.map((g) => n(g.energy_j === null ? null : g.energy_j / 1000, 1)).join(' · ') || '–';
+  return [util, sm, tensor, mem, power, kj];
+}
+
+/** The report as markdown tables a user can paste into a write-up. */
+export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageComparison[] }): string {
+  const out: string[] = [];
+  out.push(`# stagewatch report: run ${cell(r.run.id)}`, '');
+  out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit code ${r.run.exitCode}` : ''}`, '');
+  for (const h of r.hosts) {
+    out.push(`## ${cell(h.host)}`, '');
+    out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');
+    out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const s of h.stages) {
+      const name = `${'&nbsp;&nbsp;'.repeat(s.depth)}${cell(s.name)}${s.steps ? ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each)` : ''}${s.unterminated ? ' (never ended)' : ''}`;
+      out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), `**${s.bottleneck}**`].join(' | ')} |`);
+    }
+    out.push('');
+    for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}`);
+    if (h.problems.length > 0) out.push('', 'Problems with the marks:', ...h.problems.map((p) => `- ${cell(p)}`));
+    out.push('');
+  }
+  if (compare) {
+    out.push(`## Compared with run ${cell(compare.vs.run.id)}`, '');
+    out.push(`| stage | ${cell(r.run.id)} s | ${cell(compare.vs.run.id)} s | ratio | bottlenecks |`, '| --- | ---: | ---: | ---: | --- |');
+    for (const c of compare.rows) {
+      out.push(`| ${cell(stageLabel(c.stage))} (${cell(c.host_a)} vs ${cell(c.host_b)}) | ${c.duration_s_a.toFixed(1)} | ${c.duration_s_b.toFixed(1)} | ${c.ratio === null ? '–' : `${c.ratio.toFixed(2)}x`} | ${c.bottleneck_a} vs ${c.bottleneck_b} |`);
+    }
+    out.push('', ...compare.rows.map((c) => `- ${cell(c.text)}`), '');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/** Stage names are shown in reports and the browser: printable, short, escaped where shown. */
+export const StageNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:/ -]+$/, 'stage names use letters, digits, space and _.:/-');
+
+export const GaugesSchema = z.record(z.string().min(1).max(64), z.number());
+
+/** A stage boundary as it travels agent → collector. `t` is epoch ms on the agent's clock. */
+export const MarkSchema = z.strictObject({
+  t: z.number().nonnegative(),
+  kind: z.enum(['begin', 'end']),
+  stage: StageNameSchema,
+  step: z.number().int().nonnegative().optional(),
+  rank: z.number().int().nonnegative().optional(),
+  gauges: GaugesSchema.optional(),
+  source: z.enum(['log', 'http', 'file']),
+});
+export type Mark = z.infer<typeof MarkSchema>;
+
+/**
+ * What a workload POSTs to `STAGEWATCH_MARKS_URL`, one JSON object a line:
+ * `{"kind":"begin"|"end","stage":"...","step"?:n,"rank"?:n,"gauges"?:{...},"t"?:epoch ms}`.
+ * Without `t` the agent stamps the mark when it arrives.
+ */
+export const WorkloadMarkSchema = z.strictObject({
+  kind: z.enum(['begin', 'end']),
+  stage: StageNameSchema,
+  step: z.number().int().nonnegative().optional(),
+  rank: z.number().int().nonnegative().optional(),
+  gauges: GaugesSchema.optional(),
+  t: z.number().positive().optional(),
+});
+export type WorkloadMark = z.infer<typeof WorkloadMarkSchema>;
+
+/**
+ * The marks.jsonl form written by `shared/tools/gpu-capture/workload.py`: epoch ns and PyTorch's
+ * memory figures in MiB (`reserved_mb` is torch.cuda.memory_reserved() / 2**20).
+ */
+export const CaptureMarkSchema = z.object({
+  t_ns: z.number().positive(),
+  kind: z.enum(['begin', 'end']),
+  stage: StageNameSchema,
+  step: z.number().int().nonnegative().optional(),
+  rank: z.number().int().nonnegative().optional(),
+  reserved_mb: z.number().optional(),
+  allocated_mb: z.number().optional(),
+  max_reserved_mb: z.number().optional(),
+});
