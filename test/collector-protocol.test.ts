@@ -52,7 +52,7 @@ function raw(frames: Array<string | Buffer>, opts: { token?: string | null; wait
 function goodAgent(id: string, runId: string) {
   const spool = Spool.open(tempDir(), 64 << 20, () => {}, id);
   const client = new CollectorClient({ url: `ws://127.0.0.1:${collector.port}`, token: TOKEN, hello: () => ({ ...hello(spool.agentId, runId), host: id }), spool, log: () => {}, heartbeatMs: 300 });
-  const streamer = new Streamer(spool, client, 50);
+  const streamer = new Streamer(spool, client, runId, 50);
   let n = 0;
   const timer = setInterval(() => streamer.add(gpuSample(id, Date.now(), n++ % 101)), 5);
   client.start();
@@ -71,7 +71,7 @@ const storedCount = (runId: string): number => [...collector.store.samples(runId
 
 describe('collector protocol', () => {
   it('stores a batch once however often it is sent, and acks every copy', async () => {
-    const batch = JSON.stringify({ type: 'batch', seq: 1, samples: [gpuSample('host-dup', 1, 50)], health: [], clock: null, loss: { batches: 0, samples: 0 } });
+    const batch = JSON.stringify({ type: 'batch', seq: 1, runId: 'dup-run', samples: [gpuSample('host-dup', 1, 50)], health: [], clock: null, loss: { batches: 0, samples: 0 } });
     const first = await raw([JSON.stringify(hello('dup', 'dup-run')), batch, batch]);
     const again = await raw([JSON.stringify(hello('dup', 'dup-run')), batch]);
     expect(first.messages).toContainEqual({ type: 'welcome', protocol: 1, runId: 'dup-run', storedThrough: 0 });
@@ -90,7 +90,7 @@ describe('collector protocol', () => {
     const skew = 5000;
     const spool = Spool.open(tempDir(), 1 << 20, () => {}, 'skewed');
     const client = new CollectorClient({ url: `ws://127.0.0.1:${collector.port}`, token: TOKEN, hello: () => hello(spool.agentId, 'skew-run'), spool, log: () => {}, now: () => Date.now() + skew });
-    const streamer = new Streamer(spool, client, 20);
+    const streamer = new Streamer(spool, client, 'skew-run', 20);
     client.start();
     await waitFor('a clock estimate', () => client.clock);
     const realT = Date.now();
@@ -111,12 +111,12 @@ describe('bad input closes that connection with the right code; a concurrent age
   it('handles each bad input while a good agent streams', async () => {
     const good = goodAgent('good-agent', 'good-run');
     const okHello = JSON.stringify(hello('bad-client', 'bad-run'));
-    const goodBatch = (seq: number) => JSON.stringify({ type: 'batch', seq, samples: [gpuSample('x', 1, 1)], health: [], clock: null, loss: { batches: 0, samples: 0 } });
+    const goodBatch = (seq: number) => JSON.stringify({ type: 'batch', seq, runId: 'bad-run', samples: [gpuSample('x', 1, 1)], health: [], clock: null, loss: { batches: 0, samples: 0 } });
     const cases: Array<[string, Array<string | Buffer>, number, RegExp, string]> = [
       ['invalid JSON', [okHello, '{"type":"batch",'], 1007, /^invalid JSON: /, 'invalid-json'],
       ['unknown type', [okHello, '{"type":"bogus"}'], 1008, /^unknown message type "bogus"$/, 'unknown-type'],
-      ['schema violation', [okHello, JSON.stringify({ type: 'batch', seq: 1, samples: [{ t: 1, host: 'x', source: 'gpu', m: { util_pct: 'high' } }], health: [], clock: null, loss: { batches: 0, samples: 0 } })], 1008, /^invalid batch: samples\.0\.m\.util_pct: /, 'schema'],
-      ['gpu sample without a gpu index', [okHello, JSON.stringify({ type: 'batch', seq: 1, samples: [{ t: 1, host: 'x', source: 'gpu', m: { util_pct: 1 } }], health: [], clock: null, loss: { batches: 0, samples: 0 } })], 1008, /^invalid batch: samples\.0\.gpu: gpu index is required/, 'schema'],
+      ['schema violation', [okHello, JSON.stringify({ type: 'batch', seq: 1, runId: 'bad-run', samples: [{ t: 1, host: 'x', source: 'gpu', m: { util_pct: 'high' } }], health: [], clock: null, loss: { batches: 0, samples: 0 } })], 1008, /^invalid batch: samples\.0\.m\.util_pct: /, 'schema'],
+      ['gpu sample without a gpu index', [okHello, JSON.stringify({ type: 'batch', seq: 1, runId: 'bad-run', samples: [{ t: 1, host: 'x', source: 'gpu', m: { util_pct: 1 } }], health: [], clock: null, loss: { batches: 0, samples: 0 } })], 1008, /^invalid batch: samples\.0\.gpu: gpu index is required/, 'schema'],
       ['batch before hello', [goodBatch(1)], 1008, /^batch before hello$/, 'protocol'],
       ['frame over maxPayload', [okHello, JSON.stringify({ type: 'batch', pad: 'x'.repeat(70 * 1024) })], 1009, /^frame exceeds maxPayload \(65536 bytes\)$/, 'too-big'],
       ['binary frame', [okHello, Buffer.from([1, 2, 3])], 1008, /binary frames are not accepted/, 'binary'],

@@ -2,6 +2,8 @@ import { errorMessage, isStagewatchError } from '@stagewatch/shared';
 import { probeCommand } from './commands/probe.js';
 import { sampleCommand } from './commands/sample.js';
 import { daemonCommand } from './commands/daemon.js';
+import { marksCommand } from './commands/marks.js';
+import { runCommand } from './commands/run.js';
 
 const USAGE = `usage: stagewatch-agent <command> [flags]
   probe [--json]                                   what this host can sample
@@ -9,12 +11,18 @@ const USAGE = `usage: stagewatch-agent <command> [flags]
                                                    print samples as JSON lines for S seconds
   daemon --collector URL [--token T] [--run-id ID] [--interval-ms 1000] [--batch-ms 500]
          [--spool-dir DIR] [--spool-max-mib 256] [--pid P] [--host NAME] [--tee FILE]
-                                                   stream to a collector until stopped`;
+                                                   stream to a collector until stopped
+  run --collector URL [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
+      [daemon's flags] -- <command> [args...]     run a workload as one staged run
+  marks --collector URL --run-id ID [--shift-ms N] FILE
+                                                   import stage marks into a run after the fact`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   probe: probeCommand,
   sample: sampleCommand,
   daemon: daemonCommand,
+  run: runCommand,
+  marks: marksCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,6 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
-import { PROTOCOL_VERSION, type Hello } from '@stagewatch/shared';
+import { PROTOCOL_VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
 import { startSampling, type Sampling } from './sampling.js';
 import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
@@ -8,81 +8,108 @@ import { Streamer } from './transport/streamer.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-export interface StreamingOptions {
+export interface LinkOptions {
   collector: string;
   token?: string;
   runId: string | null;
   host?: string;
-  intervalMs: number;
   batchMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
-  pid?: number;
   heartbeatMs?: number;
   backoffMaxMs?: number;
   tee?: string;
   log: (msg: string) => void;
 }
 
+export interface StopSummary {
+  samples: number;
+  batches: number;
+  unsent: number;
+  lost: { batches: number; samples: number };
+}
+
+/** Spool, client and batcher: the path from samples and marks to the collector. */
+export class Link {
+  readonly host: string;
+  readonly spool: Spool;
+  readonly client: CollectorClient;
+  readonly streamer: Streamer;
+  private hello: Hello | null = null;
+  private readonly tee: WriteStream | null;
+
+  constructor(private readonly opts: LinkOptions) {
+    this.host = opts.host ?? os.hostname();
+    this.spool = Spool.open(opts.spoolDir, opts.spoolMaxBytes, opts.log, this.host.replace(/[^A-Za-z0-9._-]/g, '_'));
+    if (this.spool.size.batches > 0) opts.log(`${this.spool.size.batches} batches left in ${opts.spoolDir} from before: sending them first`);
+    this.client = new CollectorClient({
+      url: opts.collector,
+      ...(opts.token ? { token: opts.token } : {}),
+      hello: () => this.hello as Hello,
+      spool: this.spool,
+      log: opts.log,
+      ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.backoffMaxMs ? { backoff: { initialMs: 250, maxMs: opts.backoffMaxMs } } : {}),
+    });
+    const tee = opts.tee ? createWriteStream(opts.tee, { flags: 'a' }) : null;
+    this.tee = tee;
+    this.streamer = new Streamer(this.spool, this.client, opts.runId, opts.batchMs, 5000, tee ? (s) => tee.write(`${JSON.stringify(s)}\n`) : undefined);
+  }
+
+  /** Connects, once what the hello says (GPUs, capabilities) is known. */
+  connect(gpus: GpuInfo[], capabilities: Hello['capabilities']): void {
+    this.hello = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      agentId: this.spool.agentId,
+      host: this.host,
+      runId: this.opts.runId,
+      gpus,
+      capabilities,
+      agentVersion: AGENT_VERSION,
+    };
+    this.client.start();
+  }
+
+  /** Sends what is left, waiting up to drainMs for acks; what is not acked stays spooled. */
+  async close(drainMs: number): Promise<StopSummary> {
+    this.streamer.stop();
+    const drained = await this.client.drain(drainMs);
+    await this.client.stop();
+    if (this.tee) await new Promise((r) => this.tee?.end(r));
+    const unsent = this.spool.size.batches;
+    if (!drained) this.opts.log(`${unsent} batches not acknowledged; they stay in ${this.opts.spoolDir} and go out at the next start`);
+    return { samples: this.streamer.produced, batches: this.streamer.batches, unsent, lost: this.spool.loss };
+  }
+}
+
 export interface Streaming {
   sampling: Sampling;
-  client: CollectorClient;
-  streamer: Streamer;
-  spool: Spool;
-  /** Stops sampling, sends what is left (waiting up to drainMs), and reports what was sent. */
-  stop(drainMs: number): Promise<{ samples: number; batches: number; unsent: number; lost: { batches: number; samples: number } }>;
+  link: Link;
+  stop(drainMs: number): Promise<StopSummary>;
 }
 
 /** Sampling wired to the collector: samples → batches → spool → WebSocket. */
-export async function startStreaming(opts: StreamingOptions): Promise<Streaming> {
-  const host = opts.host ?? os.hostname();
-  const spool = Spool.open(opts.spoolDir, opts.spoolMaxBytes, opts.log, host.replace(/[^A-Za-z0-9._-]/g, '_'));
-  if (spool.size.batches > 0) opts.log(`${spool.size.batches} batches left in ${opts.spoolDir} from before: sending them first`);
-  let hello: Hello | null = null;
-  const client = new CollectorClient({
-    url: opts.collector,
-    ...(opts.token ? { token: opts.token } : {}),
-    hello: () => hello as Hello,
-    spool,
-    log: opts.log,
-    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
-    ...(opts.backoffMaxMs ? { backoff: { initialMs: 250, maxMs: opts.backoffMaxMs } } : {}),
-  });
-  const teeStream = opts.tee ? createWriteStream(opts.tee, { flags: 'a' }) : null;
-  const streamer = new Streamer(spool, client, opts.batchMs, 5000, teeStream ? (s) => teeStream.write(`${JSON.stringify(s)}\n`) : undefined);
+export async function startStreaming(opts: LinkOptions & { intervalMs: number; pid?: number }): Promise<Streaming> {
+  const link = new Link(opts);
   const sampling = await startSampling({
     intervalMs: opts.intervalMs,
-    host,
+    host: link.host,
     ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
     log: opts.log,
-    onSample: (s) => streamer.add(s),
-    onHealth: (h) => streamer.addHealth(h),
+    onSample: (s) => link.streamer.add(s),
+    onHealth: (h) => link.streamer.addHealth(h),
   });
-  hello = {
-    type: 'hello',
-    protocol: PROTOCOL_VERSION,
-    agentId: spool.agentId,
-    host,
-    runId: opts.runId,
-    gpus: sampling.probe.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMib: g.memTotalMib })),
-    capabilities: { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported },
-    agentVersion: AGENT_VERSION,
-  };
-  client.start();
+  link.connect(
+    sampling.probe.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMib: g.memTotalMib })),
+    { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported },
+  );
   return {
     sampling,
-    client,
-    streamer,
-    spool,
+    link,
     async stop(drainMs) {
       await sampling.stop();
-      streamer.stop();
-      const drained = await client.drain(drainMs);
-      await client.stop();
-      if (teeStream) await new Promise((r) => teeStream.end(r));
-      const unsent = spool.size.batches;
-      if (!drained) opts.log(`${unsent} batches not acknowledged; they stay in ${opts.spoolDir} and go out at the next start`);
-      return { samples: streamer.produced, batches: streamer.batches, unsent, lost: spool.loss };
+      return link.close(drainMs);
     },
   };
 }

@@ -27,7 +27,7 @@ const reasonOf = (s: string): string => (Buffer.byteLength(s) <= 123 ? s : `${Bu
 
 /** One agent's WebSocket: hello, then batches (acked once committed), pings and the run's end. */
 export class AgentConnection {
-  private reg: (AgentRegistration & { agentId: string }) | null = null;
+  private reg: (AgentRegistration & { agentId: string; host: string }) | null = null;
   private closed = false;
   private pendingBatches = 0;
   private paused = false;
@@ -113,22 +113,17 @@ export class AgentConnection {
         return this.reject('protocol', CloseCode.policy, `protocol ${msg.protocol} not supported (collector speaks ${PROTOCOL_VERSION})`);
       }
       const reg = this.ctx.store.registerAgent(msg, Date.now());
-      this.reg = { ...reg, agentId: msg.agentId };
+      this.reg = { ...reg, agentId: msg.agentId, host: msg.host };
       this.ctx.log(`agent ${msg.agentId} on ${msg.host} connected from ${this.peer}, run ${reg.runId}, stored through seq ${reg.storedThrough}`);
       this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
       return;
     }
     const reg = this.reg;
     if (!reg) return this.reject('protocol', CloseCode.policy, `${msg.type} before hello`);
-    if (msg.type === 'run-end') {
-      if (msg.runId !== reg.runId) return this.reject('protocol', CloseCode.policy, `run-end for ${msg.runId}, but this agent streams run ${reg.runId}`);
-      this.ctx.store.endRun(msg.runId, msg.t, msg.exitCode);
-      return;
-    }
     if (msg.loss.samples > 0) this.ctx.telemetry.agentLoss.set({ agent: reg.agentId }, msg.loss.samples);
     this.pendingBatches++;
     this.applyBackpressure();
-    this.ctx.ingest.submit({ agentId: reg.agentId, rid: reg.rid, hid: reg.hid, batch: msg }, (outcome) => {
+    this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg }, (outcome) => {
       this.pendingBatches--;
       if (!outcome.ok) return this.reject('store', CloseCode.internal, outcome.error);
       this.queueAck(msg.seq);

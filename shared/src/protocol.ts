@@ -49,11 +49,16 @@ export const BatchSchema = z
   .object({
     type: z.literal('batch'),
     seq: z.number().int().positive(),
+    /** The run these samples belong to (null: the host's timeline). Spooled with the batch, so
+     * batches left over from an earlier run still land in that run. */
+    runId: id.nullable(),
     samples: z.array(SampleShapeSchema).max(100_000),
     health: z.array(SamplerHealthSchema).max(1000).default([]),
     marks: z.array(MarkSchema).max(100_000).default([]),
     clock: ClockEstimateSchema.nullable(),
     loss: LossSchema,
+    /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
+    runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.
@@ -65,12 +70,8 @@ export const BatchSchema = z
 
 export const PingSchema = z.object({ type: z.literal('ping'), id: z.number().int(), t0: z.number() }).strict();
 
-export const RunEndSchema = z
-  .object({ type: z.literal('run-end'), runId: id, t: z.number().int(), exitCode: z.number().int().nullable() })
-  .strict();
-
-export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, BatchSchema, PingSchema, RunEndSchema]);
-export const AGENT_MESSAGE_TYPES = ['hello', 'batch', 'ping', 'run-end'] as const;
+export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, BatchSchema, PingSchema]);
+export const AGENT_MESSAGE_TYPES = ['hello', 'batch', 'ping'] as const;
 
 export const WelcomeSchema = z
   .object({

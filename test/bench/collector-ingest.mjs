@@ -61,7 +61,7 @@ function agent(i) {
       else samples = JSON.stringify(Array.from({ length: perBatch }, (_, k) => ({ t: now - batchMs + Math.floor(((k / gpus) | 0) * (1000 / hz)), host, source: 'gpu', gpu: k % gpus, m })));
       inflight.set(seq, { sentAt: now, oldest: now - batchMs, n: perBatch });
       sentSamples += perBatch;
-      ws.send(`{"type":"batch","seq":${seq},"clock":null,"loss":{"batches":0,"samples":0},"health":[],"samples":${samples}}`);
+      ws.send(`{"type":"batch","seq":${seq},"runId":"bench","clock":null,"loss":{"batches":0,"samples":0},"health":[],"samples":${samples}}`);
     };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, agentId: `bench-${i}-${process.pid}`, host, runId: 'bench', gpus: Array.from({ length: gpus }, (_, g) => ({ index: g, uuid: `GPU-${i}-${g}`, name: 'NVIDIA H100 80GB HBM3', memTotalMib: 81559 })), capabilities: { gpm: true, fields: [] }, agentVersion: 'bench' })));
     ws.on('message', (d) => {

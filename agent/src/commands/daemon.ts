@@ -62,7 +62,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
   const drainMs = numberFlag(values, 'drain-s', 0, 3600, 10) * 1000;
   const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
   const streaming = await startStreaming({ ...opts, ...(pid !== undefined ? { pid } : {}) });
-  log(`streaming ${streaming.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
+  log(`streaming ${streaming.link.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

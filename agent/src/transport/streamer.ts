@@ -1,4 +1,4 @@
-import type { Sample, SamplerHealth } from '@stagewatch/shared';
+import type { Mark, Sample, SamplerHealth } from '@stagewatch/shared';
 import type { CollectorClient } from './client.js';
 import type { Spool } from './spool.js';
 
@@ -9,6 +9,8 @@ import type { Spool } from './spool.js';
 export class Streamer {
   private samples: Sample[] = [];
   private health: SamplerHealth[] = [];
+  private marks: Mark[] = [];
+  private runEnd: { t: number; exitCode: number | null } | null = null;
   private readonly timer: NodeJS.Timeout;
   produced = 0;
   batches = 0;
@@ -16,6 +18,7 @@ export class Streamer {
   constructor(
     private readonly spool: Spool,
     private readonly client: CollectorClient,
+    private readonly runId: string | null,
     batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
@@ -34,15 +37,27 @@ export class Streamer {
     this.health.push(h);
   }
 
+  addMarks(marks: readonly Mark[]): void {
+    this.marks.push(...marks);
+  }
+
+  /** The run's workload exited; goes out with the last batch. */
+  endRun(t: number, exitCode: number | null): void {
+    this.runEnd = { t: Math.round(t), exitCode };
+  }
+
   flush(): void {
-    if (this.samples.length === 0 && this.health.length === 0) return;
-    const samples = this.samples;
-    const health = this.health;
+    if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd) return;
+    const { samples, health, marks, runEnd, runId } = this;
     this.samples = [];
     this.health = [];
+    this.marks = [];
+    this.runEnd = null;
     const loss = this.spool.loss;
     // No clock here: the client adds the estimate it has when the batch is (re)sent.
-    this.spool.append(samples.length, (seq) => JSON.stringify({ type: 'batch', seq, samples, health, loss }));
+    this.spool.append(samples.length, (seq) =>
+      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss, ...(runEnd ? { runEnd } : {}) }),
+    );
     this.batches++;
     this.client.notify();
   }

@@ -17,8 +17,8 @@ export interface AgentRegistration {
 
 export interface PendingBatch {
   agentId: string;
-  rid: number;
   hid: number;
+  host: string;
   batch: Batch;
 }
 
@@ -55,6 +55,7 @@ export class SqliteStore {
   private readonly metricNames = new Map<number, string>();
   private readonly stmts;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
+  private readonly runRids = new Map<string, number>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -100,7 +101,7 @@ export class SqliteStore {
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
-      endRun: db.prepare('UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?'),
+      endRunByRid: db.prepare("UPDATE runs SET ended_at = ?, exit_code = ? WHERE rid = ? AND kind = 'run'"),
     };
   }
 
@@ -112,13 +113,25 @@ export class SqliteStore {
     return id;
   }
 
+  /** The run's row id, creating the run (or the host's timeline) and its host link on first sight. */
+  private ridFor(runId: string | null, host: string, hid: number, now: number): number {
+    const id = runId ?? `timeline:${host}`;
+    const key = `${id}\u0000${hid}`;
+    let rid = this.runRids.get(key);
+    if (rid === undefined) {
+      rid = (this.stmts.insertRun.get(id, runId ? 'run' : 'timeline', now) as { rid: number }).rid;
+      this.stmts.insertRunHost.run(rid, hid);
+      this.runRids.set(key, rid);
+    }
+    return rid;
+  }
+
   /** Records an agent's hello; returns where its samples go and which seqs are already stored. */
   registerAgent(hello: Hello, now: number): AgentRegistration {
     return this.db.transaction((): AgentRegistration => {
       const hid = (this.stmts.insertHost.get(hello.host) as { hid: number }).hid;
       const runId = hello.runId ?? `timeline:${hello.host}`;
-      const rid = (this.stmts.insertRun.get(runId, hello.runId ? 'run' : 'timeline', now) as { rid: number }).rid;
-      this.stmts.insertRunHost.run(rid, hid);
+      const rid = this.ridFor(hello.runId, hello.host, hid, now);
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
       let storedThrough = 0;
@@ -135,11 +148,12 @@ export class SqliteStore {
     return this.db.transaction((): WriteResult => {
       const res: WriteResult = { duplicate: [], samples: 0 };
       const s = this.stmts;
-      for (const { agentId, rid, hid, batch } of items) {
+      for (const { agentId, hid, host, batch } of items) {
         if (s.insertBatch.run(agentId, batch.seq, batch.samples.length, now).changes === 0) {
           res.duplicate.push(true);
           continue;
         }
+        const rid = this.ridFor(batch.runId, host, hid, now);
         const shift = batch.clock ? batch.clock.offsetMs : 0;
         for (const smp of batch.samples) {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
@@ -149,6 +163,7 @@ export class SqliteStore {
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
+        if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -156,10 +171,6 @@ export class SqliteStore {
       }
       return res;
     })();
-  }
-
-  endRun(runId: string, t: number, exitCode: number | null): void {
-    this.stmts.endRun.run(t, exitCode, runId);
   }
 
   listRuns(): RunSummary[] {

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import { errorMessage, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.js';
+import { parseMarksFile } from '../stages/marks-file.js';
+import { startMarksServer } from '../stages/marks-server.js';
+import { startStreaming } from '../streaming.js';
+import { STREAM_FLAGS, streamOptions } from './daemon.js';
+
+export function generateRunId(host: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${host.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * `run --collector URL [flags] -- <command> [args...]`: runs the workload, passes its output and
+ * exit status through unchanged, samples it, turns its log lines and posted marks into stages,
+ * and ends the run when it exits.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  const dash = argv.indexOf('--');
+  if (dash < 0 || dash === argv.length - 1) throw new UsageError('give the workload after --, e.g. run --collector ws://c:7711 -- python generate.py');
+  const command = argv.slice(dash + 1);
+  const { values } = parseFlags(argv.slice(0, dash), { ...STREAM_FLAGS, preset: { type: 'string' }, stages: { type: 'string' }, marks: { type: 'string' } });
+  const log = (msg: string): void => void process.stderr.write(`stagewatch-agent: ${msg}\n`);
+  const host = typeof values.host === 'string' ? values.host : os.hostname();
+  const opts = streamOptions({ 'interval-ms': '100', ...values, 'run-id': (values['run-id'] as string | undefined) ?? generateRunId(host) }, log);
+  const drainMs = numberFlag(values, 'drain-s', 0, 3600, 30) * 1000;
+  const tracker = values.stages !== undefined || values.preset !== undefined
+    ? new LogStageTracker(typeof values.stages === 'string' ? loadPreset(values.stages, true) : loadPreset(values.preset as string, false))
+    : null;
+  const streaming = await startStreaming({ ...opts, host });
+  const { streamer } = streaming.link;
+  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log);
+  log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
+
+  const child = spawn(command[0] as string, command.slice(1), {
+    stdio: ['inherit', 'pipe', 'pipe'],
+    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_RUN_ID: opts.runId as string },
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  if (child.pid !== undefined) streaming.sampling.watchPid(child.pid);
+  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+    // Bytes go through untouched; a decoded copy feeds the log rules.
+    from.pipe(to, { end: false });
+    if (tracker) {
+      const split = new LineSplitter();
+      const decoder = new StringDecoder('utf8');
+      from.on('data', (chunk: Buffer) => {
+        const now = Date.now();
+        for (const line of split.push(decoder.write(chunk))) streamer.addMarks(tracker.line(line, now));
+      });
+    }
+  }
+  const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const exit = await Promise.race([
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))),
+    spawnError.then((e) => ({ code: null, signal: null, error: e })),
+  ]);
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  const ended = Date.now();
+  if ('error' in exit) log(`could not start ${JSON.stringify(command[0])}: ${errorMessage(exit.error)}`);
+  if (tracker) streamer.addMarks(tracker.finish(ended));
+  if (typeof values.marks === 'string') {
+    try {
+      streamer.addMarks(parseMarksFile(readFileSync(values.marks, 'utf8'), 'file', values.marks));
+    } catch (e) {
+      log(`WARNING: marks from ${values.marks} not sent: ${errorMessage(e)}`);
+    }
+  }
+  const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : 127);
+  streamer.endRun(ended, exit.code);
+  await marksServer.close();
+  const summary = await streaming.stop(drainMs);
+  log(`run ${opts.runId} ended (exit ${exitCode}): ${JSON.stringify(summary)}`);
+  return exitCode;
+}
