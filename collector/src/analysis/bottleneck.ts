@@ -54,7 +54,7 @@ function hostLabel(h: HostFacts, th: Thresholds): { label: Bottleneck | null; wh
     return { label: 'host-cpu', why: `the workload kept ${h.workloadCores.toFixed(2)} cores busy` };
   }
   if (h.workloadCores === null && h.coreMaxPct !== null && h.coreMaxPct >= th.hostCoreBusyPct) {
-    return { label: 'host-cpu', why: `the busiest host core averaged ${pct(h.coreMaxPct)}` };
+    return { label: 'host-cpu', why: `the busiest host core averaged ${pct(h.coreMaxPct)} (host-wide; without workload samples another process may be the one busy)` };
   }
   if (h.diskMibps !== null && h.diskMibps >= th.ioMibps) return { label: 'io', why: `the disks moved ${h.diskMibps.toFixed(0)} MiB/s` };
   return { label: null, why: '' };
