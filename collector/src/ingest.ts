@@ -19,6 +19,9 @@ export class Ingestor {
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | null = null;
 
+  /** Called after each commit (sinks wake up on it). */
+  readonly onCommit: Array<() => void> = [];
+
   constructor(
     private readonly store: SqliteStore,
     private readonly telemetry: CollectorTelemetry,
@@ -60,6 +63,7 @@ export class Ingestor {
         this.telemetry.ingestSeconds.observe((committed - w.receivedAt) / 1000);
         w.done({ ok: true, duplicate: res.duplicate[i] === true });
       });
+      for (const f of this.onCommit) f();
     } catch (e) {
       this.telemetry.storeErrors.inc();
       const error = `store write failed: ${(e as Error).message}`;

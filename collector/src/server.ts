@@ -9,6 +9,8 @@ import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './r
 import { AgentConnection } from './agent-connection.js';
 import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
+import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
+import type { Sink } from './sinks/types.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
@@ -20,6 +22,7 @@ export interface CollectorOptions {
   tls?: { certFile: string; keyFile: string };
   maxPayloadBytes?: number;
   heartbeatMs?: number;
+  influx?: InfluxOptions;
   log: (msg: string) => void;
 }
 
@@ -44,6 +47,11 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
+  const sinks: Sink[] = opts.influx ? [new InfluxSink(store, opts.influx, opts.log, telemetry)] : [];
+  for (const s of sinks) {
+    ingest.onCommit.push(() => s.notify());
+    s.start();
+  }
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const routes: Record<string, Route> = {
     '/healthz': (_req, res) => json(res, 200, { ok: true }),
@@ -158,6 +166,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       for (const ws of wss.clients) ws.close(CloseCode.goingAway, 'collector shutting down');
       await new Promise<void>((r) => server.close(() => r()));
       ingest.flush();
+      await Promise.all(sinks.map((s) => s.close()));
       store.close();
     },
   };

@@ -1,6 +1,7 @@
 import { intFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { isLoopback, readTokensFile } from '../auth.js';
 import { startCollector } from '../server.js';
+import type { InfluxOptions } from '../sinks/influx.js';
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -13,7 +14,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'tls-key': { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'max-payload-mib': { type: 'string' },
+    'influx-url': { type: 'string' },
+    'influx-token': { type: 'string' },
+    'influx-org': { type: 'string' },
+    'influx-bucket': { type: 'string' },
   });
+  const influx = influxOptions(values);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const port = intFlag(values, 'port', 0, 65535, 7711);
   const dataDir = (values.data as string | undefined) ?? './stagewatch-data';
@@ -43,8 +49,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(cert && key ? { tls: { certFile: cert, keyFile: key } } : {}),
     heartbeatMs: intFlag(values, 'heartbeat-ms', 100, 600_000, 10_000),
     maxPayloadBytes: intFlag(values, 'max-payload-mib', 1, 1024, 16) * 1024 * 1024,
+    ...(influx ? { influx } : {}),
     log,
   });
+  if (influx) log(`writing to InfluxDB ${influx.url}, org ${influx.org}, bucket ${influx.bucket}`);
   log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${dataDir}${tokens.length ? ', token required' : ''}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -53,4 +61,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
   log('shutting down');
   await collector.close();
   return 0;
+}
+
+/** `--influx-*` flags, each falling back to STAGEWATCH_INFLUX_URL, _TOKEN, _ORG, _BUCKET. */
+function influxOptions(values: Record<string, string | boolean | undefined>): InfluxOptions | null {
+  const get = (k: string): string | undefined => (values[`influx-${k}`] as string | undefined) ?? process.env[`STAGEWATCH_INFLUX_${k.toUpperCase()}`];
+  const url = get('url');
+  const [token, org, bucket] = [get('token'), get('org'), get('bucket')];
+  if (url === undefined) {
+    if (token ?? org ?? bucket) throw new UsageError('--influx-url is required with the other --influx-* flags');
+    return null;
+  }
+  try {
+    const u = new URL(url);
+    if (!['http:', 'https:'].includes(u.protocol)) throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--influx-url ${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  if (!org) throw new UsageError('--influx-org is required with --influx-url');
+  if (!bucket) throw new UsageError('--influx-bucket is required with --influx-url');
+  return { url, token: token ?? '', org, bucket };
 }
