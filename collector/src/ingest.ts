@@ -19,8 +19,8 @@ export class Ingestor {
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  /** Called after each commit (sinks wake up on it). */
-  readonly onCommit: Array<() => void> = [];
+  /** Called after each commit with what it stored (sinks wake up on it). */
+  readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
 
   constructor(
     private readonly store: SqliteStore,
@@ -63,7 +63,8 @@ export class Ingestor {
         this.telemetry.ingestSeconds.observe((committed - w.receivedAt) / 1000);
         w.done({ ok: true, duplicate: res.duplicate[i] === true });
       });
-      for (const f of this.onCommit) f();
+      const stored = work.filter((_, i) => res.duplicate[i] !== true).map((w) => w.item);
+      for (const f of this.onCommit) f(stored);
     } catch (e) {
       this.telemetry.storeErrors.inc();
       const error = `store write failed: ${(e as Error).message}`;

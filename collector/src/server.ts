@@ -9,6 +9,7 @@ import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './r
 import { AgentConnection } from './agent-connection.js';
 import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
+import { LatestValues } from './latest.js';
 import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -47,6 +48,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
+  const gpuTags = new Map<string, { uuid: string; name: string }>();
+  const latest = new LatestValues(telemetry.registry, (host, index) => {
+    const key = `${host}\u0000${index}`;
+    if (!gpuTags.has(key)) for (const [k, v] of store.gpuTags()) gpuTags.set(k, v);
+    return gpuTags.get(key);
+  });
+  ingest.onCommit.push((stored) => {
+    for (const p of stored) latest.update(p.batch.samples, p.batch.runId);
+  });
   const sinks: Sink[] = opts.influx ? [new InfluxSink(store, opts.influx, opts.log, telemetry)] : [];
   for (const s of sinks) {
     ingest.onCommit.push(() => s.notify());
