@@ -23,7 +23,9 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   }
   const host = typeof values.host === 'string' ? values.host : undefined;
   if (host !== undefined && host.trim() === '') throw new UsageError('--host must not be empty');
-  const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+  const out = (o: unknown): void => {
+    if (!process.stdout.destroyed) process.stdout.write(`${JSON.stringify(o)}\n`);
+  };
   const sampling = await startSampling({
     intervalMs,
     ...(pid !== undefined ? { pid } : {}),
@@ -34,6 +36,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   });
   const stopSignal = new AbortController();
   const onSignal = (): void => stopSignal.abort();
+  // A reader that goes away (`| head`) ends sampling quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stopSignal.abort();
+    else throw e;
+  });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

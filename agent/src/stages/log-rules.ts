@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StageNameSchema, StagewatchError, type Mark } from '@stagewatch/shared';
+import wan from './presets/wan.json' with { type: 'json' };
 
 const RuleSchema = z.union([
   z.strictObject({ pattern: z.string().min(1), stage: StageNameSchema }),
@@ -18,17 +17,22 @@ export const PresetSchema = z.strictObject({
 });
 export type Preset = z.infer<typeof PresetSchema>;
 
-const PRESETS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'presets');
+/** Built-in presets: data files under ./presets, imported so a bundled agent carries them. */
+export const BUILTIN_PRESETS: Record<string, unknown> = { wan };
 
 export function loadPreset(nameOrFile: string, isFile: boolean): Preset {
-  const file = isFile ? nameOrFile : path.join(PRESETS_DIR, `${nameOrFile}.json`);
+  const file = nameOrFile;
   let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const what = isFile ? `--stages ${file}` : `--preset ${nameOrFile}`;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new StagewatchError('usage', code === 'ENOENT' ? `${what}: no such ${isFile ? 'file' : 'preset'}` : `${what}: ${(e as Error).message}`);
+  if (isFile) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new StagewatchError('usage', `--stages ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  } else {
+    raw = BUILTIN_PRESETS[nameOrFile];
+    if (raw === undefined) throw new StagewatchError('usage', `--preset ${nameOrFile}: no such preset (built in: ${Object.keys(BUILTIN_PRESETS).join(', ')})`);
   }
   const parsed = PresetSchema.safeParse(raw);
   if (!parsed.success) {
