@@ -8,6 +8,17 @@ import type { StoredMark, StoredSample } from '../store/sqlite.js';
  */
 export const MEASUREMENT = { gpu: 'stagewatch_gpu', host: 'stagewatch_host', proc: 'stagewatch_proc', stage: 'stagewatch_stage' } as const;
 
+/** The tags each measurement may carry (docs/INFLUX.md). */
+export const TAGS: Record<string, readonly string[]> = {
+  stagewatch_gpu: ['host', 'run', 'stage', 'step', 'gpu', 'gpu_uuid', 'gpu_name'],
+  stagewatch_host: ['host', 'run', 'stage', 'step'],
+  stagewatch_proc: ['host', 'run', 'stage', 'step'],
+  stagewatch_stage: ['host', 'run', 'stage', 'kind', 'step', 'rank'],
+};
+
+/** stagewatch_stage's fields; the sample measurements' fields are the metric catalogue's keys. */
+export const STAGE_FIELDS = ['value', 'duration_s'] as const;
+
 export interface SampleContext {
   runId: string;
   stage: string | null;
