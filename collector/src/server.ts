@@ -4,8 +4,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCode, isStagewatchError } from '@stagewatch/shared';
-import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
+import { AGENT_PATH, CloseCode } from '@stagewatch/shared';
+import { httpApi } from './http-api.js';
+import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
 import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
@@ -35,12 +36,7 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
+const LIVE_PATH = '/live';
 
 /** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
@@ -63,50 +59,17 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     s.start();
   }
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
-  const routes: Record<string, Route> = {
-    '/healthz': (_req, res) => json(res, 200, { ok: true }),
-    '/metrics': async (_req, res) => {
-      res.writeHead(200, { 'content-type': telemetry.registry.contentType });
-      res.end(await telemetry.registry.metrics());
-    },
-    '/api/runs': (_req, res) => json(res, 200, store.listRuns()),
-  };
-  const reportRoute = /^\/api\/runs\/([^/]+)\/report$/;
-  const report: Route = (_req, res, url) => {
-    const runId = decodeURIComponent(reportRoute.exec(url.pathname)?.[1] ?? '');
-    const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
-    if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
-    try {
-      const text = renderReport(makeReport(store, runId, url.searchParams.get('vs') ?? undefined), format);
-      const type = format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html';
-      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
-      res.end(text);
-    } catch (e) {
-      if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
-      throw e;
-    }
-  };
-  const protectedPrefix = '/api/';
-
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://collector');
-    const route = routes[url.pathname] ?? (reportRoute.test(url.pathname) ? report : undefined);
-    if (!route) return json(res, 404, { error: `no route ${url.pathname}` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
-    if (url.pathname.startsWith(protectedPrefix) && !auth.check(presentedToken(req.headers, url))) {
-      return json(res, 401, { error: 'missing or wrong token' });
-    }
-    Promise.resolve(route(req, res, url)).catch((e: unknown) => {
-      opts.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
-    });
-  };
+  const onRequest = httpApi({ store, telemetry, auth, log: opts.log });
+  const live = new LiveHub(store);
+  ingest.onCommit.push((stored) => live.onCommit(stored));
 
   const server = opts.tls
     ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
     : http.createServer(onRequest);
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload });
+  // Browsers send nothing but the upgrade; keep their frames tiny.
+  const browsers = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const alive = new WeakMap<WebSocket, boolean>();
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -114,12 +77,18 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (url.pathname !== AGENT_PATH) return refuse(404, 'Not Found');
+    if (url.pathname !== AGENT_PATH && url.pathname !== LIVE_PATH) return refuse(404, 'Not Found');
     // Checked before the upgrade, so a wrong token never gets a WebSocket. The token is never logged.
     if (!auth.check(presentedToken(req.headers, url))) {
       telemetry.authFailures.inc();
       opts.log(`refused ${req.socket.remoteAddress ?? '?'}: missing or wrong token`);
       return refuse(401, 'Unauthorized');
+    }
+    if (url.pathname === LIVE_PATH) {
+      const host = url.searchParams.get('host');
+      if (!host) return refuse(400, 'Bad Request');
+      browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host));
+      return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       // ws closes an over-long frame with 1009 but no reason; give it one naming the limit.
@@ -173,6 +142,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     telemetry,
     async close() {
       clearInterval(heartbeat);
+      live.close();
       for (const ws of wss.clients) ws.close(CloseCode.goingAway, 'collector shutting down');
       await new Promise<void>((r) => server.close(() => r()));
       ingest.flush();

@@ -35,6 +35,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
 
 export interface GpuFacts {
   index: number;
+  /** The host reports GPM at all (so a null `sm` means no GPM sample fell in this stage). */
+  gpmHost: boolean;
   util: number | null;
   sm: number | null;
   tensor: number | null;
@@ -63,7 +65,8 @@ function hostLabel(h: HostFacts, th: Thresholds): { label: Bottleneck | null; wh
 /** One GPU's label for a stage, with the evidence in words. */
 export function classifyGpu(g: GpuFacts, h: HostFacts, th: Thresholds): { label: Bottleneck; evidence: string } {
   const activity = g.sm ?? g.util;
-  const what = g.sm !== null ? `SM activity ${pct(g.sm)} (util ${pct(g.util)}${g.tensor !== null ? `, tensor ${pct(g.tensor)}` : ''})` : `util ${pct(g.util)} (no GPM: SM activity unknown)`;
+  const noSm = g.gpmHost ? 'no GPM sample in this stage' : 'no GPM: SM activity unknown';
+  const what = g.sm !== null ? `SM activity ${pct(g.sm)} (util ${pct(g.util)}${g.tensor !== null ? `, tensor ${pct(g.tensor)}` : ''})` : `util ${pct(g.util)} (${noSm})`;
   const gpu = `GPU ${g.index}`;
   const linkBusy = g.link !== null && g.link >= th.linkMibps;
   if (g.sm !== null && g.util !== null && g.util >= th.waitingUtilPct && g.sm < th.waitingSmActivePct) {

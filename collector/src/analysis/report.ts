@@ -146,7 +146,7 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   const gpm = gpus.some((g) => series.has(`gpu${g.index}.sm_active_pct`));
   const reports = stages
     .filter((s) => !(s.step !== undefined && s.depth > 0))
-    .map((s) => stageReport(s, stages, series, allTimes, gpus, gauges, th));
+    .map((s) => stageReport(s, stages, series, allTimes, gpus, gpm, gauges, th));
   return { host: h.host, gpus, gpm, stages: reports, problems };
 }
 
@@ -156,6 +156,7 @@ function stageReport(
   series: SeriesMap,
   times: Series,
   gpus: ReadonlyArray<{ index: number }>,
+  gpmHost: boolean,
   gauges: ReadonlyArray<{ t: number; g: Record<string, number> }>,
   th: Thresholds,
 ): StageReport {
@@ -175,7 +176,7 @@ function stageReport(
     const pcie = sumOrNull(mean(g('pcie_rx_mibps')), mean(g('pcie_tx_mibps')));
     const power = series.has(`gpu${index}.power_w`) ? series.get(`gpu${index}.power_w`).range(s.start, s.end) : { t: [], v: [] };
     const { label, evidence } = classifyGpu(
-      { index, util: util?.mean ?? null, sm: sm?.mean ?? null, tensor: tensor?.mean ?? null, link: nvl === null && pcie === null ? null : Math.max(nvl ?? 0, pcie ?? 0) },
+      { index, gpmHost, util: util?.mean ?? null, sm: sm?.mean ?? null, tensor: tensor?.mean ?? null, link: nvl === null && pcie === null ? null : Math.max(nvl ?? 0, pcie ?? 0) },
       hostFacts,
       th,
     );

@@ -17,7 +17,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const thresholds = typeof values.thresholds === 'string' ? readThresholds(values.thresholds) : DEFAULT_THRESHOLDS;
   const store = new SqliteStore((values.data as string | undefined) ?? './stagewatch-data');
   try {
-    const text = renderReport(makeReport(store, positionals[0] as string, values.vs as string | undefined, thresholds), format);
+    const text = renderReport(makeReport(store, positionals[0] as string, values.vs as string | undefined, thresholds), format, store);
     if (typeof values.out === 'string') writeFileSync(values.out, text);
     else process.stdout.write(text);
   } finally {

@@ -7,6 +7,7 @@ import type { SqliteStore } from '../store/sqlite.js';
 import { reportHtml } from './html.js';
 import { loadReportInput } from './load.js';
 import { reportMarkdown } from './markdown.js';
+import { bucketSeries, type Series } from './series.js';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
@@ -21,13 +22,17 @@ export function makeReport(store: SqliteStore, runId: string, vs?: string, thres
   return { ...a, compare: compareReports(a, b), vs: b };
 }
 
-export function renderReport(r: ReportJson, format: ReportFormat): string {
+/** Renders a report; the HTML form also reads each host's samples from the store for its charts. */
+export function renderReport(r: ReportJson, format: ReportFormat, store?: SqliteStore): string {
   if (format === 'json') {
     const { vs, ...rest } = r;
     return `${JSON.stringify(vs ? { ...rest, vs: { run: vs.run } } : rest, null, 2)}\n`;
   }
   const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
-  return format === 'md' ? reportMarkdown(r, cmp) : reportHtml(r, cmp);
+  if (format === 'md') return reportMarkdown(r, cmp);
+  const series: Record<string, Series> = {};
+  if (store) for (const h of r.hosts) series[h.host] = bucketSeries(h.host, store.samples(r.run.id, h.host), 900, r.thresholds.gpmLagMs);
+  return reportHtml(r, cmp, series);
 }
 
 export function readThresholds(file: string): Thresholds {

@@ -306,6 +306,34 @@ export class SqliteStore {
     return new Map(rows.map((r) => [`${r.host}\u0000${r.idx}`, { uuid: r.uuid, name: r.name }]));
   }
 
+  /** Hosts with the run each streams to now and when it was last heard from. */
+  hosts(): Array<{ host: string; runId: string; lastSeen: number; gpus: Array<{ index: number; name: string }> }> {
+    const rows = this.db
+      .prepare(
+        `SELECT h.name AS host, r.id AS runId, max(a.last_seen) AS lastSeen FROM agents a JOIN hosts h ON h.hid = a.hid
+         JOIN runs r ON r.rid = a.rid GROUP BY h.hid ORDER BY h.name`,
+      )
+      .all() as Array<{ host: string; runId: string; lastSeen: number }>;
+    const gpus = this.db.prepare('SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid ORDER BY g.idx').all() as Array<{ host: string; index: number; name: string }>;
+    return rows.map((r) => ({ ...r, gpus: gpus.filter((g) => g.host === r.host).map(({ index, name }) => ({ index, name })) }));
+  }
+
+  /** A host's samples since t in the run it streams to now (what a live view starts from). */
+  recent(host: string, since: number): { runId: string | null; samples: StoredSample[]; marks: StoredMark[] } {
+    const cur = this.db
+      .prepare('SELECT a.rid, a.hid, r.id AS runId FROM agents a JOIN hosts h ON h.hid = a.hid JOIN runs r ON r.rid = a.rid WHERE h.name = ? ORDER BY a.last_seen DESC LIMIT 1')
+      .get(host) as { rid: number; hid: number; runId: string } | undefined;
+    if (!cur) return { runId: null, samples: [], marks: [] };
+    const rows = this.db
+      .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
+      .all(cur.rid, cur.hid, since) as Array<{ t: number; source: number; gpu: number | null; m: Buffer }>;
+    const samples = rows.map((r) => {
+      const base = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
+      return r.gpu === null ? base : { ...base, gpu: r.gpu };
+    });
+    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
+  }
+
   counts(): { samples: number; batches: number } {
     const samples = (this.db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number }).n;
     const batches = (this.db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;

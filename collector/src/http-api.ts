@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import type http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isStagewatchError } from '@stagewatch/shared';
+import { presentedToken, type TokenAuth } from './auth.js';
+import { DEFAULT_THRESHOLDS } from './analysis/bottleneck.js';
+import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
+import { bucketSeries } from './report/series.js';
+import type { SqliteStore } from './store/sqlite.js';
+import type { CollectorTelemetry } from './telemetry.js';
+
+// collector/dist/ui, whether this module runs from dist or (in tests) from src.
+const UI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'ui');
+const STATIC: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/assets/app.js': 'assets/app.js',
+  '/assets/app.css': 'assets/app.css',
+};
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function text(res: http.ServerResponse, type: string, body: string | Buffer): void {
+  res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}
+
+export interface ApiContext {
+  store: SqliteStore;
+  telemetry: CollectorTelemetry;
+  auth: TokenAuth;
+  log: (msg: string) => void;
+}
+
+type Handler = (url: URL, res: http.ServerResponse, m: RegExpExecArray) => void | Promise<void>;
+
+/** The collector's HTTP side: health, metrics, the JSON API and the web UI. */
+export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { store } = ctx;
+  const api: Array<[RegExp, Handler]> = [
+    [/^\/api\/runs$/, (_u, res) => json(res, 200, store.listRuns())],
+    [/^\/api\/hosts$/, (_u, res) => json(res, 200, store.hosts())],
+    [
+      /^\/api\/runs\/([^/]+)\/report$/,
+      (url, res, m) => {
+        const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
+        if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
+        const body = renderReport(makeReport(store, decodeURIComponent(m[1] as string), url.searchParams.get('vs') ?? undefined), format, store);
+        text(res, format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html', body);
+      },
+    ],
+    [
+      /^\/api\/runs\/([^/]+)\/series$/,
+      (url, res, m) => {
+        const runId = decodeURIComponent(m[1] as string);
+        const host = url.searchParams.get('host');
+        if (!host) return json(res, 400, { error: 'host is required' });
+        if (!store.run(runId)) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
+        const points = Math.min(5000, Math.max(10, Number(url.searchParams.get('points') ?? '600') || 600));
+        json(res, 200, bucketSeries(host, store.samples(runId, host), points, DEFAULT_THRESHOLDS.gpmLagMs));
+      },
+    ],
+  ];
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://collector');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
+    const fail = (e: unknown): void => {
+      if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
+      ctx.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    };
+    if (url.pathname === '/healthz') return json(res, 200, { ok: true });
+    if (url.pathname === '/metrics') {
+      ctx.telemetry.registry.metrics().then((body) => text(res, 'text/plain; version=0.0.4', body), fail);
+      return;
+    }
+    const file = STATIC[url.pathname];
+    if (file) {
+      // The page itself is public; the data it loads is not (the token rides along in ?token=).
+      readFile(path.join(UI_DIR, file)).then((body) => text(res, TYPES[path.extname(file)] ?? 'application/octet-stream', body), fail);
+      return;
+    }
+    for (const [re, handle] of api) {
+      const m = re.exec(url.pathname);
+      if (!m) continue;
+      if (!ctx.auth.check(presentedToken(req.headers, url))) return json(res, 401, { error: 'missing or wrong token' });
+      try {
+        return void Promise.resolve(handle(url, res, m)).catch(fail);
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    json(res, 404, { error: `no route ${url.pathname}` });
+  };
+}

@@ -1,0 +1,81 @@
+import type { WebSocket } from 'ws';
+import type { Mark, Sample } from '@stagewatch/shared';
+import type { PendingBatch, SqliteStore } from './store/sqlite.js';
+
+interface Subscriber {
+  ws: WebSocket;
+  host: string;
+  samples: Sample[];
+  marks: Array<Mark & { host: string }>;
+  dropped: number;
+}
+
+/** What the browser gets: samples and marks of one host, times on the collector's clock. */
+export type LiveMessage =
+  | { type: 'hello'; host: string; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }> }
+  | { type: 'update'; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }>; dropped: number };
+
+/**
+ * Pushes committed samples to browsers watching a host, every `tickMs`. A browser that cannot
+ * keep up (its socket buffer over `maxBufferedBytes`) misses ticks instead of falling behind:
+ * what it missed is counted and said, and the next tick carries only new data.
+ */
+export class LiveHub {
+  private readonly subs = new Set<Subscriber>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly runOf = new Map<string, string | null>();
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly opts = { tickMs: 100, backfillMs: 5 * 60_000, maxBufferedBytes: 1 << 20 },
+  ) {
+    this.timer = setInterval(() => this.tick(), opts.tickMs);
+  }
+
+  subscribe(ws: WebSocket, host: string): void {
+    const recent = this.store.recent(host, Date.now() - this.opts.backfillMs);
+    const sub: Subscriber = { ws, host, samples: [], marks: [], dropped: 0 };
+    this.subs.add(sub);
+    ws.on('close', () => this.subs.delete(sub));
+    ws.on('error', () => this.subs.delete(sub));
+    this.send(sub, { type: 'hello', host, runId: recent.runId, samples: recent.samples, marks: recent.marks });
+  }
+
+  /** Called with each commit's batches. */
+  onCommit(stored: readonly PendingBatch[]): void {
+    if (this.subs.size === 0) return;
+    for (const p of stored) {
+      this.runOf.set(p.host, p.batch.runId ?? `timeline:${p.host}`);
+      const shift = p.batch.clock?.offsetMs ?? 0;
+      for (const sub of this.subs) {
+        if (sub.host !== p.host) continue;
+        for (const s of p.batch.samples) sub.samples.push(shift ? { ...s, t: Math.round(s.t - shift) } : s);
+        for (const m of p.batch.marks) sub.marks.push({ ...m, t: m.t - shift, host: p.host });
+      }
+    }
+  }
+
+  private tick(): void {
+    for (const sub of this.subs) {
+      if (sub.samples.length === 0 && sub.marks.length === 0) continue;
+      if (sub.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+        // Samples can be skipped; marks cannot, or the stage bands would be wrong.
+        sub.dropped += sub.samples.length;
+        sub.samples = [];
+        continue;
+      }
+      this.send(sub, { type: 'update', runId: this.runOf.get(sub.host) ?? null, samples: sub.samples, marks: sub.marks, dropped: sub.dropped });
+      sub.samples = [];
+      sub.marks = [];
+    }
+  }
+
+  private send(sub: Subscriber, msg: LiveMessage): void {
+    if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify(msg));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const s of this.subs) s.ws.close(1001, 'collector shutting down');
+  }
+}

@@ -1,0 +1,71 @@
+import type { StageReport } from '../analysis/report.js';
+import type { Series } from './series.js';
+import { esc } from './html.js';
+
+export const BOTTLENECK_COLORS: Record<string, string> = {
+  'gpu-compute': '#2da44e',
+  'gpu-waiting': '#bf8700',
+  communication: '#0969da',
+  'host-cpu': '#cf222e',
+  io: '#8250df',
+  idle: '#8c959f',
+  mixed: '#57606a',
+};
+const PALETTE = ['#0969da', '#cf222e', '#2da44e', '#bf8700', '#8250df', '#1b7c83'];
+
+/** Stages holding no other stage: the ones a timeline and chart bands show. */
+export function leafStages(stages: readonly StageReport[]): StageReport[] {
+  return stages.filter((s) => !stages.some((o) => o !== s && o.start_ms >= s.start_ms && o.end_ms <= s.end_ms && (o.start_ms > s.start_ms || o.end_ms < s.end_ms)));
+}
+
+/** A bar per stage, as wide as it took, coloured by its bottleneck. */
+export function timelineSvg(stages: readonly StageReport[], width = 900): string {
+  const ls = leafStages(stages);
+  if (ls.length === 0) return '';
+  const t0 = Math.min(...ls.map((s) => s.start_ms));
+  const span = Math.max(...ls.map((s) => s.end_ms)) - t0 || 1;
+  const x = (t: number): number => ((t - t0) / span) * width;
+  const bars = ls
+    .map((s) => {
+      const w = Math.max(1, x(s.end_ms) - x(s.start_ms));
+      return `<g><title>${esc(s.name)}: ${s.duration_s.toFixed(1)} s, ${esc(s.bottleneck)}</title><rect x="${x(s.start_ms).toFixed(1)}" y="0" width="${w.toFixed(1)}" height="26" fill="${BOTTLENECK_COLORS[s.bottleneck] ?? '#57606a'}" stroke="#fff"/>` +
+        (w > 40 ? `<text x="${(x(s.start_ms) + 4).toFixed(1)}" y="17" fill="#fff" font-size="11">${esc(s.name)}</text>` : '') + '</g>';
+    })
+    .join('');
+  return `<svg class="timeline" width="${width}" height="26" viewBox="0 0 ${width} 26" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="stage timeline">${bars}</svg>`;
+}
+
+/** Lines over time with stage bands behind them; values scaled into 0..max of the data. */
+export function lineChartSvg(series: Series, keys: readonly string[], stages: readonly StageReport[], title: string, width = 900, height = 220): string {
+  const pad = { l: 44, r: 8, t: 22, b: 20 };
+  const w = width - pad.l - pad.r;
+  const hgt = height - pad.t - pad.b;
+  if (series.t.length === 0) return '';
+  const t0 = series.t[0] as number;
+  const t1 = Math.max(t0 + 1, series.t[series.t.length - 1] as number);
+  const vmax = Math.max(1, ...keys.flatMap((k) => (series.series[k] ?? []).filter((v): v is number => v !== null)));
+  const x = (t: number): number => pad.l + ((t - t0) / (t1 - t0)) * w;
+  const y = (v: number): number => pad.t + hgt - (v / vmax) * hgt;
+  const bands = leafStages(stages)
+    .map((s, i) => `<rect x="${x(Math.max(t0, s.start_ms)).toFixed(1)}" y="${pad.t}" width="${Math.max(0, x(Math.min(t1, s.end_ms)) - x(Math.max(t0, s.start_ms))).toFixed(1)}" height="${hgt}" fill="${i % 2 ? '#f6f8fa' : '#eef3fb'}"/><text x="${(x(Math.max(t0, s.start_ms)) + 3).toFixed(1)}" y="${pad.t + 12}" font-size="10" fill="#57606a">${esc(s.name)}</text>`)
+    .join('');
+  const lines = keys
+    .map((k, i) => {
+      const vals = series.series[k] ?? [];
+      let d = '';
+      vals.forEach((v, j) => {
+        if (v === null) return;
+        d += `${d === '' || vals[j - 1] === null ? 'M' : 'L'}${x(series.t[j] as number).toFixed(1)},${y(v).toFixed(1)}`;
+      });
+      const dash = k.includes('sm_active') ? ' stroke-dasharray="5,3"' : '';
+      return `<path d="${d}" fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="1.5"${dash}/>`;
+    })
+    .join('');
+  const legend = keys.map((k, i) => `<tspan fill="${PALETTE[i % PALETTE.length]}">■ ${esc(k)} </tspan>`).join('');
+  return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}">
+<text x="${pad.l}" y="14" font-size="12" font-weight="600">${esc(title)}</text><text x="${pad.l + 260}" y="14" font-size="11">${legend}</text>
+${bands}<line x1="${pad.l}" y1="${pad.t + hgt}" x2="${pad.l + w}" y2="${pad.t + hgt}" stroke="#8c959f"/>
+<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${vmax.toFixed(0)}</text><text x="${pad.l - 4}" y="${pad.t + hgt}" font-size="10" text-anchor="end">0</text>
+<text x="${pad.l}" y="${height - 4}" font-size="10">${new Date(t0).toISOString().slice(11, 19)}</text><text x="${pad.l + w}" y="${height - 4}" font-size="10" text-anchor="end">${new Date(t1).toISOString().slice(11, 19)} UTC</text>
+${lines}</svg>`;
+}
