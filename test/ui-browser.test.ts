@@ -62,9 +62,10 @@ describe('web UI in Chromium', () => {
     await waitFor('the host streaming', () => collector.store.hosts().some((h) => h.host === 'gpu-live-1'));
     const page = await open('#/host/gpu-live-1');
     await page.waitForFunction(() => (window.__stagewatch.live?.points ?? 0) > 5 && (window.__stagewatch.live?.bands ?? 0) >= 1, undefined, { timeout: 20_000 });
-    const first = await page.evaluate(() => ({ ...window.__stagewatch.live }));
+    const snapshot = () => page.evaluate(() => ({ updates: 0, lastT: 0, points: 0, ...window.__stagewatch.live }));
+    const first = await snapshot();
     await sleep(2000);
-    const later = await page.evaluate(() => ({ ...window.__stagewatch.live }));
+    const later = await snapshot();
     expect(later.updates).toBeGreaterThan(first.updates);
     expect(later.lastT).toBeGreaterThan(first.lastT);
     expect(later.points).toBeGreaterThan(first.points);
