@@ -96,6 +96,17 @@ describe('stagewatch-agent sample against the replayed H100', () => {
     expect(gpuHealth).toMatchObject({ restarts: 0, absent: { fan_pct: { '[N/A]': expect.any(Number) } } });
   });
 
+  it('falls back to nvidia-smi, saying why, where NVML does not load', async () => {
+    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '1.5'], { STAGEWATCH_NVML_LIB: '/nonexistent/libnvidia-ml.so.1', ...FAST });
+    expect(r.stderr).toMatch(/NVML unavailable \(cannot load \/nonexistent\/libnvidia-ml\.so\.1: .*\); sampling GPUs through nvidia-smi/);
+    expect(gpuQuerySamples(r.lines, 0).length).toBeGreaterThan(3);
+    expect(healthOf(r.lines, 'gpu.nvidia-smi').length).toBeGreaterThan(0);
+    const forced = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '1', '--gpu-backend', 'nvml'], { STAGEWATCH_NVML_LIB: '/nonexistent/libnvidia-ml.so.1' });
+    expect(forced.stderr).toMatch(/WARNING: --gpu-backend nvml, but NVML is unavailable/);
+    expect(forced.lines.some((l) => l.source === 'gpu')).toBe(false);
+    expect(forced.lines.some((l) => l.source === 'host')).toBe(true);
+  });
+
   it('never reports utilization as SM activity when the GPU has no GPM', async () => {
     const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '2'], { STAGEWATCH_FAKE_SMI_NO_GPM: '1', ...FAST });
     expect(r.exitCode).toBe(0);
@@ -156,6 +167,7 @@ describe('stagewatch-agent flags', () => {
     [['sample', '--duration-s', '1', '--pid', '999999999'], /--pid must be an integer/],
     [['sample', '--duration-s', '1', '--pid', '4194000'], /--pid 4194000: no such process/],
     [['frobnicate'], /unknown command "frobnicate"/],
+    [['sample', '--duration-s', '1', '--gpu-backend', 'dcgm'], /--gpu-backend must be one of auto, nvml, nvidia-smi \(got "dcgm"\)/],
   ])('%j exits 2 with one line naming the problem', async (args, message) => {
     const r = await runAgent(args as string[]);
     expect(r.exitCode).toBe(2);

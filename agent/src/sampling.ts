@@ -1,6 +1,10 @@
 import os from 'node:os';
 import type { ProbeResult, Sample, SamplerHealth } from '@stagewatch/shared';
+import { errorMessage } from '@stagewatch/shared';
+import { loadNvml, type NvmlApi } from './nvml/bindings.js';
+import { GPM_COLUMNS } from './nvidia-smi/dmon.js';
 import { probe, resolveNvidiaSmi } from './probe.js';
+import { NvmlSampler, nvmlDevices, type NvmlDevice } from './samplers/nvml.js';
 import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
@@ -8,8 +12,12 @@ import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
 import { ProcTreeSampler } from './samplers/proc.js';
 import type { Sampler, SamplerContext } from './samplers/types.js';
 
+export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
+export const GPU_BACKENDS: readonly GpuBackend[] = ['auto', 'nvml', 'nvidia-smi'];
+
 export interface SamplingOptions {
   intervalMs: number;
+  gpuBackend?: GpuBackend;
   pid?: number;
   host?: string;
   healthEveryMs?: number;
@@ -29,14 +37,30 @@ export interface Sampling {
 /** Probes the host and starts every sampler that applies; a GPU problem never stops host sampling. */
 export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   const host = opts.host ?? os.hostname();
-  const smiPath = await resolveNvidiaSmi();
-  const probed = await probe({ smiPath });
   const samplers: Sampler[] = [];
   const ctx: SamplerContext = {
     host,
     log: opts.log,
     onHealthChange: (s) => opts.onHealth(s.health(Date.now())),
   };
+  const backend = opts.gpuBackend ?? 'auto';
+  const fast = backend === 'nvidia-smi' ? null : openNvml();
+  if (fast && 'api' in fast) {
+    opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
+    samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
+    return begin(samplers, nvmlProbe(fast.api.version, fast.devices), ctx, opts);
+  }
+  const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
+  if (backend === 'nvml') {
+    opts.log(`WARNING: --gpu-backend nvml, but NVML is unavailable (${nvmlError}); GPU sampling off, host only`);
+    const none = nvmlProbe(null, []);
+    return begin(samplers, { ...none, nvml: { loaded: false, driverVersion: null, error: nvmlError }, backend: 'none' }, ctx, opts);
+  }
+  if (fast) opts.log(`NVML unavailable (${nvmlError}); sampling GPUs through nvidia-smi`);
+  const smiPath = await resolveNvidiaSmi();
+  const probed = await probe({ smiPath });
+  probed.nvml = { loaded: false, driverVersion: null, error: nvmlError };
+  probed.backend = probed.nvidiaSmi.error ? 'none' : 'nvidia-smi';
   if (probed.nvidiaSmi.error) {
     opts.log(`WARNING: GPU sampling unavailable (${probed.nvidiaSmi.error}); sampling the host only, retrying nvidia-smi with backoff`);
   }
@@ -51,6 +75,36 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   } else if (!probed.nvidiaSmi.error) {
     opts.log(`GPM not available (${probed.gpmError ?? 'unknown'}): no sm_active_pct; util_pct is not SM activity`);
   }
+  return begin(samplers, probed, ctx, opts);
+}
+
+/** NVML, if it loads and sees GPUs; else why not. */
+function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: string } {
+  try {
+    const api = loadNvml();
+    const devices = nvmlDevices(api);
+    return devices.length > 0 ? { api, devices } : { error: 'NVML sees no GPU' };
+  } catch (e) {
+    return { error: errorMessage(e) };
+  }
+}
+
+/** What the probe says when GPUs are sampled through NVML (or, with no devices, not at all). */
+export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDevice[]): ProbeResult {
+  return {
+    nvidiaSmi: { path: null, version: null, error: null },
+    gpus: devices.map((d) => ({ index: d.index, uuid: d.uuid, name: d.name, memTotalMib: d.memTotalMib === null ? null : Math.round(d.memTotalMib), migMode: d.migMode })),
+    gpm: devices.some((d) => d.gpm),
+    gpmIds: devices.some((d) => d.gpm) ? GPM_COLUMNS.map((c) => c.id) : [],
+    gpmError: null,
+    fields: { supported: [], unsupported: [] },
+    host: { hostname: os.hostname(), cpus: os.cpus().length, memTotalMib: Math.round(os.totalmem() / 1048576) },
+    nvml: { loaded: driverVersion !== null, driverVersion, error: null },
+    backend: devices.length > 0 ? 'nvml' : 'none',
+  };
+}
+
+function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions): Sampling {
   samplers.push(new HostSampler(ctx, opts.intervalMs));
   if (opts.pid !== undefined) samplers.push(new ProcTreeSampler(ctx, opts.pid, opts.intervalMs));
   for (const s of samplers) s.start(opts.onSample);

@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import { PROTOCOL_VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
-import { startSampling, type Sampling } from './sampling.js';
+import { startSampling, type GpuBackend, type Sampling } from './sampling.js';
 import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
 import { Streamer } from './transport/streamer.js';
@@ -90,10 +90,11 @@ export interface Streaming {
 }
 
 /** Sampling wired to the collector: samples → batches → spool → WebSocket. */
-export async function startStreaming(opts: LinkOptions & { intervalMs: number; pid?: number }): Promise<Streaming> {
+export async function startStreaming(opts: LinkOptions & { intervalMs: number; pid?: number; gpuBackend?: GpuBackend }): Promise<Streaming> {
   const link = new Link(opts);
   const sampling = await startSampling({
     intervalMs: opts.intervalMs,
+    ...(opts.gpuBackend ? { gpuBackend: opts.gpuBackend } : {}),
     host: link.host,
     ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
     log: opts.log,

@@ -20,9 +20,6 @@ type LiveMessage =
 
 const BIN_MS = 250;
 const WINDOW_MS = 5 * 60_000;
-// GPM rows describe the second before they print (see docs/REPORT.md).
-const GPM_LAG_MS = 1000;
-const GPM = new Set(['sm_active_pct', 'tensor_active_pct']);
 
 export interface LiveState {
   page: 'host';
@@ -50,8 +47,7 @@ export function liveHost(root: HTMLElement, host: string, state: LiveState): () 
   const add = (samples: LiveSample[]): void => {
     for (const s of samples) {
       for (const [k, v] of Object.entries(s.m)) {
-        const t = GPM.has(k) ? s.t - GPM_LAG_MS : s.t;
-        const bin = Math.floor(t / BIN_MS) * BIN_MS;
+        const bin = Math.floor(s.t / BIN_MS) * BIN_MS;
         let row = bins.get(bin);
         if (!row) bins.set(bin, (row = new Map()));
         row.set(s.source === 'gpu' ? `gpu${s.gpu}.${k}` : `${s.source}.${k}`, v);

@@ -22,5 +22,9 @@ export const ProbeResultSchema = z.object({
   gpmError: z.string().nullable(),
   fields: z.object({ supported: z.array(z.string()), unsupported: z.array(z.string()) }),
   host: z.object({ hostname: z.string(), cpus: z.number().int().positive(), memTotalMib: z.number() }),
+  /** NVML loaded directly (the fast path): its driver version, or why it could not load. */
+  nvml: z.object({ loaded: z.boolean(), driverVersion: z.string().nullable(), error: z.string().nullable() }).optional(),
+  /** What GPU sampling uses on this host: NVML directly, nvidia-smi, or nothing (host only). */
+  backend: z.enum(['nvml', 'nvidia-smi', 'none']).optional(),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;

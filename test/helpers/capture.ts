@@ -45,8 +45,9 @@ export function captureAsSamples(host = 'h100'): CaptureSample[] {
   for (const line of fixture('dmon-gpm.txt').split('\n')) {
     const c = line.trim().split(/\s+/);
     if (line.startsWith('#') || c.length < 18 || c[13] === '-') continue;
+    // As the agent stamps a dmon GPM row: a second before it printed (DMON_GPM_LAG_MS).
     out.push({
-      t: utc(`${day} ${c[0]}.000`), host, source: 'gpu', gpu: Number(c[1]),
+      t: utc(`${day} ${c[0]}.000`) - 1000, host, source: 'gpu', gpu: Number(c[1]),
       m: { gr_active_pct: Number(c[13]), sm_active_pct: Number(c[14]), sm_occupancy_pct: Number(c[15]), tensor_active_pct: Number(c[16]), dram_active_pct: Number(c[17]) },
     });
   }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { startStreaming } from '../streaming.js';
 
 export const STREAM_FLAGS = {
@@ -16,7 +17,14 @@ export const STREAM_FLAGS = {
   'backoff-max-ms': { type: 'string' },
   'drain-s': { type: 'string' },
   tee: { type: 'string' },
+  'gpu-backend': { type: 'string' },
 } as const;
+
+export function gpuBackendFlag(values: Record<string, string | boolean | undefined>): GpuBackend {
+  const v = values['gpu-backend'] ?? 'auto';
+  if (!GPU_BACKENDS.includes(v as GpuBackend)) throw new UsageError(`--gpu-backend must be one of ${GPU_BACKENDS.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as GpuBackend;
+}
 
 export function defaultSpoolDir(): string {
   const base = process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state');
@@ -50,6 +58,7 @@ export function streamOptions(values: Record<string, string | boolean | undefine
     heartbeatMs: intFlag(values, 'heartbeat-ms', 100, 600_000, 10_000),
     backoffMaxMs: intFlag(values, 'backoff-max-ms', 100, 600_000, 30_000),
     ...(typeof values.tee === 'string' ? { tee: values.tee } : {}),
+    gpuBackend: gpuBackendFlag(values),
     log,
   };
 }

@@ -1,9 +1,23 @@
+import { errorMessage } from '@stagewatch/shared';
+import { loadNvml } from '../nvml/bindings.js';
 import { probe, resolveNvidiaSmi } from '../probe.js';
+import { nvmlProbe } from '../sampling.js';
+import { nvmlDevices } from '../samplers/nvml.js';
 import { parseFlags } from '@stagewatch/shared';
 
 export async function probeCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   const r = await probe({ smiPath: await resolveNvidiaSmi() });
+  // The NVML fast path, where the library loads; the GPU list then comes from it.
+  try {
+    const api = loadNvml();
+    const fast = nvmlProbe(api.version, nvmlDevices(api));
+    r.nvml = fast.nvml;
+    if (fast.gpus.length > 0) Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml' });
+  } catch (e) {
+    r.nvml = { loaded: false, driverVersion: null, error: errorMessage(e) };
+  }
+  r.backend ??= r.nvidiaSmi.error ? 'none' : 'nvidia-smi';
   if (values.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
@@ -12,6 +26,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
     `host      ${r.host.hostname}: ${r.host.cpus} CPUs, ${r.host.memTotalMib} MiB`,
     `nvidia-smi ${r.nvidiaSmi.path ?? '-'} ${r.nvidiaSmi.version ?? ''}${r.nvidiaSmi.error ? ` ERROR: ${r.nvidiaSmi.error}` : ''}`,
     ...r.gpus.map((g) => `GPU ${g.index}     ${g.name} ${g.uuid} ${g.memTotalMib ?? '?'} MiB, MIG ${g.migMode ?? 'n/a'}`),
+    `NVML      ${r.nvml?.loaded ? `loaded (driver ${r.nvml.driverVersion})` : `not loaded: ${r.nvml?.error ?? '?'}`}; GPU backend: ${r.backend}`,
     `GPM       ${r.gpm ? `yes (metrics ${r.gpmIds.join(',')})` : `no${r.gpmError ? ` (${r.gpmError})` : ''}`}`,
     `fields    ${r.fields.supported.length} supported${r.fields.unsupported.length ? `; unsupported: ${r.fields.unsupported.join(', ')}` : ''}`,
   ];

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
+import { gpuBackendFlag } from './daemon.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
 export async function sampleCommand(argv: string[]): Promise<number> {
@@ -10,7 +11,9 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     'duration-s': { type: 'string' },
     pid: { type: 'string' },
     host: { type: 'string' },
+    'gpu-backend': { type: 'string' },
   });
+  const gpuBackend = gpuBackendFlag(values);
   const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
   const durationS = numberFlag(values, 'duration-s', 0.1, 366 * 86400);
   const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
@@ -28,6 +31,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   };
   const sampling = await startSampling({
     intervalMs,
+    gpuBackend,
     ...(pid !== undefined ? { pid } : {}),
     ...(host !== undefined ? { host } : {}),
     log: (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`),

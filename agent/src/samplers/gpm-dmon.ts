@@ -5,6 +5,12 @@ import { SupervisedLines } from '../process/supervised-lines.js';
 import { healthOf } from './nvidia-smi.js';
 import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
 
+/**
+ * dmon prints a GPM row about a second after the activity it describes (seen in the H100
+ * capture: GPM lags utilization by ~1 s), so rows are stamped that much earlier.
+ */
+export const DMON_GPM_LAG_MS = 1000;
+
 export interface GpmDmonSamplerOptions {
   smiPath: string;
   gpmIds: readonly number[];
@@ -14,8 +20,8 @@ export interface GpmDmonSamplerOptions {
 /**
  * GPM metrics (SM activity, occupancy, tensor, DRAM, PCIe, NVLink) through
  * `nvidia-smi dmon --gpm-metrics`, which cannot sample faster than once a second. GPM rows are
- * emitted as gpu samples of their own: they are one-second averages lagging by about a second,
- * and pasting them onto the faster query samples would fake a resolution they do not have.
+ * emitted as gpu samples of their own: they are one-second averages, and pasting them onto the
+ * faster query samples would fake a resolution they do not have.
  */
 export class GpmDmonSampler implements Sampler {
   readonly name = 'gpu.gpm-dmon';
@@ -62,7 +68,7 @@ export class GpmDmonSampler implements Sampler {
     this.absent.add(r.row.absent);
     // Before GPM has its first sample every column reads `-`: nothing to report yet.
     if (Object.keys(r.row.m).length > 0) {
-      this.emit({ t: Date.now(), host: this.ctx.host, source: 'gpu', gpu: r.row.gpu, m: r.row.m });
+      this.emit({ t: Date.now() - DMON_GPM_LAG_MS, host: this.ctx.host, source: 'gpu', gpu: r.row.gpu, m: r.row.m });
     }
     return true;
   }

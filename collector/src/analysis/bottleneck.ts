@@ -27,8 +27,11 @@ export const ThresholdsSchema = z.strictObject({
   ioMibps: z.number().nonnegative().default(50),
   /** NVLink or PCIe rx+tx mean at or above this (MiB/s) while SMs are not busy: communication. */
   linkMibps: z.number().nonnegative().default(1024),
-  /** GPM values describe the second before they print; samples are moved back this much. */
-  gpmLagMs: z.number().nonnegative().default(1000),
+  /**
+   * Extra shift for GPM samples. Agents already stamp GPM at the time it describes; this is for
+   * data from elsewhere that was stamped when printed.
+   */
+  gpmLagMs: z.number().nonnegative().default(0),
 });
 export type Thresholds = z.infer<typeof ThresholdsSchema>;
 export const DEFAULT_THRESHOLDS: Thresholds = ThresholdsSchema.parse({});
