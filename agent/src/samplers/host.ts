@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { hostCoreMetric, type SamplerHealth } from '@stagewatch/shared';
 import { errorMessage } from '@stagewatch/shared';
 import {
@@ -10,6 +9,7 @@ import {
   parseProcStatCpu,
   type CpuTimes,
 } from '../procfs/host.js';
+import { ProcFiles } from '../procfs/reader.js';
 import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -30,7 +30,7 @@ export class HostSampler implements Sampler {
   private errors = 0;
   private samples = 0;
   private lastError: string | undefined;
-  private busy = false;
+  private readonly files = new ProcFiles();
 
   constructor(
     private readonly ctx: SamplerContext,
@@ -40,15 +40,13 @@ export class HostSampler implements Sampler {
 
   start(emit: Emit): void {
     const tick = (): void => {
-      if (this.busy) return; // a slow disk must not pile reads up
-      this.busy = true;
-      this.sampleOnce(emit)
-        .catch((e: unknown) => {
-          this.errors++;
-          if (this.lastError !== errorMessage(e)) this.ctx.log(`${this.name}: ${errorMessage(e)}`);
-          this.lastError = errorMessage(e);
-        })
-        .finally(() => (this.busy = false));
+      try {
+        this.sampleOnce(emit);
+      } catch (e) {
+        this.errors++;
+        if (this.lastError !== errorMessage(e)) this.ctx.log(`${this.name}: ${errorMessage(e)}`);
+        this.lastError = errorMessage(e);
+      }
     };
     tick();
     this.timer = setInterval(tick, this.intervalMs);
@@ -57,16 +55,11 @@ export class HostSampler implements Sampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.files.close();
   }
 
-  private async read(file: string): Promise<string> {
-    return readFile(`${this.procRoot}/${file}`, 'utf8');
-  }
-
-  private async sampleOnce(emit: Emit): Promise<void> {
-    const [stat, meminfo, diskstats, netdev, loadavg] = await Promise.all(
-      ['stat', 'meminfo', 'diskstats', 'net/dev', 'loadavg'].map((f) => this.read(f)),
-    );
+  private sampleOnce(emit: Emit): void {
+    const [stat, meminfo, diskstats, netdev, loadavg] = ['stat', 'meminfo', 'diskstats', 'net/dev', 'loadavg'].map((f) => this.files.read(`${this.procRoot}/${f}`));
     const now = Date.now();
     const cur: Reading = {
       at: now,

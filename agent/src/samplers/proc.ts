@@ -1,16 +1,18 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { SamplerHealth } from '@stagewatch/shared';
 import { errorMessage } from '@stagewatch/shared';
 import { parsePidStat, parseStatusRssKib, treeCpuCores, treePids, type ProcStat } from '../procfs/proc-tree.js';
 import { round } from './host.js';
-import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+import { ProcFiles } from '../procfs/reader.js';
+import type { Emit, Sampler, SamplerContext } from './types.js';
 
 // USER_HZ is 100 on every Linux architecture GPU hosts run (x86-64, arm64, ppc64le).
 const CLK_TCK = 100;
 
 /**
  * The workload's own CPU, memory and threads: the tree rooted at one pid. Host CPU cannot tell
- * "one T5 thread saturates a core" from noise made by other processes; this can.
+ * "one T5 thread saturates a core" from noise made by other processes; this can. The tree is
+ * walked once a second; its members are read every tick.
  */
 export class ProcTreeSampler implements Sampler {
   readonly name = 'proc.tree';
@@ -20,25 +22,28 @@ export class ProcTreeSampler implements Sampler {
   private errors = 0;
   private lastError: string | undefined;
   private gone = false;
-  private busy = false;
+  private members: Set<number> | null = null;
+  private membersAt = 0;
+  private readonly files = new ProcFiles();
 
   constructor(
     private readonly ctx: SamplerContext,
     private readonly rootPid: number,
     private readonly intervalMs: number,
     private readonly procRoot = '/proc',
+    /** How often the tree is walked again for new and exited processes. */
+    private readonly rescanMs = 1000,
   ) {}
 
   start(emit: Emit): void {
     const tick = (): void => {
-      if (this.busy || this.gone) return;
-      this.busy = true;
-      this.sampleOnce(emit)
-        .catch((e: unknown) => {
-          this.errors++;
-          this.lastError = errorMessage(e);
-        })
-        .finally(() => (this.busy = false));
+      if (this.gone) return;
+      try {
+        this.sampleOnce(emit);
+      } catch (e) {
+        this.errors++;
+        this.lastError = errorMessage(e);
+      }
     };
     tick();
     this.timer = setInterval(tick, this.intervalMs);
@@ -47,48 +52,67 @@ export class ProcTreeSampler implements Sampler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.files.close();
   }
 
-  private async readAllStats(): Promise<Map<number, ProcStat>> {
-    const stats = new Map<number, ProcStat>();
-    const entries = await readdir(this.procRoot);
-    await Promise.all(
-      entries
-        .filter((e) => /^\d+$/.test(e))
-        .map(async (e) => {
-          try {
-            const s = parsePidStat(await readFile(`${this.procRoot}/${e}/stat`, 'utf8'));
-            if (s) stats.set(s.pid, s);
-          } catch {
-            // exited between readdir and read
-          }
-        }),
-    );
-    return stats;
+  /** The whole /proc, once a rescan interval: which processes descend from the root. */
+  private scanTree(): Set<number> {
+    const stats: ProcStat[] = [];
+    for (const e of readdirSync(this.procRoot)) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const s = parsePidStat(readFileSync(`${this.procRoot}/${e}/stat`, 'utf8'));
+        if (s) stats.push(s);
+      } catch {
+        // exited between readdir and read
+      }
+    }
+    return treePids(this.rootPid, stats);
   }
 
-  private async sampleOnce(emit: Emit): Promise<void> {
-    const [all, uptime] = await Promise.all([this.readAllStats(), readFile(`${this.procRoot}/uptime`, 'utf8')]);
+  private readMember(pid: number): { stat: ProcStat; rssKib: number } | null {
+    try {
+      const stat = parsePidStat(this.files.read(`${this.procRoot}/${pid}/stat`));
+      const rssKib = parseStatusRssKib(this.files.read(`${this.procRoot}/${pid}/status`));
+      return stat ? { stat, rssKib } : null;
+    } catch {
+      this.files.drop(`${this.procRoot}/${pid}/stat`);
+      this.files.drop(`${this.procRoot}/${pid}/status`);
+      return null;
+    }
+  }
+
+  private sampleOnce(emit: Emit): void {
     const now = Date.now();
-    if (!all.has(this.rootPid)) {
+    if (!this.members || now - this.membersAt >= this.rescanMs) {
+      this.members = this.scanTree();
+      this.membersAt = now;
+    }
+    const tree = new Map<number, ProcStat>();
+    let rssKib = 0;
+    for (const pid of this.members) {
+      const r = this.readMember(pid);
+      if (!r) {
+        this.members.delete(pid);
+        continue;
+      }
+      tree.set(pid, r.stat);
+      rssKib += r.rssKib;
+    }
+    if (!tree.has(this.rootPid)) {
       this.gone = true;
       this.lastError = `process ${this.rootPid} exited`;
       this.ctx.log(`${this.name}: ${this.lastError}`);
       this.ctx.onHealthChange?.(this);
       return;
     }
-    const pids = treePids(this.rootPid, all.values());
-    const tree = new Map([...pids].map((p) => [p, all.get(p)]).filter((e): e is [number, ProcStat] => e[1] !== undefined));
-    const rssKib = await Promise.all(
-      [...tree.keys()].map((p) => readFile(`${this.procRoot}/${p}/status`, 'utf8').then(parseStatusRssKib, () => 0)),
-    );
-    const uptimeTicks = Number((uptime.split(' ')[0] as string)) * CLK_TCK;
+    const uptimeTicks = Number(this.files.read(`${this.procRoot}/uptime`).split(' ')[0]) * CLK_TCK;
     const prev = this.prev;
     this.prev = { at: now, uptimeTicks, stats: tree };
     if (!prev) return;
     const m = {
       cpu_cores: round(treeCpuCores(prev.stats, tree, prev.uptimeTicks, (now - prev.at) / 1000, CLK_TCK), 3),
-      rss_mib: round(rssKib.reduce((a, b) => a + b, 0) / 1024),
+      rss_mib: round(rssKib / 1024),
       threads: [...tree.values()].reduce((a, s) => a + s.threads, 0),
       procs: tree.size,
     };
@@ -107,7 +131,7 @@ export class ProcTreeSampler implements Sampler {
       restarts: 0,
       lines: this.samples,
       badLines: this.errors,
-      absent: new AbsentCounter().snapshot(),
+      absent: {},
     };
   }
 }

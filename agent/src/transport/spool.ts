@@ -10,9 +10,13 @@ export interface SpoolLoss {
 
 interface State {
   agentId: string;
+  /** No seq below this was ever used: where a restarted agent continues. */
   nextSeq: number;
   loss: SpoolLoss;
 }
+
+/** Seqs reserved per write of state.json, so the file is written once per this many batches. */
+const SEQ_BLOCK = 1000;
 
 interface Entry {
   seq: number;
@@ -34,6 +38,7 @@ export class Spool {
   private readonly entries: Entry[] = [];
   private bytes = 0;
   private state: State;
+  private seq: number;
 
   private constructor(
     readonly dir: string,
@@ -43,13 +48,14 @@ export class Spool {
   ) {
     mkdirSync(dir, { recursive: true });
     this.state = this.loadState(agentIdHint);
+    this.seq = this.state.nextSeq;
     for (const f of readdirSync(dir)) {
       const m = FILE.exec(f);
       if (!m) continue;
       const entry = { seq: Number(m[1]), samples: Number(m[2]), bytes: statSync(path.join(dir, f)).size };
       this.entries.push(entry);
       this.bytes += entry.bytes;
-      if (entry.seq >= this.state.nextSeq) this.state.nextSeq = entry.seq + 1;
+      if (entry.seq >= this.seq) this.seq = entry.seq + 1;
     }
     this.entries.sort((a, b) => a.seq - b.seq);
   }
@@ -95,7 +101,11 @@ export class Spool {
 
   /** Takes the next seq, lets `render` build the batch text with it, and stores it. */
   append(samples: number, render: (seq: number) => string): number {
-    const seq = this.state.nextSeq++;
+    const seq = this.seq++;
+    // Seqs go out in reserved blocks: a crash skips the rest of a block (gaps are harmless) but
+    // never reuses a seq, which the collector would take for a repeat and drop.
+    const reserve = this.seq > this.state.nextSeq;
+    if (reserve) this.state.nextSeq = this.seq + SEQ_BLOCK;
     const text = render(seq);
     const name = fileName(seq, samples);
     const tmp = path.join(this.dir, `${name}.tmp`);
@@ -104,13 +114,12 @@ export class Spool {
     const entry = { seq, samples, bytes: Buffer.byteLength(text) };
     this.entries.push(entry);
     this.bytes += entry.bytes;
-    this.enforceCap();
-    this.writeState(this.state);
+    if (this.enforceCap() || reserve) this.writeState(this.state);
     return seq;
   }
 
   /** Past the cap the oldest batches go; the loss is counted and said, never silent. */
-  private enforceCap(): void {
+  private enforceCap(): boolean {
     let dropped = 0;
     let droppedSamples = 0;
     while (this.bytes > this.maxBytes && this.entries.length > 1) {
@@ -124,6 +133,7 @@ export class Spool {
       this.state.loss.samples += droppedSamples;
       this.log(`spool over ${Math.round(this.maxBytes / 1048576)} MiB: dropped the ${dropped} oldest batch(es), ${droppedSamples} samples (lost so far: ${this.state.loss.samples})`);
     }
+    return dropped > 0;
   }
 
   private remove(e: Entry): void {
