@@ -1,0 +1,25 @@
+#!/bin/bash
+# stagewatch on a real GPU machine (the `device` tool; see docs/PERFORMANCE.md for what it
+# measures). Expects .carry/ from scripts/make-carry.sh; writes to $OUT.
+set -u
+OUT=${OUT:-/tmp/out}; C=$PWD/.carry; SW=$C/sw; mkdir -p "$OUT"
+xz -dc "$C/node.xz" > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+N=/tmp/node
+{
+  echo "## machine"; nvidia-smi -L; nproc; $N --version
+  echo "## probe"; $N "$SW/agent.mjs" probe; $N "$SW/agent.mjs" probe --json > "$OUT/probe.json"
+  $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata 2> /tmp/collector.log &
+  sleep 1
+  echo "## overhead and agreement, while the workload runs"
+  $N "$C/measure.mjs" "$SW/agent.mjs" "$OUT" 60 > /tmp/measure.log 2>&1 &
+  M=$!
+  echo "## workload"
+  $N "$SW/agent.mjs" run --collector ws://127.0.0.1:7711 --run-id h100-wan --preset wan --interval-ms 100 \
+    --spool-dir /tmp/swspool -- python3 "$C/workload_with_marks.py" "$C/workload.py" /tmp/marks.jsonl > /tmp/workload.out
+  echo "workload exit=$?"; tail -3 /tmp/workload.out
+  wait $M; cat /tmp/measure.log | head -60
+  for f in md json html; do $N "$SW/collector.mjs" report h100-wan --data /tmp/swdata --format $f --out "$OUT/report.$f"; done
+  gzip -c /tmp/nvml-10hz.jsonl > "$OUT/nvml-10hz.jsonl.gz"; gzip -c /tmp/smi-10hz.jsonl > "$OUT/smi-10hz.jsonl.gz"
+  echo "## collector log"; tail -20 /tmp/collector.log
+} > "$OUT/log.txt" 2>&1
+cat "$OUT/log.txt" | tail -80
