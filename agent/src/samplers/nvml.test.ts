@@ -79,24 +79,42 @@ describe('NVML sampler', () => {
     });
     const h = sampler.health(Date.now());
     expect(h.absent.fan_pct).toEqual({ '[Not Supported]': query.length });
-    expect(h.absent.nvlink_rx_mibps?.['[Not Supported]']).toBeGreaterThan(0);
     expect(logs).toEqual([]);
   });
 
-  it('computes GPM between ticks and stamps it at the middle of the interval', async () => {
+  it('computes GPM once a second between two GPM samples, stamped at the middle of the interval', async () => {
     const api = replayNvml();
+    const calls: string[] = [];
+    const gpmGet = api.call.gpmGet as (...a: unknown[]) => unknown;
+    api.call.gpmGet = (...a) => (calls.push('gpm'), gpmGet(...a));
     const out: Sample[] = [];
     const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 100);
     running.push(sampler);
     sampler.start((s) => out.push(s));
-    await sleep(350);
+    await sleep(2250);
     const gpm = out.filter((s) => 'sm_active_pct' in s.m);
     const query = out.filter((s) => 'util_pct' in s.m);
-    expect(gpm.length).toBeGreaterThanOrEqual(2);
-    // The first tick has nothing to compare with: one GPM sample fewer than query samples.
-    expect(gpm.length).toBe(query.length - 1);
+    expect(query.length).toBeGreaterThan(15);
+    // GPM samples at 0, ~1 s and ~2 s: two intervals measured.
+    expect(calls).toHaveLength(3);
+    expect(gpm).toHaveLength(2);
     expect(gpm[0]?.m).toEqual({ gr_active_pct: 100, sm_active_pct: 86, sm_occupancy_pct: 46, tensor_active_pct: 34, dram_active_pct: 30, pcie_tx_mibps: 12.5, pcie_rx_mibps: 3 });
-    const [q0, q1] = query as [Sample, Sample];
-    expect(gpm[0]?.t).toBe(Math.round((q0.t + q1.t) / 2));
+    // NVLink on a PCIe card: absent with its reason, never 0.
+    expect(sampler.health(Date.now()).absent.nvlink_rx_mibps).toEqual({ '[Not Supported]': 2 });
+    const [q0] = query as [Sample];
+    const second = query.find((q) => q.t - q0.t >= 1000) as Sample;
+    expect(gpm[0]?.t).toBe(Math.round((q0.t + second.t) / 2));
+  });
+
+  it('does not ask again for what the GPU does not support', async () => {
+    const api = replayNvml();
+    let fanCalls = 0;
+    api.call.fan = () => (fanCalls++, NVML_ERROR_NOT_SUPPORTED);
+    const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 50);
+    running.push(sampler);
+    sampler.start(() => {});
+    await sleep(300);
+    expect(fanCalls).toBe(1);
+    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBeGreaterThan(3);
   });
 });

@@ -1,11 +1,18 @@
 import { errorMessage, type GpuMetric, type SamplerHealth } from '@stagewatch/shared';
-import { CONSTANTS, GPM_SLOTS, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
+import { CONSTANTS, GPM_SLOTS, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
 import { GPM_COLUMNS } from '../nvidia-smi/dmon.js';
 import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
 
 const MIB = 1024 * 1024;
-/** GPM needs some time between two samples to measure anything; below this a tick skips GPM. */
-const GPM_MIN_MS = 90;
+/**
+ * Costs measured on an H100 (docs/nvml-calls-h100.json, CPU per call through koffi): most reads
+ * take 1-12 µs, but nvmlGpmMetricsGet takes ~1.6 ms, nvmlDeviceGetMaxClockInfo ~1.4 ms,
+ * nvmlDeviceGetPowerManagementLimit ~170 µs and an unsupported fan query ~150 µs. So GPM is
+ * computed once a second at most (a one-second average, as dmon gives), values that hardly change
+ * are re-read every SLOW_MS, and a query the GPU does not support is not asked again.
+ */
+export const GPM_EVERY_MS = 1000;
+const SLOW_MS = 10_000;
 
 export interface NvmlDevice {
   index: number;
@@ -54,8 +61,8 @@ export function nvmlDevices(api: NvmlApi): NvmlDevice[] {
  * GPU sampling through NVML directly: a few library calls per GPU per tick instead of a
  * nvidia-smi process, so 10-50 Hz costs little. Metric names and units match the nvidia-smi
  * path (memory.used is NVML's v2 `used`, which leaves out driver-reserved memory, as nvidia-smi
- * does). GPM metrics come from two samples a tick apart and are stamped at the middle of that
- * interval, which is when they happened.
+ * does). GPM metrics come from two samples GPM_EVERY_MS apart and are stamped at the middle of
+ * that interval, which is when they happened.
  */
 export class NvmlSampler implements Sampler {
   readonly name = 'gpu.nvml';
@@ -65,6 +72,9 @@ export class NvmlSampler implements Sampler {
   private errors = 0;
   private lastError: string | undefined;
   private readonly gpmState = new Map<number, { prev: unknown; cur: unknown; prevAt: number }>();
+  /** (gpu, query) pairs the GPU answered Not Supported: their reason, reported without asking again. */
+  private readonly unsupported = new Map<string, string>();
+  private readonly slow = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
 
   constructor(
     private readonly ctx: SamplerContext,
@@ -105,16 +115,42 @@ export class NvmlSampler implements Sampler {
     this.gpmState.clear();
   }
 
-  private read(fn: string, ...args: unknown[]): Reading {
+  private read(gpu: number, fn: string, ...args: unknown[]): Reading {
+    const key = `${gpu}:${fn}:${args.slice(1).join(',')}`;
+    const known = this.unsupported.get(key);
+    if (known) return { ok: false, reason: known };
     const f = this.api.call[fn];
     if (!f) return { ok: false, reason: '[Not Supported]' };
     const out: unknown[] = [0];
     const rc = Number(f(...args, out));
-    return rc === NVML_SUCCESS ? { ok: true, value: Number(out[0]) } : { ok: false, reason: `[${this.api.errorString(rc)}]` };
+    if (rc === NVML_SUCCESS) return { ok: true, value: Number(out[0]) };
+    const reason = `[${this.api.errorString(rc)}]`;
+    if (rc === NVML_ERROR_NOT_SUPPORTED) this.unsupported.set(key, reason);
+    return { ok: false, reason };
+  }
+
+  /** Values that change rarely (limits, max clocks, link width), re-read every SLOW_MS. */
+  private slowValues(d: NvmlDevice, now: number): { m: Record<string, number>; absent: Record<string, string> } {
+    const cached = this.slow.get(d.index);
+    if (cached && now - cached.at < SLOW_MS) return cached;
+    const m: Record<string, number> = {};
+    const absent: Record<string, string> = {};
+    const put = (key: GpuMetric, r: Reading, scale = 1): void => {
+      if (r.ok) m[key] = Math.round(r.value * scale * 100) / 100;
+      else absent[key] = r.reason;
+    };
+    put('power_limit_w', this.read(d.index, 'powerLimit', d.handle), 1 / 1000);
+    put('sm_clock_max_mhz', this.read(d.index, 'maxClock', d.handle, CONSTANTS.NVML_CLOCK_SM));
+    put('pcie_link_gen', this.read(d.index, 'pcieGen', d.handle));
+    put('pcie_link_width', this.read(d.index, 'pcieWidth', d.handle));
+    const fresh = { at: now, m, absent };
+    this.slow.set(d.index, fresh);
+    return fresh;
   }
 
   private sampleOnce(emit: Emit): void {
     const { NVML_TEMPERATURE_GPU, NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, NVML_MEMORY_V2 } = CONSTANTS;
+    const i = (d: NvmlDevice): number => d.index;
     for (const d of this.devices) {
       const now = Date.now();
       const h = d.handle;
@@ -134,18 +170,17 @@ export class NvmlSampler implements Sampler {
       put('mem_used_mib', memReading(mem.used));
       put('mem_total_mib', memReading(mem.total));
       put('mem_reserved_mib', memReading(mem.reserved));
-      put('power_w', this.read('power', h), 1 / 1000);
-      put('power_limit_w', this.read('powerLimit', h), 1 / 1000);
-      put('temp_c', this.read('temperature', h, NVML_TEMPERATURE_GPU));
-      put('sm_clock_mhz', this.read('clock', h, NVML_CLOCK_SM));
-      put('mem_clock_mhz', this.read('clock', h, NVML_CLOCK_MEM));
-      put('sm_clock_max_mhz', this.read('maxClock', h, NVML_CLOCK_SM));
-      put('pcie_link_gen', this.read('pcieGen', h));
-      put('pcie_link_width', this.read('pcieWidth', h));
-      put('clock_event_reasons', this.read('eventReasons', h));
-      put('fan_pct', this.read('fan', h));
-      put('pstate', this.read('pstate', h));
-      put('ecc_uncorrected', this.read('ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
+      put('power_w', this.read(i(d), 'power', h), 1 / 1000);
+      put('temp_c', this.read(i(d), 'temperature', h, NVML_TEMPERATURE_GPU));
+      put('sm_clock_mhz', this.read(i(d), 'clock', h, NVML_CLOCK_SM));
+      put('mem_clock_mhz', this.read(i(d), 'clock', h, NVML_CLOCK_MEM));
+      put('clock_event_reasons', this.read(i(d), 'eventReasons', h));
+      put('fan_pct', this.read(i(d), 'fan', h));
+      put('pstate', this.read(i(d), 'pstate', h));
+      put('ecc_uncorrected', this.read(i(d), 'ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
+      const slow = this.slowValues(d, now);
+      Object.assign(m, slow.m);
+      Object.assign(absent, slow.absent);
       if (d.migMode !== null) m.mig_enabled = d.migMode === 'Enabled' ? 1 : 0;
       this.absent.add(absent);
       emit({ t: now, host: this.ctx.host, source: 'gpu', gpu: d.index, m });
@@ -157,7 +192,7 @@ export class NvmlSampler implements Sampler {
 
   private gpm(d: NvmlDevice, now: number): { t: number; m: Record<string, number> } | null {
     const st = this.gpmState.get(d.index);
-    if (!st || now - st.prevAt < GPM_MIN_MS) return null;
+    if (!st || now - st.prevAt < GPM_EVERY_MS) return null;
     if (Number(this.api.call.gpmGet?.(d.handle, st.cur)) !== NVML_SUCCESS) return null;
     let result: { t: number; m: Record<string, number> } | null = null;
     if (st.prevAt > 0) {
