@@ -11,7 +11,7 @@ N=/tmp/node
   $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata 2> /tmp/collector.log &
   sleep 1
   echo "## overhead and agreement, while the workload runs"
-  $N "$C/measure.mjs" "$SW/agent.mjs" "$OUT" 60 > /tmp/measure.log 2>&1 &
+  STAGEWATCH_COLLECTOR=ws://127.0.0.1:7711 $N "$C/measure.mjs" "$SW/agent.mjs" "$OUT" 60 > /tmp/measure.log 2>&1 &
   M=$!
   echo "## workload"
   $N "$SW/agent.mjs" run --collector ws://127.0.0.1:7711 --run-id h100-wan --preset wan --interval-ms 100 \

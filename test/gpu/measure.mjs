@@ -11,10 +11,16 @@ const seconds = Number(secondsArg ?? '60');
 const ticks = (pid) => { try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); } catch { return 0; } };
 const kb = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const kids = (pid) => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => { try { return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid ? [Number(d), ...kids(Number(d))] : []; } catch { return []; } });
+const collector = process.env.STAGEWATCH_COLLECTOR;
 const runs = [
   ['nvml-10hz', 'nvml', 100], ['smi-10hz', 'nvidia-smi', 100], ['nvml-1hz', 'nvml', 1000], ['smi-1hz', 'nvidia-smi', 1000], ['nvml-50hz', 'nvml', 20],
-].map(([name, backend, ms]) => {
-  const p = spawn(process.execPath, [agent, 'sample', '--gpu-backend', backend, '--interval-ms', String(ms), '--duration-s', String(seconds + 8)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The agent as deployed (a daemon streaming to the collector), and the same with no GPU sampling at all.
+  ['daemon-nvml-10hz', 'nvml', 100, 'daemon'], ['daemon-host-only-10hz', 'nvml', 100, 'daemon', { STAGEWATCH_NVML_LIB: '/nonexistent' }],
+].map(([name, backend, ms, mode = 'sample', env = {}]) => {
+  const args = mode === 'sample'
+    ? ['sample', '--gpu-backend', backend, '--interval-ms', String(ms), '--duration-s', String(seconds + 8)]
+    : ['daemon', '--collector', collector, '--run-id', name, '--gpu-backend', backend, '--interval-ms', String(ms), '--spool-dir', `/tmp/spool-${name}`];
+  const p = spawn(process.execPath, [agent, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   p.stdout.pipe(createWriteStream(path.join('/tmp', `${name}.jsonl`)));
   let err = '';
   p.stderr.on('data', (d) => (err += d));
@@ -35,6 +41,7 @@ const result = runs.map((r, i) => {
     stderr: r.err().split('\n').filter(Boolean).slice(0, 4),
   };
 });
+for (const r of runs) if (r.name.startsWith('daemon')) r.p.kill('SIGTERM');
 await Promise.all(runs.map((r) => new Promise((res) => r.p.on('exit', res))));
 writeFileSync(path.join(out, 'overhead.json'), JSON.stringify(result, null, 1));
 console.log(JSON.stringify(result, null, 1));

@@ -166,7 +166,8 @@ export class NvmlSampler implements Sampler {
       put('mem_util_pct', urc === NVML_SUCCESS ? { ok: true, value: util.memory } : { ok: false, reason: `[${this.api.errorString(urc)}]` });
       const mem = { version: NVML_MEMORY_V2, total: 0, reserved: 0, free: 0, used: 0 };
       const mrc = Number(this.api.call.memory?.(h, mem));
-      const memReading = (v: unknown): Reading => (mrc === NVML_SUCCESS ? { ok: true, value: Number(v) / MIB } : { ok: false, reason: `[${this.api.errorString(mrc)}]` });
+      // Whole MiB, rounded down, as nvidia-smi prints them.
+      const memReading = (v: unknown): Reading => (mrc === NVML_SUCCESS ? { ok: true, value: Math.floor(Number(v) / MIB) } : { ok: false, reason: `[${this.api.errorString(mrc)}]` });
       put('mem_used_mib', memReading(mem.used));
       put('mem_total_mib', memReading(mem.total));
       put('mem_reserved_mib', memReading(mem.reserved));

@@ -10,7 +10,7 @@ export interface ReportInput {
     gpus: Array<{ index: number; name: string }>;
     /** In time order. */
     samples: readonly Sample[];
-    marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number> }>;
+    marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number>; source?: string }>;
   }>;
 }
 
@@ -140,7 +140,7 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   series.sortAll();
   allTimes.sort();
   const endOfData = Math.max(lastT, run.endedAt ?? 0, ...h.marks.map((m) => m.t));
-  const { stages, problems } = buildStages(h.marks, endOfData);
+  const { stages, problems } = buildStages(preferExplicit(h.marks), endOfData);
   const gauges = h.marks.filter((m) => m.gauges).map((m) => ({ t: m.t, g: m.gauges as Record<string, number> }));
   const gpus = [...gpuIdx].sort((a, b) => a - b).map((index) => ({ index, name: h.gpus.find((g) => g.index === index)?.name ?? 'unknown GPU' }));
   const gpm = gpus.some((g) => series.has(`gpu${g.index}.sm_active_pct`));
@@ -228,6 +228,15 @@ function stageReport(
     bottleneck: stage.label,
     evidence: stage.evidence,
   };
+}
+
+/**
+ * A stage marked both by the workload (HTTP or file marks) and by a log preset would appear twice;
+ * the workload's own marks are the precise ones, so log-derived marks of those stages are dropped.
+ */
+export function preferExplicit<M extends MarkLike & { source?: string }>(marks: readonly M[]): M[] {
+  const explicit = new Set(marks.filter((m) => m.source !== undefined && m.source !== 'log').map((m) => m.stage));
+  return marks.filter((m) => m.source !== 'log' || !explicit.has(m.stage));
 }
 
 function sumOrNull(a: number | null, b: number | null): number | null {

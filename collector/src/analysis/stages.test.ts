@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { preferExplicit } from './report.js';
 import { buildStages, innermostAt } from './stages.js';
 
 describe('buildStages', () => {
@@ -50,5 +51,20 @@ describe('buildStages', () => {
       10,
     );
     expect(stages.map((s) => [s.start, s.end, s.ranks])).toEqual([[0, 5.5, 2], [6, 7, 1]]);
+  });
+});
+
+describe('preferExplicit', () => {
+  it('keeps one copy of a stage marked by both the workload and a log preset: the workload\'s', () => {
+    const marks = [
+      { t: 0, kind: 'begin' as const, stage: 'init', source: 'log' },
+      { t: 0.1, kind: 'begin' as const, stage: 'init', source: 'http' },
+      { t: 5, kind: 'end' as const, stage: 'init', source: 'http' },
+      { t: 5.2, kind: 'end' as const, stage: 'init', source: 'log' },
+      { t: 5.2, kind: 'begin' as const, stage: 'save', source: 'log' },
+      { t: 6, kind: 'end' as const, stage: 'save', source: 'log' },
+    ];
+    const { stages } = buildStages(preferExplicit(marks), 10);
+    expect(stages.map((s) => [s.name, s.start, s.end])).toEqual([['init', 0.1, 5], ['save', 5.2, 6]]);
   });
 });
