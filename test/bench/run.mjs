@@ -13,6 +13,10 @@ const runs = [
   { name: 'collector ingest, saturated', script: 'collector-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 500 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 100 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20', '--batch-ms', '100'] },
+  { name: 'agent daemon, 10 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20'] },
+  { name: 'agent daemon, 1 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '1', '--seconds', '20'] },
+  { name: 'agent daemon, 10 Hz, host only', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20', '--backend', 'host-only'] },
+  { name: 'report, 1 h x 8 GPUs x 10 Hz', script: 'report-time.mjs', args: [] },
 ];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
@@ -31,4 +35,17 @@ console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
   if (!('samplesPerSecond' in res)) continue;
   console.log(`| ${name} | ${res.samplesPerSecond} | ${res.collectorCpuCores} | ${res.batchLatencyMs.p50} / ${res.batchLatencyMs.p99} | ${res.sampleToStoredMs.p50} / ${res.sampleToStoredMs.p99} | ${res.collectorPeakRssMib} | \`${cmd}\` |`);
+}
+
+console.log('\n| agent benchmark | agent CPU % of a core | children CPU % (fake nvidia-smi) | agent RSS MiB (peak) | command |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const { name, cmd, res } of rows) {
+  if (!('agentCpuPctOfCore' in res)) continue;
+  console.log(`| ${name} | ${res.agentCpuPctOfCore} | ${res.childrenCpuPctOfCore} | ${res.agentRssMib} (${res.agentPeakRssMib}) | \`${cmd}\` |`);
+}
+console.log('\n| report benchmark | samples | stages | store write s | report (JSON) s | markdown s | HTML s | peak RSS MiB | command |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const { name, cmd, res } of rows) {
+  if (!('reportJsonS' in res)) continue;
+  console.log(`| ${name} | ${res.samples} | ${res.stages} | ${res.storeWriteS} | ${res.reportJsonS} | ${res.markdownS} | ${res.htmlS} | ${res.peakRssMib} | \`${cmd}\` |`);
 }

@@ -5,7 +5,7 @@ import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './t
 
 const MIB = 1024 * 1024;
 /**
- * Costs measured on an H100 (docs/nvml-calls-h100.json, CPU per call through koffi): most reads
+ * Costs measured on an H100 (docs/gpu-run-h100/nvml-calls.json, CPU per call through koffi): most reads
  * take 1-12 µs, but nvmlGpmMetricsGet takes ~1.6 ms, nvmlDeviceGetMaxClockInfo ~1.4 ms,
  * nvmlDeviceGetPowerManagementLimit ~170 µs and an unsupported fan query ~150 µs. So GPM is
  * computed once a second at most (a one-second average, as dmon gives), values that hardly change
@@ -166,8 +166,8 @@ export class NvmlSampler implements Sampler {
       put('mem_util_pct', urc === NVML_SUCCESS ? { ok: true, value: util.memory } : { ok: false, reason: `[${this.api.errorString(urc)}]` });
       const mem = { version: NVML_MEMORY_V2, total: 0, reserved: 0, free: 0, used: 0 };
       const mrc = Number(this.api.call.memory?.(h, mem));
-      // Whole MiB, rounded down, as nvidia-smi prints them.
-      const memReading = (v: unknown): Reading => (mrc === NVML_SUCCESS ? { ok: true, value: Math.floor(Number(v) / MIB) } : { ok: false, reason: `[${this.api.errorString(mrc)}]` });
+      // Whole MiB, as nvidia-smi prints them (it rounds: 2924.6 MiB reads 2925 on an H100).
+      const memReading = (v: unknown): Reading => (mrc === NVML_SUCCESS ? { ok: true, value: Math.round(Number(v) / MIB) } : { ok: false, reason: `[${this.api.errorString(mrc)}]` });
       put('mem_used_mib', memReading(mem.used));
       put('mem_total_mib', memReading(mem.total));
       put('mem_reserved_mib', memReading(mem.reserved));

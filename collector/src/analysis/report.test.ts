@@ -87,3 +87,14 @@ describe('report on the real H100 capture', () => {
     expect(rows.find((r) => r.stage === 'init')?.ratio).toBe(1);
   });
 });
+
+describe('report on long runs', () => {
+  it('handles hundreds of thousands of samples of one series (no argument-spreading limits)', () => {
+    const samples = Array.from({ length: 300_000 }, (_, i) => ({ t: 1_000_000 + i * 10, host: 'big', source: 'gpu' as const, gpu: 0, m: { util_pct: i % 100 } }));
+    // One late arrival, so the series must be sorted.
+    samples.push({ t: 1_000_005, host: 'big', source: 'gpu', gpu: 0, m: { util_pct: 1 } });
+    const r = buildReport({ run: { id: 'big', kind: 'run', startedAt: 0, endedAt: null, exitCode: null }, hosts: [{ host: 'big', gpus: [], samples, marks: [{ t: 1_000_000, kind: 'begin', stage: 'all' }, { t: 4_000_000, kind: 'end', stage: 'all' }] }] }, DEFAULT_THRESHOLDS);
+    expect(r.hosts[0]?.stages[0]?.gpus[0]?.util_pct?.max).toBe(99);
+    expect(r.hosts[0]?.stages[0]?.samples).toBe(300_001);
+  });
+});

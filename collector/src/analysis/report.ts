@@ -63,18 +63,18 @@ export interface Report {
 
 /** Samples of one series with time, sorted, for range lookups. */
 class Series {
-  readonly t: number[] = [];
-  readonly v: number[] = [];
+  t: number[] = [];
+  v: number[] = [];
   push(t: number, v: number): void {
     this.t.push(t);
     this.v.push(v);
   }
   sort(): void {
+    // Samples arrive almost in order; skip the work when they are.
+    if (this.t.every((x, i) => i === 0 || (this.t[i - 1] as number) <= x)) return;
     const idx = this.t.map((_, i) => i).sort((a, b) => (this.t[a] as number) - (this.t[b] as number));
-    const t = idx.map((i) => this.t[i] as number);
-    const v = idx.map((i) => this.v[i] as number);
-    this.t.splice(0, t.length, ...t);
-    this.v.splice(0, v.length, ...v);
+    this.t = idx.map((i) => this.t[i] as number);
+    this.v = idx.map((i) => this.v[i] as number);
   }
   /** Values with start <= t < end. */
   range(start: number, end: number): { t: number[]; v: number[] } {
@@ -139,7 +139,7 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   }
   series.sortAll();
   allTimes.sort();
-  const endOfData = Math.max(lastT, run.endedAt ?? 0, ...h.marks.map((m) => m.t));
+  const endOfData = h.marks.reduce((a, m) => Math.max(a, m.t), Math.max(lastT, run.endedAt ?? 0));
   const { stages, problems } = buildStages(preferExplicit(h.marks), endOfData);
   const gauges = h.marks.filter((m) => m.gauges).map((m) => ({ t: m.t, g: m.gauges as Record<string, number> }));
   const gpus = [...gpuIdx].sort((a, b) => a - b).map((index) => ({ index, name: h.gpus.find((g) => g.index === index)?.name ?? 'unknown GPU' }));
