@@ -1,4 +1,4 @@
-import { errorMessage, isStagewatchError } from '@stagewatch/shared';
+import { runCli, type Command } from '@stagewatch/shared';
 import { probeCommand } from './commands/probe.js';
 import { sampleCommand } from './commands/sample.js';
 import { daemonCommand } from './commands/daemon.js';
@@ -18,7 +18,7 @@ const USAGE = `usage: stagewatch-agent <command> [flags]
   marks --collector URL --run-id ID [--shift-ms N] FILE
                                                    import stage marks into a run after the fact`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, Command> = {
   probe: probeCommand,
   sample: sampleCommand,
   daemon: daemonCommand,
@@ -26,25 +26,6 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   marks: marksCommand,
 };
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return cmd === undefined ? 2 : 0;
-  }
-  const run = COMMANDS[cmd];
-  if (!run) {
-    process.stderr.write(`stagewatch-agent: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    return await run(rest);
-  } catch (e) {
-    if (isStagewatchError(e, 'usage')) {
-      process.stderr.write(`stagewatch-agent ${cmd}: ${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`stagewatch-agent ${cmd}: ${errorMessage(e)}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCli('stagewatch-agent', USAGE, COMMANDS, argv);
 }

@@ -1,3 +1,7 @@
+import { BOTTLENECK_COLORS } from '../src/report/colors.js';
+
+export { BOTTLENECK_COLORS };
+
 /** DOM helpers. Every string becomes a text node: nothing an agent sends is parsed as HTML. */
 type Child = Node | string | number | null | undefined | false;
 
@@ -26,15 +30,6 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-export const BOTTLENECK_COLORS: Record<string, string> = {
-  'gpu-compute': '#2da44e',
-  'gpu-waiting': '#bf8700',
-  communication: '#0969da',
-  'host-cpu': '#cf222e',
-  io: '#8250df',
-  idle: '#8c959f',
-  mixed: '#57606a',
-};
 
 export function badge(label: string): HTMLElement {
   const b = h('span', { class: 'badge' }, label);

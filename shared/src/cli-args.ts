@@ -50,3 +50,28 @@ export function numberFlag(values: Record<string, unknown>, flag: string, min: n
   }
   return n;
 }
+
+export type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * Dispatches `tool <command> [flags]`: usage on no command, exit 2 with one line for a usage
+ * mistake (or something asked for that does not exist), exit 1 for any other failure.
+ */
+export async function runCli(tool: string, usage: string, commands: Record<string, Command>, argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const run = commands[cmd];
+  if (!run) {
+    process.stderr.write(`${tool}: unknown command ${JSON.stringify(cmd)}\n${usage}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    process.stderr.write(`${tool} ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return e instanceof StagewatchError && (e.code === 'usage' || e.code === 'not-found') ? 2 : 1;
+  }
+}

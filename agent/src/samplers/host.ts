@@ -1,5 +1,4 @@
-import { hostCoreMetric, type SamplerHealth } from '@stagewatch/shared';
-import { errorMessage } from '@stagewatch/shared';
+import { hostCoreMetric } from '@stagewatch/shared';
 import {
   busyPct,
   parseDiskstats,
@@ -10,7 +9,8 @@ import {
   type CpuTimes,
 } from '../procfs/host.js';
 import { ProcFiles } from '../procfs/reader.js';
-import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+import { IntervalSampler } from './interval.js';
+import type { Emit, SamplerContext } from './types.js';
 
 const MIB = 1024 * 1024;
 
@@ -22,43 +22,24 @@ interface Reading {
 }
 
 /** Host CPU (all and per core), load, memory, disk and network rates from /proc, every interval. */
-export class HostSampler implements Sampler {
+export class HostSampler extends IntervalSampler {
   readonly name = 'host.procfs';
-  private timer: NodeJS.Timeout | null = null;
   private prev: Reading | null = null;
-  private readonly absent = new AbsentCounter();
-  private errors = 0;
-  private samples = 0;
-  private lastError: string | undefined;
   private readonly files = new ProcFiles();
 
   constructor(
-    private readonly ctx: SamplerContext,
-    private readonly intervalMs: number,
+    ctx: SamplerContext,
+    intervalMs: number,
     private readonly procRoot = '/proc',
-  ) {}
-
-  start(emit: Emit): void {
-    const tick = (): void => {
-      try {
-        this.sampleOnce(emit);
-      } catch (e) {
-        this.errors++;
-        if (this.lastError !== errorMessage(e)) this.ctx.log(`${this.name}: ${errorMessage(e)}`);
-        this.lastError = errorMessage(e);
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.intervalMs);
+  ) {
+    super(ctx, intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  protected override release(): void {
     this.files.close();
   }
 
-  private sampleOnce(emit: Emit): void {
+  protected sampleOnce(emit: Emit): void {
     const [stat, meminfo, diskstats, netdev, loadavg] = ['stat', 'meminfo', 'diskstats', 'net/dev', 'loadavg'].map((f) => this.files.read(`${this.procRoot}/${f}`));
     const now = Date.now();
     const cur: Reading = {
@@ -93,23 +74,7 @@ export class HostSampler implements Sampler {
     });
     if (coreMax !== null) m.cpu_core_max_pct = round(coreMax);
     this.samples++;
-    this.lastError = undefined;
     emit({ t: now, host: this.ctx.host, source: 'host', m });
-  }
-
-  health(now: number): SamplerHealth {
-    return {
-      t: now,
-      host: this.ctx.host,
-      source: 'health',
-      sampler: this.name,
-      state: this.timer === null ? 'stopped' : this.lastError ? 'degraded' : 'ok',
-      ...(this.lastError ? { error: this.lastError } : {}),
-      restarts: 0,
-      lines: this.samples,
-      badLines: this.errors,
-      absent: this.absent.snapshot(),
-    };
   }
 }
 

@@ -1,7 +1,8 @@
-import { errorMessage, type GpuMetric, type SamplerHealth } from '@stagewatch/shared';
+import type { GpuMetric } from '@stagewatch/shared';
 import { CONSTANTS, GPM_SLOTS, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
 import { GPM_COLUMNS } from '../nvidia-smi/dmon.js';
-import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+import { IntervalSampler } from './interval.js';
+import type { Emit, SamplerContext } from './types.js';
 
 const MIB = 1024 * 1024;
 /**
@@ -64,26 +65,23 @@ export function nvmlDevices(api: NvmlApi): NvmlDevice[] {
  * does). GPM metrics come from two samples GPM_EVERY_MS apart and are stamped at the middle of
  * that interval, which is when they happened.
  */
-export class NvmlSampler implements Sampler {
+export class NvmlSampler extends IntervalSampler {
   readonly name = 'gpu.nvml';
-  private timer: NodeJS.Timeout | null = null;
-  private readonly absent = new AbsentCounter();
-  private ticks = 0;
-  private errors = 0;
-  private lastError: string | undefined;
   private readonly gpmState = new Map<number, { prev: unknown; cur: unknown; prevAt: number }>();
   /** (gpu, query) pairs the GPU answered Not Supported: their reason, reported without asking again. */
   private readonly unsupported = new Map<string, string>();
   private readonly slow = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
 
   constructor(
-    private readonly ctx: SamplerContext,
+    ctx: SamplerContext,
     private readonly api: NvmlApi,
     private readonly devices: readonly NvmlDevice[],
-    private readonly intervalMs: number,
-  ) {}
+    intervalMs: number,
+  ) {
+    super(ctx, intervalMs);
+  }
 
-  start(emit: Emit): void {
+  override start(emit: Emit): void {
     for (const d of this.devices.filter((x) => x.gpm)) {
       const a: unknown[] = [null];
       const b: unknown[] = [null];
@@ -91,23 +89,10 @@ export class NvmlSampler implements Sampler {
         this.gpmState.set(d.index, { prev: a[0], cur: b[0], prevAt: 0 });
       }
     }
-    const tick = (): void => {
-      try {
-        this.sampleOnce(emit);
-        this.lastError = undefined;
-      } catch (e) {
-        this.errors++;
-        if (this.lastError !== errorMessage(e)) this.ctx.log(`${this.name}: ${errorMessage(e)}`);
-        this.lastError = errorMessage(e);
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.intervalMs);
+    super.start(emit);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  protected override release(): void {
     for (const s of this.gpmState.values()) {
       this.api.call.gpmFree?.(s.prev);
       this.api.call.gpmFree?.(s.cur);
@@ -148,7 +133,7 @@ export class NvmlSampler implements Sampler {
     return fresh;
   }
 
-  private sampleOnce(emit: Emit): void {
+  protected sampleOnce(emit: Emit): void {
     const { NVML_TEMPERATURE_GPU, NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, NVML_MEMORY_V2 } = CONSTANTS;
     const i = (d: NvmlDevice): number => d.index;
     for (const d of this.devices) {
@@ -188,7 +173,7 @@ export class NvmlSampler implements Sampler {
       const gpm = this.gpm(d, now);
       if (gpm) emit({ t: gpm.t, host: this.ctx.host, source: 'gpu', gpu: d.index, m: gpm.m });
     }
-    this.ticks++;
+    this.samples++;
   }
 
   private gpm(d: NvmlDevice, now: number): { t: number; m: Record<string, number> } | null {
@@ -221,20 +206,5 @@ export class NvmlSampler implements Sampler {
     [st.prev, st.cur] = [st.cur, st.prev];
     st.prevAt = now;
     return result;
-  }
-
-  health(now: number): SamplerHealth {
-    return {
-      t: now,
-      host: this.ctx.host,
-      source: 'health',
-      sampler: this.name,
-      state: this.timer === null ? 'stopped' : this.lastError ? 'degraded' : 'ok',
-      ...(this.lastError ? { error: this.lastError } : {}),
-      restarts: 0,
-      lines: this.ticks,
-      badLines: this.errors,
-      absent: this.absent.snapshot(),
-    };
   }
 }

@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { SamplerHealth } from '@stagewatch/shared';
-import { errorMessage } from '@stagewatch/shared';
 import { parsePidStat, parseStatusRssKib, treeCpuCores, treePids, type ProcStat } from '../procfs/proc-tree.js';
 import { round } from './host.js';
 import { ProcFiles } from '../procfs/reader.js';
-import type { Emit, Sampler, SamplerContext } from './types.js';
+import { IntervalSampler } from './interval.js';
+import type { Emit, SamplerContext } from './types.js';
 
 // USER_HZ is 100 on every Linux architecture GPU hosts run (x86-64, arm64, ppc64le).
 const CLK_TCK = 100;
@@ -14,44 +13,30 @@ const CLK_TCK = 100;
  * "one T5 thread saturates a core" from noise made by other processes; this can. The tree is
  * walked once a second; its members are read every tick.
  */
-export class ProcTreeSampler implements Sampler {
+export class ProcTreeSampler extends IntervalSampler {
   readonly name = 'proc.tree';
-  private timer: NodeJS.Timeout | null = null;
   private prev: { at: number; uptimeTicks: number; stats: Map<number, ProcStat> } | null = null;
-  private samples = 0;
-  private errors = 0;
-  private lastError: string | undefined;
   private gone = false;
   private members: Set<number> | null = null;
   private membersAt = 0;
   private readonly files = new ProcFiles();
 
   constructor(
-    private readonly ctx: SamplerContext,
+    ctx: SamplerContext,
     private readonly rootPid: number,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly procRoot = '/proc',
     /** How often the tree is walked again for new and exited processes. */
     private readonly rescanMs = 1000,
-  ) {}
-
-  start(emit: Emit): void {
-    const tick = (): void => {
-      if (this.gone) return;
-      try {
-        this.sampleOnce(emit);
-      } catch (e) {
-        this.errors++;
-        this.lastError = errorMessage(e);
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.intervalMs);
+  ) {
+    super(ctx, intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  protected override down(): boolean {
+    return this.gone;
+  }
+
+  protected override release(): void {
     this.files.close();
   }
 
@@ -82,7 +67,7 @@ export class ProcTreeSampler implements Sampler {
     }
   }
 
-  private sampleOnce(emit: Emit): void {
+  protected sampleOnce(emit: Emit): void {
     const now = Date.now();
     if (!this.members || now - this.membersAt >= this.rescanMs) {
       this.members = this.scanTree();
@@ -118,20 +103,5 @@ export class ProcTreeSampler implements Sampler {
     };
     this.samples++;
     emit({ t: now, host: this.ctx.host, source: 'proc', m });
-  }
-
-  health(now: number): SamplerHealth {
-    return {
-      t: now,
-      host: this.ctx.host,
-      source: 'health',
-      sampler: this.name,
-      state: this.timer === null ? 'stopped' : this.gone ? 'down' : this.lastError ? 'degraded' : 'ok',
-      ...(this.lastError ? { error: this.lastError } : {}),
-      restarts: 0,
-      lines: this.samples,
-      badLines: this.errors,
-      absent: {},
-    };
   }
 }

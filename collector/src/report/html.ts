@@ -1,7 +1,8 @@
 import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
 import type { Series } from './series.js';
-import { BOTTLENECK_COLORS, lineChartSvg, timelineSvg } from './svg.js';
+import { BOTTLENECK_COLORS } from './colors.js';
+import { lineChartSvg, timelineSvg } from './svg.js';
 
 /** Every agent-supplied string passes through here before it reaches HTML or SVG. */
 export const esc = (s: string): string =>

@@ -1,16 +1,8 @@
 import type { StageReport } from '../analysis/report.js';
 import type { Series } from './series.js';
+import { BOTTLENECK_COLORS } from './colors.js';
 import { esc } from './html.js';
 
-export const BOTTLENECK_COLORS: Record<string, string> = {
-  'gpu-compute': '#2da44e',
-  'gpu-waiting': '#bf8700',
-  communication: '#0969da',
-  'host-cpu': '#cf222e',
-  io: '#8250df',
-  idle: '#8c959f',
-  mixed: '#57606a',
-};
 const PALETTE = ['#0969da', '#cf222e', '#2da44e', '#bf8700', '#8250df', '#1b7c83'];
 
 /** Stages holding no other stage: the ones a timeline and chart bands show. */
