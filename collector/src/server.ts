@@ -13,6 +13,7 @@ import { Ingestor } from './ingest.js';
 import { LatestValues } from './latest.js';
 import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
+import { gpuTags } from './store/cursor-reads.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
@@ -44,11 +45,12 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
-  const gpuTags = new Map<string, { uuid: string; name: string }>();
+  // GPU names and uuids for /metrics labels, re-read from the store when a new GPU shows up.
+  let knownGpus = new Map<string, { uuid: string; name: string }>();
   const latest = new LatestValues(telemetry.registry, (host, index) => {
     const key = `${host}\u0000${index}`;
-    if (!gpuTags.has(key)) for (const [k, v] of store.gpuTags()) gpuTags.set(k, v);
-    return gpuTags.get(key);
+    if (!knownGpus.has(key)) knownGpus = gpuTags(store);
+    return knownGpus.get(key);
   });
   ingest.onCommit.push((stored) => {
     for (const p of stored) latest.update(p.batch.samples, p.batch.runId);

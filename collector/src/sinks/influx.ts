@@ -5,6 +5,7 @@ import { InfluxDB, setLogger, type Point } from '@influxdata/influxdb-client';
 setLogger({ error: () => {}, warn: () => {} });
 import { Counter, Gauge } from 'prom-client';
 import { buildStages } from '../analysis/stages.js';
+import { getMeta, gpuTags, latestBegin, marksAfter, marksUpTo, maxRowids, samplesAfter, setMeta } from '../store/cursor-reads.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { CollectorTelemetry } from '../telemetry.js';
 import { markPoint, samplePoint, stageTagsAt } from './line-points.js';
@@ -56,14 +57,14 @@ export class InfluxSink implements Sink {
       help: 'Samples and stage marks stored but not yet written to InfluxDB',
       registers: [telemetry.registry],
       collect: () => {
-        const max = this.store.maxRowids();
+        const max = maxRowids(this.store);
         this.lag.set(Math.max(0, max.samples - this.cursor(CURSOR_SAMPLES)) + Math.max(0, max.marks - this.cursor(CURSOR_MARKS)));
       },
     });
   }
 
   private cursor(key: string): number {
-    return Number(this.store.getMeta(key) ?? '0');
+    return Number(getMeta(this.store, key) ?? '0');
   }
 
   start(): void {
@@ -122,11 +123,11 @@ export class InfluxSink implements Sink {
     const limit = this.opts.pageSize ?? 5000;
     const sc = this.cursor(CURSOR_SAMPLES);
     const mc = this.cursor(CURSOR_MARKS);
-    const samples = this.store.samplesAfter(sc, limit);
-    const marks = this.store.marksAfter(mc, limit);
+    const samples = samplesAfter(this.store, sc, limit);
+    const marks = marksAfter(this.store, mc, limit);
     if (samples.length === 0 && marks.length === 0) return false;
     const points: Point[] = [];
-    const gpuTags = this.store.gpuTags();
+    const tags = gpuTags(this.store);
     // Stage tags come from the marks stored for that run and host up to each page's last sample.
     const stagesBy = new Map<string, ReturnType<typeof buildStages>['stages']>();
     for (const s of samples) {
@@ -134,16 +135,16 @@ export class InfluxSink implements Sink {
       let stages = stagesBy.get(key);
       if (!stages) {
         const upTo = samples.filter((x) => x.rid === s.rid && x.hid === s.hid).reduce((a, x) => Math.max(a, x.t), 0);
-        stages = buildStages(this.store.marksUpTo(s.rid, s.hid, upTo), Number.MAX_SAFE_INTEGER).stages;
+        stages = buildStages(marksUpTo(this.store, s.rid, s.hid, upTo), Number.MAX_SAFE_INTEGER).stages;
         stagesBy.set(key, stages);
       }
-      const g = s.gpu === undefined ? undefined : gpuTags.get(`${s.host}\u0000${s.gpu}`);
+      const g = s.gpu === undefined ? undefined : tags.get(`${s.host}\u0000${s.gpu}`);
       points.push(samplePoint(s, { runId: s.runId, ...stageTagsAt(stages, s.t), ...(g ? { gpuUuid: g.uuid, gpuName: g.name } : {}) }));
     }
     for (const m of marks) {
       let duration: number | null = null;
       if (m.kind === 'end') {
-        const begin = this.store.latestBegin(m.rid, m.hid, m.stage, m.step ?? null, m.rank ?? null, m.t);
+        const begin = latestBegin(this.store, m.rid, m.hid, m.stage, m.step ?? null, m.rank ?? null, m.t);
         if (begin !== null) duration = Math.round(m.t - begin) / 1000;
       }
       points.push(markPoint(m, duration));
@@ -152,8 +153,8 @@ export class InfluxSink implements Sink {
     writer.writePoints(points);
     await writer.close();
     this.written.inc(points.length);
-    if (samples.length > 0) this.store.setMeta(CURSOR_SAMPLES, String((samples.at(-1) as { rowid: number }).rowid));
-    if (marks.length > 0) this.store.setMeta(CURSOR_MARKS, String((marks.at(-1) as { rowid: number }).rowid));
+    if (samples.length > 0) setMeta(this.store, CURSOR_SAMPLES, String((samples.at(-1) as { rowid: number }).rowid));
+    if (marks.length > 0) setMeta(this.store, CURSOR_MARKS, String((marks.at(-1) as { rowid: number }).rowid));
     return samples.length === limit || marks.length === limit;
   }
 }

@@ -105,6 +105,11 @@ export class SqliteStore {
     };
   }
 
+  /** A stored metrics blob back into `{name: value}`. */
+  decode(blob: Uint8Array): Record<string, number> {
+    return decodeMetrics(blob, (id) => this.metricNames.get(id) ?? `#${id}`);
+  }
+
   private newMetricId(name: string): number {
     const id = (this.stmts.insertMetric.get(name) as { id: number }).id;
     if (id > 0xffff) throw new StagewatchError('store-metrics', 'more than 65535 distinct metric names');
@@ -238,72 +243,6 @@ export class SqliteStore {
          JOIN run_hosts rh ON rh.hid = g.hid JOIN runs r ON r.rid = rh.rid WHERE r.id = ? ORDER BY h.name, g.idx`,
       )
       .all(runId) as Array<{ host: string; index: number; name: string }>;
-  }
-
-  getMeta(key: string): string | null {
-    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
-    return r ? r.value : null;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
-  }
-
-  /** Samples stored after a cursor (rowid), oldest first, with their run and host: what a sink reads. */
-  samplesAfter(cursor: number, limit: number): Array<StoredSample & { rowid: number; runId: string; rid: number; hid: number }> {
-    const rows = this.db
-      .prepare(
-        `SELECT s.rowid, s.rid, s.hid, r.id AS runId, h.name AS host, s.t, s.source, s.gpu, s.m FROM samples s
-         JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`,
-      )
-      .all(cursor, limit) as Array<{ rowid: number; rid: number; hid: number; runId: string; host: string; t: number; source: number; gpu: number | null; m: Buffer }>;
-    return rows.map((r) => {
-      const base = { rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId, t: r.t, host: r.host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-      return r.gpu === null ? base : { ...base, gpu: r.gpu };
-    });
-  }
-
-  /** Marks stored after a cursor (rowid), oldest first. */
-  marksAfter(cursor: number, limit: number): Array<StoredMark & { rowid: number; runId: string; rid: number; hid: number }> {
-    const rows = this.db
-      .prepare(
-        `SELECT m.rowid, m.rid, m.hid, r.id AS runId, h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.source FROM marks m
-         JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? ORDER BY m.rowid LIMIT ?`,
-      )
-      .all(cursor, limit) as Array<{ rowid: number; rid: number; hid: number; runId: string; host: string; t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null; source: Mark['source'] }>;
-    return rows.map((r) => ({
-      rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId, host: r.host, t: r.t, kind: r.kind, stage: r.stage, source: r.source,
-      ...(r.step !== null ? { step: r.step } : {}),
-      ...(r.rank !== null ? { rank: r.rank } : {}),
-    }));
-  }
-
-  /** Marks of one run and host up to time t: enough to know which stage was open then. */
-  marksUpTo(rid: number, hid: number, t: number): Array<{ t: number; kind: 'begin' | 'end'; stage: string; step?: number; rank?: number }> {
-    const rows = this.db
-      .prepare('SELECT t, kind, stage, step, rank FROM marks WHERE rid = ? AND hid = ? AND t <= ? ORDER BY t')
-      .all(rid, hid, t) as Array<{ t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null }>;
-    return rows.map((r) => ({ t: r.t, kind: r.kind, stage: r.stage, ...(r.step !== null ? { step: r.step } : {}), ...(r.rank !== null ? { rank: r.rank } : {}) }));
-  }
-
-  /** Time of the latest begin of a stage (same step and rank) at or before t, or null. */
-  latestBegin(rid: number, hid: number, stage: string, step: number | null, rank: number | null, t: number): number | null {
-    const r = this.db
-      .prepare(`SELECT max(t) AS t FROM marks WHERE rid = ? AND hid = ? AND stage = ? AND step IS ? AND rank IS ? AND kind = 'begin' AND t <= ?`)
-      .get(rid, hid, stage, step, rank, t) as { t: number | null };
-    return r.t;
-  }
-
-  maxRowids(): { samples: number; marks: number } {
-    const s = this.db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM samples').get() as { n: number };
-    const m = this.db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM marks').get() as { n: number };
-    return { samples: s.n, marks: m.n };
-  }
-
-  /** GPU uuid and name by host and index, for tags. */
-  gpuTags(): Map<string, { uuid: string; name: string }> {
-    const rows = this.db.prepare('SELECT h.name AS host, g.idx, g.uuid, g.name FROM gpus g JOIN hosts h ON h.hid = g.hid').all() as Array<{ host: string; idx: number; uuid: string; name: string }>;
-    return new Map(rows.map((r) => [`${r.host}\u0000${r.idx}`, { uuid: r.uuid, name: r.name }]));
   }
 
   /** Hosts with the run each streams to now and when it was last heard from. */
