@@ -1,6 +1,4 @@
-import type { Mark, SampleSource } from '@stagewatch/shared';
-import type { SqliteStore, StoredMark, StoredSample } from './sqlite.js';
-import { SOURCES } from './schema.js';
+import { markFromRow, type MarkRow, type SampleRow, type SqliteStore, type StoredMark, type StoredSample } from './sqlite.js';
 
 /** Reads for the InfluxDB sink: what lies past a cursor, and what it needs to tag it. */
 export function getMeta(store: SqliteStore, key: string): string | null {
@@ -19,11 +17,8 @@ export function samplesAfter(store: SqliteStore, cursor: number, limit: number):
       `SELECT s.rowid, s.rid, s.hid, r.id AS runId, h.name AS host, s.t, s.source, s.gpu, s.m FROM samples s
        JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`,
     )
-    .all(cursor, limit) as Array<{ rowid: number; rid: number; hid: number; runId: string; host: string; t: number; source: number; gpu: number | null; m: Buffer }>;
-  return rows.map((r) => {
-    const base = { rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId, t: r.t, host: r.host, source: SOURCES[r.source] as SampleSource, m: store.decode(r.m) };
-    return r.gpu === null ? base : { ...base, gpu: r.gpu };
-  });
+    .all(cursor, limit) as Array<SampleRow & { rowid: number; rid: number; hid: number; runId: string; host: string }>;
+  return rows.map((r) => ({ ...store.sampleFromRow(r, r.host), rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId }));
 }
 
 /** Marks stored after a cursor (rowid), oldest first. */
@@ -33,20 +28,16 @@ export function marksAfter(store: SqliteStore, cursor: number, limit: number): A
       `SELECT m.rowid, m.rid, m.hid, r.id AS runId, h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.source FROM marks m
        JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? ORDER BY m.rowid LIMIT ?`,
     )
-    .all(cursor, limit) as Array<{ rowid: number; rid: number; hid: number; runId: string; host: string; t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null; source: Mark['source'] }>;
-  return rows.map((r) => ({
-    rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId, host: r.host, t: r.t, kind: r.kind, stage: r.stage, source: r.source,
-    ...(r.step !== null ? { step: r.step } : {}),
-    ...(r.rank !== null ? { rank: r.rank } : {}),
-  }));
+    .all(cursor, limit) as Array<MarkRow & { rowid: number; rid: number; hid: number; runId: string; host: string }>;
+  return rows.map(markFromRow);
 }
 
 /** Marks of one run and host up to time t: enough to know which stage was open then. */
 export function marksUpTo(store: SqliteStore, rid: number, hid: number, t: number): Array<{ t: number; kind: 'begin' | 'end'; stage: string; step?: number; rank?: number }> {
   const rows = store.db
-    .prepare('SELECT t, kind, stage, step, rank FROM marks WHERE rid = ? AND hid = ? AND t <= ? ORDER BY t')
-    .all(rid, hid, t) as Array<{ t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null }>;
-  return rows.map((r) => ({ t: r.t, kind: r.kind, stage: r.stage, ...(r.step !== null ? { step: r.step } : {}), ...(r.rank !== null ? { rank: r.rank } : {}) }));
+    .prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? ORDER BY t')
+    .all(rid, hid, t) as MarkRow[];
+  return rows.map(markFromRow);
 }
 
 /** Time of the latest begin of a stage (same step and rank) at or before t, or null. */

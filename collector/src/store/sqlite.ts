@@ -6,7 +6,37 @@ import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { SCHEMA, SOURCES } from './schema.js';
 
-const SOURCE_CODE: Record<SampleSource, number> = { gpu: 0, host: 1, proc: 2 };
+const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
+
+/** A samples row as the store keeps it: source as its index in SOURCES, metrics packed. */
+export interface SampleRow {
+  t: number;
+  source: number;
+  gpu: number | null;
+  m: Uint8Array;
+}
+
+/** A marks row; gauges (JSON) only where the query selects them. */
+export interface MarkRow {
+  t: number;
+  kind: 'begin' | 'end';
+  stage: string;
+  step: number | null;
+  rank: number | null;
+  source: Mark['source'];
+  gauges?: string | null;
+}
+
+/** A marks row back into a mark, optional fields only where set. */
+export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges'> & Pick<StoredMark, 'step' | 'rank' | 'gauges'> {
+  const { step, rank, gauges, ...rest } = r;
+  return {
+    ...rest,
+    ...(step !== null ? { step } : {}),
+    ...(rank !== null ? { rank } : {}),
+    ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
+  };
+}
 
 export interface AgentRegistration {
   rid: number;
@@ -105,9 +135,10 @@ export class SqliteStore {
     };
   }
 
-  /** A stored metrics blob back into `{name: value}`. */
-  decode(blob: Uint8Array): Record<string, number> {
-    return decodeMetrics(blob, (id) => this.metricNames.get(id) ?? `#${id}`);
+  /** A samples row back into a sample of `host`. */
+  sampleFromRow(r: SampleRow, host: string): StoredSample {
+    const base = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
+    return r.gpu === null ? base : { ...base, gpu: r.gpu };
   }
 
   private newMetricId(name: string): number {
@@ -179,13 +210,22 @@ export class SqliteStore {
   }
 
   listRuns(): RunSummary[] {
+    return this.runSummaries(null);
+  }
+
+  run(runId: string): RunSummary | null {
+    return this.runSummaries(runId)[0] ?? null;
+  }
+
+  /** Every run, or the one named. */
+  private runSummaries(runId: string | null): RunSummary[] {
     const rows = this.db
       .prepare(
         `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, group_concat(h.name, char(10)) AS hosts
          FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
-         GROUP BY r.rid ORDER BY r.started_at DESC`,
+         ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY r.started_at DESC`,
       )
-      .all() as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
+      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -203,12 +243,8 @@ export class SqliteStore {
         `SELECT s.t, h.name AS host, s.source, s.gpu, s.m FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
          WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
       )
-      .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<{ t: number; host: string; source: number; gpu: number | null; m: Buffer }>;
-    for (const r of rows) {
-      const source = SOURCES[r.source] as SampleSource;
-      const m = decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`);
-      yield r.gpu === null ? { t: r.t, host: r.host, source, m } : { t: r.t, host: r.host, source, gpu: r.gpu, m };
-    }
+      .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<SampleRow & { host: string }>;
+    for (const r of rows) yield this.sampleFromRow(r, r.host);
   }
 
   /** A run's marks in time order, times on the collector's clock. */
@@ -218,21 +254,8 @@ export class SqliteStore {
         `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
-      .all(runId) as Array<{ host: string; t: number; kind: 'begin' | 'end'; stage: string; step: number | null; rank: number | null; gauges: string | null; source: Mark['source'] }>;
-    return rows.map((r) => ({
-      host: r.host,
-      t: r.t,
-      kind: r.kind,
-      stage: r.stage,
-      source: r.source,
-      ...(r.step !== null ? { step: r.step } : {}),
-      ...(r.rank !== null ? { rank: r.rank } : {}),
-      ...(r.gauges !== null ? { gauges: JSON.parse(r.gauges) as Record<string, number> } : {}),
-    }));
-  }
-
-  run(runId: string): RunSummary | null {
-    return this.listRuns().find((r) => r.id === runId) ?? null;
+      .all(runId) as Array<MarkRow & { host: string }>;
+    return rows.map(markFromRow);
   }
 
   /** GPU index → name per host, as the agents announced them. */
@@ -265,11 +288,8 @@ export class SqliteStore {
     if (!cur) return { runId: null, samples: [], marks: [] };
     const rows = this.db
       .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
-      .all(cur.rid, cur.hid, since) as Array<{ t: number; source: number; gpu: number | null; m: Buffer }>;
-    const samples = rows.map((r) => {
-      const base = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-      return r.gpu === null ? base : { ...base, gpu: r.gpu };
-    });
+      .all(cur.rid, cur.hid, since) as SampleRow[];
+    const samples = rows.map((r) => this.sampleFromRow(r, host));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
   }
 
