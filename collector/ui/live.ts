@@ -1,5 +1,6 @@
 import type uPlot from 'uplot';
 import { makeChart, type Band, type SeriesDef } from './charts.js';
+import { leafIntervals } from '../src/report/leaves.js';
 import { h, token } from './dom.js';
 
 interface LiveSample {
@@ -72,9 +73,10 @@ export function liveHost(root: HTMLElement, host: string, state: LiveState): () 
     }
     const now = state.lastT || Date.now();
     for (const [name, t] of open) out.push({ name, start: t / 1000, end: now / 1000 });
-    // Outer stages (a whole request) would hide the inner ones: show stages holding no other.
-    return out.filter((b) => !out.some((o) => o !== b && o.start >= b.start && o.end <= b.end && (o.start > b.start || o.end < b.end)));
+    return leafIntervals(out, (b) => b.start, (b) => b.end);
   };
+  // Worked out once a redraw; every chart's band hook reads this.
+  let currentBands: Band[] = [];
 
   let charts: Array<{ plot: uPlot; keys: string[] }> = [];
   let shape = '';
@@ -95,11 +97,12 @@ export function liveHost(root: HTMLElement, host: string, state: LiveState): () 
       .map(([title, unit, d]) => {
         const el = h('div', { class: 'chart', 'data-title': title });
         chartsEl.append(el);
-        return { plot: makeChart(el, title, unit, d, bands, width), keys: d.map((x) => x.key) };
+        return { plot: makeChart(el, title, unit, d, () => currentBands, width), keys: d.map((x) => x.key) };
       });
   };
 
   const redraw = (): void => {
+    const b = (currentBands = bands());
     const cutoff = (state.lastT || Date.now()) - WINDOW_MS;
     for (const b of bins.keys()) if (b < cutoff) bins.delete(b);
     const nowShape = `${[...gpus].join()}|${[...cores].join()}`;
@@ -112,7 +115,6 @@ export function liveHost(root: HTMLElement, host: string, state: LiveState): () 
       const data = [xs.map((x) => x / 1000), ...c.keys.map((k) => xs.map((x) => bins.get(x)?.get(k) ?? null))];
       c.plot.setData(data as uPlot.AlignedData);
     }
-    const b = bands();
     const open = b.filter((x) => x.end * 1000 >= (state.lastT || 0) - 1);
     stageEl.textContent = open.at(-1)?.name ?? '–';
     runEl.textContent = runId ?? '–';

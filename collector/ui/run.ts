@@ -1,5 +1,6 @@
 import type uPlot from 'uplot';
 import { makeChart, type Band } from './charts.js';
+import { leafIntervals } from '../src/report/leaves.js';
 import { badge, BOTTLENECK_COLORS, fmt, getJson, h } from './dom.js';
 
 interface StageJson {
@@ -40,8 +41,7 @@ export interface RunState {
 }
 
 /** Leaf stages (holding no other) make the bands and the timeline. */
-const leaves = (stages: StageJson[]): StageJson[] =>
-  stages.filter((s) => !stages.some((o) => o !== s && o.start_ms >= s.start_ms && o.end_ms <= s.end_ms && (o.start_ms > s.start_ms || o.end_ms < s.end_ms)));
+const leaves = (stages: StageJson[]): StageJson[] => leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
 
 function timeline(stages: StageJson[]): HTMLElement {
   const ls = leaves(stages);

@@ -2,12 +2,13 @@ import type { StageReport } from '../analysis/report.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { esc } from './html.js';
+import { leafIntervals } from './leaves.js';
 
 const PALETTE = ['#0969da', '#cf222e', '#2da44e', '#bf8700', '#8250df', '#1b7c83'];
 
 /** Stages holding no other stage: the ones a timeline and chart bands show. */
 export function leafStages(stages: readonly StageReport[]): StageReport[] {
-  return stages.filter((s) => !stages.some((o) => o !== s && o.start_ms >= s.start_ms && o.end_ms <= s.end_ms && (o.start_ms > s.start_ms || o.end_ms < s.end_ms)));
+  return leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
 }
 
 /** A bar per stage, as wide as it took, coloured by its bottleneck. */
