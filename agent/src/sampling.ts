@@ -44,7 +44,8 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     onHealthChange: (s) => opts.onHealth(s.health(Date.now())),
   };
   const backend = opts.gpuBackend ?? 'auto';
-  const fast = backend === 'nvidia-smi' ? null : openNvml();
+  const opened = backend === 'nvidia-smi' ? null : openNvml();
+  const fast = opened && 'api' in opened && opened.devices.length === 0 ? { error: 'NVML sees no GPU' } : opened;
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
     samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
@@ -78,12 +79,11 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   return begin(samplers, probed, ctx, opts);
 }
 
-/** NVML, if it loads and sees GPUs; else why not. */
-function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: string } {
+/** NVML and the GPUs it sees, if it loads; else why not. */
+export function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: string } {
   try {
     const api = loadNvml();
-    const devices = nvmlDevices(api);
-    return devices.length > 0 ? { api, devices } : { error: 'NVML sees no GPU' };
+    return { api, devices: nvmlDevices(api) };
   } catch (e) {
     return { error: errorMessage(e) };
   }

@@ -1,21 +1,18 @@
-import { errorMessage } from '@stagewatch/shared';
-import { loadNvml } from '../nvml/bindings.js';
 import { probe, resolveNvidiaSmi } from '../probe.js';
-import { nvmlProbe } from '../sampling.js';
-import { nvmlDevices } from '../samplers/nvml.js';
+import { nvmlProbe, openNvml } from '../sampling.js';
 import { parseFlags } from '@stagewatch/shared';
 
 export async function probeCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { json: { type: 'boolean' } });
   const r = await probe({ smiPath: await resolveNvidiaSmi() });
   // The NVML fast path, where the library loads; the GPU list then comes from it.
-  try {
-    const api = loadNvml();
-    const fast = nvmlProbe(api.version, nvmlDevices(api));
+  const opened = openNvml();
+  if ('api' in opened) {
+    const fast = nvmlProbe(opened.api.version, opened.devices);
     r.nvml = fast.nvml;
     if (fast.gpus.length > 0) Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml' });
-  } catch (e) {
-    r.nvml = { loaded: false, driverVersion: null, error: errorMessage(e) };
+  } else {
+    r.nvml = { loaded: false, driverVersion: null, error: opened.error };
   }
   r.backend ??= r.nvidiaSmi.error ? 'none' : 'nvidia-smi';
   if (values.json) {

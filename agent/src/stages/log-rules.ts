@@ -21,14 +21,13 @@ export type Preset = z.infer<typeof PresetSchema>;
 export const BUILTIN_PRESETS: Record<string, unknown> = { wan };
 
 export function loadPreset(nameOrFile: string, isFile: boolean): Preset {
-  const file = nameOrFile;
   let raw: unknown;
   if (isFile) {
     try {
-      raw = JSON.parse(readFileSync(file, 'utf8'));
+      raw = JSON.parse(readFileSync(nameOrFile, 'utf8'));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new StagewatchError('usage', `--stages ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new StagewatchError('usage', `--stages ${nameOrFile}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
   } else {
     raw = BUILTIN_PRESETS[nameOrFile];
@@ -37,13 +36,13 @@ export function loadPreset(nameOrFile: string, isFile: boolean): Preset {
   const parsed = PresetSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new StagewatchError('usage', `${isFile ? file : nameOrFile}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+    throw new StagewatchError('usage', `${nameOrFile}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
   }
   for (const [i, r] of parsed.data.rules.entries()) {
     try {
       new RegExp(r.pattern);
     } catch (e) {
-      throw new StagewatchError('usage', `${isFile ? file : nameOrFile}: rules.${i}.pattern: ${(e as Error).message}`);
+      throw new StagewatchError('usage', `${nameOrFile}: rules.${i}.pattern: ${(e as Error).message}`);
     }
   }
   return parsed.data;
