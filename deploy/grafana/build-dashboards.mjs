@@ -47,15 +47,12 @@ const tagVar = (name, label, tag, predicate) => ({
   multi: false,
 });
 
+/** What every stagewatch dashboard has besides its own panels and variables. */
+const dashboard = (uid, title, description, rest) => ({ uid, title, description, tags: ['stagewatch'], timezone: 'utc', schemaVersion: 39, ...rest });
+
 const HOST = 'r.host == "${host}"';
 nextId = 1;
-const live = {
-  uid: 'stagewatch-live-host',
-  title: 'stagewatch — live host',
-  description: 'One GPU host as it runs: GPU utilization beside GPM SM activity, memory, power, CPU per core, the workload\'s own CPU, with stage boundaries as annotations.',
-  tags: ['stagewatch'],
-  timezone: 'utc',
-  schemaVersion: 39,
+const live = dashboard('stagewatch-live-host', 'stagewatch — live host', 'One GPU host as it runs: GPU utilization beside GPM SM activity, memory, power, CPU per core, the workload\'s own CPU, with stage boundaries as annotations.', {
   refresh: '5s',
   time: { from: 'now-15m', to: 'now' },
   templating: { list: [tagVar('host', 'Host', 'host')] },
@@ -95,17 +92,11 @@ const live = {
       series('stagewatch_host', `(r._field == "disk_read_mibps" or r._field == "disk_write_mibps" or r._field == "net_rx_mibps" or r._field == "net_tx_mibps") and ${HOST}`, []),
     ], { x: 0, y: 26, w: 24, h: 7 }),
   ],
-};
+});
 
 const RUNS = '(r.run == "${run_a}" or r.run == "${run_b}")';
 nextId = 1;
-const compare = {
-  uid: 'stagewatch-run-compare',
-  title: 'stagewatch — run comparison',
-  description: 'Two runs stage by stage: how long each stage took, how busy the GPU was (utilization and SM activity), and how much CPU the workload used.',
-  tags: ['stagewatch'],
-  timezone: 'utc',
-  schemaVersion: 39,
+const compare = dashboard('stagewatch-run-compare', 'stagewatch — run comparison', 'Two runs stage by stage: how long each stage took, how busy the GPU was (utilization and SM activity), and how much CPU the workload used.', {
   time: { from: 'now-7d', to: 'now' },
   templating: { list: [tagVar('run_a', 'Run A', 'run'), tagVar('run_b', 'Run B', 'run')] },
   annotations: { list: [] },
@@ -126,7 +117,7 @@ const compare = {
       perStage('stagewatch_gpu', `r._field == "power_w" and ${RUNS} and exists r.stage`, 'mean'),
     ], { x: 12, y: 19, w: 12, h: 9 }, { options: { showHeader: true } }),
   ],
-};
+});
 
 export const DASHBOARDS = { 'live-host.json': live, 'run-compare.json': compare };
 

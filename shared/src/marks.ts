@@ -9,18 +9,6 @@ export const StageNameSchema = z
 
 export const GaugesSchema = z.record(z.string().min(1).max(64), z.number());
 
-/** A stage boundary as it travels agent → collector. `t` is epoch ms on the agent's clock. */
-export const MarkSchema = z.strictObject({
-  t: z.number().nonnegative(),
-  kind: z.enum(['begin', 'end']),
-  stage: StageNameSchema,
-  step: z.number().int().nonnegative().optional(),
-  rank: z.number().int().nonnegative().optional(),
-  gauges: GaugesSchema.optional(),
-  source: z.enum(['log', 'http', 'file']),
-});
-export type Mark = z.infer<typeof MarkSchema>;
-
 /**
  * What a workload POSTs to `STAGEWATCH_MARKS_URL`, one JSON object a line:
  * `{"kind":"begin"|"end","stage":"...","step"?:n,"rank"?:n,"gauges"?:{...},"t"?:epoch ms}`.
@@ -35,6 +23,13 @@ export const WorkloadMarkSchema = z.strictObject({
   t: z.number().positive().optional(),
 });
 export type WorkloadMark = z.infer<typeof WorkloadMarkSchema>;
+
+/** A stage boundary as it travels agent → collector: `t` (epoch ms, agent clock) always set, and where it came from. */
+export const MarkSchema = WorkloadMarkSchema.extend({
+  t: z.number().nonnegative(),
+  source: z.enum(['log', 'http', 'file']),
+});
+export type Mark = z.infer<typeof MarkSchema>;
 
 /**
  * The marks.jsonl form written by `shared/tools/gpu-capture/workload.py`: epoch ns and PyTorch's
