@@ -1,5 +1,5 @@
 import { errorMessage, type SamplerHealth } from '@stagewatch/shared';
-import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+import { AbsentCounter, healthRecord, type Emit, type Sampler, type SamplerContext } from './types.js';
 
 /**
  * A sampler that reads something every interval in-process (/proc, NVML): the timer, error
@@ -52,17 +52,7 @@ export abstract class IntervalSampler implements Sampler {
   }
 
   health(now: number): SamplerHealth {
-    return {
-      t: now,
-      host: this.ctx.host,
-      source: 'health',
-      sampler: this.name,
-      state: this.timer === null ? 'stopped' : this.down() ? 'down' : this.lastError ? 'degraded' : 'ok',
-      ...(this.lastError ? { error: this.lastError } : {}),
-      restarts: 0,
-      lines: this.samples,
-      badLines: this.errors,
-      absent: this.absent.snapshot(),
-    };
+    const state = this.timer === null ? 'stopped' : this.down() ? 'down' : this.lastError ? 'degraded' : 'ok';
+    return healthRecord(this.name, this.ctx.host, now, { state, error: this.lastError, restarts: 0, lines: this.samples, badLines: this.errors, absent: this.absent });
   }
 }

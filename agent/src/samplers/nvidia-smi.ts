@@ -3,7 +3,7 @@ import { classifySmiFailure } from '../nvidia-smi/errors.js';
 import { metricFieldsFor, type MetricField } from '../nvidia-smi/fields.js';
 import { parseQueryLine, queryArgs } from '../nvidia-smi/query.js';
 import { SupervisedLines } from '../process/supervised-lines.js';
-import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './types.js';
+import { AbsentCounter, healthRecord, type Emit, type Sampler, type SamplerContext } from './types.js';
 
 export interface NvidiaSmiSamplerOptions {
   smiPath: string;
@@ -89,16 +89,6 @@ export function healthOf(
   absent: AbsentCounter,
   now: number,
 ): SamplerHealth {
-  return {
-    t: now,
-    host,
-    source: 'health',
-    sampler,
-    state: proc.state,
-    ...(proc.lastError !== undefined ? { error: proc.lastError } : {}),
-    restarts: proc.restarts,
-    lines: proc.lines,
-    badLines: proc.badLines,
-    absent: absent.snapshot(),
-  };
+  const { state, lastError: error, restarts, lines, badLines } = proc;
+  return healthRecord(sampler, host, now, { state, error, restarts, lines, badLines, absent });
 }

@@ -1,4 +1,4 @@
-import type { Sample, SamplerHealth } from '@stagewatch/shared';
+import type { Sample, SamplerHealth, SamplerState } from '@stagewatch/shared';
 
 export type Emit = (sample: Sample) => void;
 
@@ -31,4 +31,25 @@ export class AbsentCounter {
   snapshot(): Record<string, Record<string, number>> {
     return structuredClone(this.counts);
   }
+}
+
+/** A health line from a sampler's counters; `error` only while there is one. */
+export function healthRecord(
+  sampler: string,
+  host: string,
+  now: number,
+  c: { state: SamplerState; error: string | undefined; restarts: number; lines: number; badLines: number; absent: AbsentCounter },
+): SamplerHealth {
+  return {
+    t: now,
+    host,
+    source: 'health',
+    sampler,
+    state: c.state,
+    ...(c.error ? { error: c.error } : {}),
+    restarts: c.restarts,
+    lines: c.lines,
+    badLines: c.badLines,
+    absent: c.absent.snapshot(),
+  };
 }
