@@ -34,10 +34,14 @@ export const GPU_METRICS = {
   sm_occupancy_pct: { unit: '%', help: 'GPM SM occupancy: resident warps as a share of the maximum' },
   tensor_active_pct: { unit: '%', help: 'GPM tensor pipe activity' },
   dram_active_pct: { unit: '%', help: 'GPM DRAM activity' },
-  pcie_tx_mibps: { unit: 'MiB/s', help: 'GPM PCIe transmit' },
-  pcie_rx_mibps: { unit: 'MiB/s', help: 'GPM PCIe receive' },
-  nvlink_tx_mibps: { unit: 'MiB/s', help: 'GPM NVLink total transmit' },
-  nvlink_rx_mibps: { unit: 'MiB/s', help: 'GPM NVLink total receive' },
+  pcie_tx_mibps: { unit: 'MiB/s', help: 'PCIe transmit rate (GPM; without GPM, NVML PCIe throughput or DCGM)' },
+  pcie_rx_mibps: { unit: 'MiB/s', help: 'PCIe receive rate (GPM; without GPM, NVML PCIe throughput or DCGM)' },
+  nvlink_tx_mibps: { unit: 'MiB/s', help: 'NVLink total transmit rate (GPM; without GPM, NVML NVLink counters or DCGM)' },
+  nvlink_rx_mibps: { unit: 'MiB/s', help: 'NVLink total receive rate (GPM; without GPM, NVML NVLink counters or DCGM)' },
+  // Link capacity, so link load is judged against what the links carry (slow-changing).
+  nvlink_active_links: { unit: 'count', help: 'NVLink links in the active state' },
+  nvlink_capacity_mibps: { unit: 'MiB/s', help: 'NVLink capacity in one direction: active links x per-link rate' },
+  pcie_capacity_mibps: { unit: 'MiB/s', help: 'PCIe capacity in one direction from the current generation and width' },
 } as const satisfies Record<string, MetricInfo>;
 
 export const HOST_METRICS = {
@@ -57,6 +61,12 @@ export const PROC_METRICS = {
   rss_mib: { unit: 'MiB', help: 'resident memory of the process tree' },
   threads: { unit: 'count', help: 'threads in the process tree' },
   procs: { unit: 'count', help: 'processes in the tree' },
+  // Per-process samples (with `pid`) carry these too; host-bound needs the busiest thread.
+  thread_max_pct: { unit: '%', help: 'busiest thread of the process (or tree), % of one core' },
+  rank: { unit: '', help: 'RANK from the process environment (torchrun), where readable' },
+  gpu_index: { unit: '', help: 'GPU the process runs on (NVML running processes), where known' },
+  gpu_util_pct: { unit: '%', help: 'NVML per-process SM utilization of this process on its GPU' },
+  gpu_mem_mib: { unit: 'MiB', help: 'device memory used by this process (NVML running processes)' },
 } as const satisfies Record<string, MetricInfo>;
 
 /** Per-core busy values are keyed `cpu<N>_pct` in host samples. */

@@ -9,6 +9,14 @@ const SampleShape = z.strictObject({
   host: z.string().min(1).max(255),
   source: SampleSourceSchema,
   gpu: z.number().int().nonnegative().optional(),
+  /**
+   * The interval the reading measured, in ms: it covers [t - dur_ms, t]. A GPM reading covers its
+   * window, utilization NVML's sample period, host and process readings their sampling interval.
+   * Absent on data from older agents: readers then assume the gap to the previous reading.
+   */
+  dur_ms: z.number().nonnegative().max(3_600_000).optional(),
+  /** On `proc` samples of one workload process (not the tree total): its pid. */
+  pid: z.number().int().positive().optional(),
   // zod 4 numbers are finite already; metric-name lengths are checked in sampleIssues.
   m: z.record(z.string(), z.number()),
 });
@@ -22,6 +30,7 @@ export function sampleIssues(s: z.infer<typeof SampleShape>): Array<{ path: Arra
   if ((s.source === 'gpu') !== (s.gpu !== undefined)) {
     issues.push({ path: ['gpu'], message: 'gpu index is required on gpu samples and forbidden on others' });
   }
+  if (s.pid !== undefined && s.source !== 'proc') issues.push({ path: ['pid'], message: 'pid is allowed on proc samples only' });
   for (const k in s.m) {
     if (k.length === 0 || k.length > 64) issues.push({ path: ['m', k], message: 'metric names are 1 to 64 characters' });
   }
@@ -31,7 +40,7 @@ export function sampleIssues(s: z.infer<typeof SampleShape>): Array<{ path: Arra
 /** The shape alone; use SampleSchema, or a schema that applies sampleIssues, to validate. */
 export const SampleShapeSchema = SampleShape;
 
-/** One sample line: `{"t":<epoch ms>,"host":"..","source":..,"gpu":<index, gpu only>,"m":{...}}`. */
+/** One sample line: `{"t":<epoch ms>,"host":"..","source":..,"gpu":<index, gpu only>,"dur_ms"?:n,"pid"?:n,"m":{...}}`. */
 export const SampleSchema = SampleShape.superRefine((s, ctx) => {
   for (const i of sampleIssues(s)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
 });
