@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isStagewatchError } from '@stagewatch/shared';
 import { presentedToken, type TokenAuth } from './auth.js';
-import { DEFAULT_THRESHOLDS } from './analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './analysis/thresholds.js';
 import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
 import { bucketSeries } from './report/series.js';
 import type { SqliteStore } from './store/sqlite.js';

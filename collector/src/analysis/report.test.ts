@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureAsSamples, captureMarks } from '../../../test/helpers/capture.js';
-import { DEFAULT_THRESHOLDS } from './bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './thresholds.js';
 import { compareReports } from './compare.js';
 import { buildReport, type ReportInput } from './report.js';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { StagewatchError } from '@stagewatch/shared';
-import { DEFAULT_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS, RETIRED_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/thresholds.js';
 import { compareReports, type StageComparison } from '../analysis/compare.js';
-import { buildReport, type Report } from '../analysis/report.js';
+import type { Report } from '../analysis/report.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { reportHtml } from './html.js';
-import { loadReportInput } from './load.js';
+import { reportFromStore } from './load.js';
 import { reportMarkdown } from './markdown.js';
 import { bucketSeries, type Series } from './series.js';
 
@@ -16,9 +16,9 @@ export type ReportJson = Report & { compare?: StageComparison[]; vs?: Report };
 
 /** The report of one run, and with `vs` its stage-by-stage comparison with another. */
 export function makeReport(store: SqliteStore, runId: string, vs?: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): ReportJson {
-  const a = buildReport(loadReportInput(store, runId), thresholds);
+  const a = reportFromStore(store, runId, thresholds);
   if (vs === undefined) return a;
-  const b = buildReport(loadReportInput(store, vs), thresholds);
+  const b = reportFromStore(store, vs, thresholds);
   return { ...a, compare: compareReports(a, b), vs: b };
 }
 
@@ -42,6 +42,8 @@ export function readThresholds(file: string): Thresholds {
   } catch (e) {
     throw new StagewatchError('usage', `--thresholds ${file}: ${(e as Error).message}`);
   }
+  const retired = raw !== null && typeof raw === 'object' ? Object.keys(raw).find((k) => k in RETIRED_THRESHOLDS) : undefined;
+  if (retired) throw new StagewatchError('usage', `--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
   const parsed = ThresholdsSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS batches(
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, t INTEGER NOT NULL,
-  source INTEGER NOT NULL, gpu INTEGER, m BLOB NOT NULL
+  source INTEGER NOT NULL, gpu INTEGER, m BLOB NOT NULL, dur_ms REAL, pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS samples_run_host_t ON samples(rid, hid, t);
 CREATE TABLE IF NOT EXISTS health(
@@ -49,3 +49,20 @@ CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, off
 `;
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
+
+/**
+ * Columns added after the first release, with the statement that adds each to an older store
+ * (SQLite has no ADD COLUMN IF NOT EXISTS). Old rows read back with NULL: no interval, no pid.
+ */
+const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; add: string }> = [
+  { table: 'samples', column: 'dur_ms', add: 'ALTER TABLE samples ADD COLUMN dur_ms REAL' },
+  { table: 'samples', column: 'pid', add: 'ALTER TABLE samples ADD COLUMN pid INTEGER' },
+];
+
+/** Brings a store created by an earlier version up to SCHEMA. */
+export function addMissingColumns(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
+  for (const c of ADDED_COLUMNS) {
+    const cols = db.prepare(`PRAGMA table_info(${c.table})`).all() as Array<{ name: string }>;
+    if (!cols.some((x) => x.name === c.column)) db.exec(c.add);
+  }
+}

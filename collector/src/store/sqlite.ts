@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { SCHEMA, SOURCES } from './schema.js';
+import { addMissingColumns, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -14,6 +14,8 @@ export interface SampleRow {
   source: number;
   gpu: number | null;
   m: Uint8Array;
+  dur_ms?: number | null;
+  pid?: number | null;
 }
 
 /** A marks row; gauges (JSON) only where the query selects them. */
@@ -100,6 +102,7 @@ export class SqliteStore {
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -121,7 +124,7 @@ export class SqliteStore {
       ),
       seqsAfter: db.prepare('SELECT seq FROM batches WHERE agent_id = ? ORDER BY seq'),
       insertBatch: db.prepare('INSERT OR IGNORE INTO batches(agent_id, seq, samples, stored_at) VALUES (?, ?, ?, ?)'),
-      insertSample: db.prepare('INSERT INTO samples(rid, hid, t, source, gpu, m) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertSample: db.prepare('INSERT INTO samples(rid, hid, t, source, gpu, m, dur_ms, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       insertHealth: db.prepare('INSERT INTO health(agent_id, t, sampler, state, error, body) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertLoss: db.prepare(
         `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
@@ -137,8 +140,11 @@ export class SqliteStore {
 
   /** A samples row back into a sample of `host`. */
   sampleFromRow(r: SampleRow, host: string): StoredSample {
-    const base = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-    return r.gpu === null ? base : { ...base, gpu: r.gpu };
+    const base: StoredSample = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
+    if (r.gpu !== null) base.gpu = r.gpu;
+    if (r.dur_ms !== null && r.dur_ms !== undefined) base.dur_ms = r.dur_ms;
+    if (r.pid !== null && r.pid !== undefined) base.pid = r.pid;
+    return base;
   }
 
   private newMetricId(name: string): number {
@@ -192,7 +198,7 @@ export class SqliteStore {
         const rid = this.ridFor(batch.runId, host, hid, now);
         const shift = batch.clock ? batch.clock.offsetMs : 0;
         for (const smp of batch.samples) {
-          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
+          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf), smp.dur_ms ?? null, smp.pid ?? null);
         }
         for (const k of batch.marks) {
           s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
@@ -240,7 +246,7 @@ export class SqliteStore {
   *samples(runId: string, host?: string): Generator<StoredSample> {
     const rows = this.db
       .prepare(
-        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
+        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m, s.dur_ms, s.pid FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
          WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
       )
       .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<SampleRow & { host: string }>;
@@ -287,7 +293,7 @@ export class SqliteStore {
       .get(host) as { rid: number; hid: number; runId: string } | undefined;
     if (!cur) return { runId: null, samples: [], marks: [] };
     const rows = this.db
-      .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
+      .prepare('SELECT t, source, gpu, m, dur_ms, pid FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };

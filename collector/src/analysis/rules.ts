@@ -1,0 +1,127 @@
+/**
+ * The rules behind states and labels, as data: each rule is a list of conditions on named facts
+ * against named thresholds. Keeping them as tables lets the test suite mutate every comparison
+ * and threshold one at a time and check that some test fails (rules.mutation.test.ts).
+ */
+import { STATES, type Label, type Shares, type State, type Thresholds } from './thresholds.js';
+
+export type Op = '>=' | '>' | '<' | '<=' | 'absent' | 'present';
+type NumericKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+export type ThresholdKey = NumericKeys<Thresholds>;
+
+export interface Condition<F extends string = string> {
+  fact: F;
+  op: Op;
+  /** The threshold a numeric comparison is against (unused by absent/present). */
+  th?: ThresholdKey;
+}
+
+/** One interval of one GPU (or of the host, where it has no GPUs), as the rules see it. */
+export interface CellFacts {
+  /** SM activity % (GPM/DCGM). */
+  sm: number | null;
+  /** utilization.gpu %. */
+  util: number | null;
+  /** Busier direction of NVLink or PCIe as % of that link's capacity (the larger of the two). */
+  linkLoad: number | null;
+  /** Busier direction (MiB/s) of a link whose capacity is unknown. */
+  linkRate: number | null;
+  /** Busiest thread (% of a core) of the process driving this GPU. */
+  thread: number | null;
+  /** Workload CPU in cores, only where no per-thread figure exists in the run. */
+  cores: number | null;
+  /** Busiest host core %, only where the run has no workload samples. */
+  coreMax: number | null;
+  /** Disk read + write, MiB/s. */
+  disk: number | null;
+}
+export type Fact = keyof CellFacts;
+
+export interface Rule {
+  state: State;
+  when: ReadonlyArray<Condition<Fact>>;
+}
+
+const ge = (fact: Fact, th: ThresholdKey): Condition<Fact> => ({ fact, op: '>=', th });
+const lt = (fact: Fact, th: ThresholdKey): Condition<Fact> => ({ fact, op: '<', th });
+const absent = (fact: Fact): Condition<Fact> => ({ fact, op: 'absent' });
+
+/**
+ * First match wins. Compute first (SMs busy is the answer whatever else happens); links busy
+ * against their capacity while SMs are not; then a saturated host thread (launch-bound or CPU
+ * work) before waiting, because a GPU starved by its launcher also shows utilization without SM
+ * activity; then disks; then idle. Fallbacks for older data sit right after the rule they stand in for.
+ */
+export const CELL_RULES: readonly Rule[] = [
+  { state: 'compute', when: [ge('sm', 'computeSmActivePct')] },
+  { state: 'compute', when: [absent('sm'), ge('util', 'computeUtilPct')] },
+  { state: 'communication', when: [ge('linkLoad', 'linkLoadPct')] },
+  { state: 'communication', when: [ge('linkRate', 'linkMibps')] },
+  { state: 'host-bound', when: [ge('thread', 'hostThreadPct')] },
+  { state: 'host-bound', when: [absent('thread'), ge('cores', 'hostCores')] },
+  { state: 'host-bound', when: [absent('thread'), absent('cores'), ge('coreMax', 'hostCoreBusyPct')] },
+  { state: 'waiting', when: [ge('util', 'waitingUtilPct'), lt('sm', 'waitingSmActivePct')] },
+  { state: 'io', when: [ge('disk', 'ioMibps')] },
+  { state: 'idle', when: [lt('sm', 'idleActivityPct')] },
+  { state: 'idle', when: [absent('sm'), lt('util', 'idleActivityPct')] },
+  { state: 'idle', when: [absent('sm'), absent('util')] },
+];
+
+/** Label rule: the dominant state labels a stage when its share is above majorityShare. */
+export const LABEL_RULE: Condition<'share'> = { fact: 'share', op: '>', th: 'majorityShare' };
+/** Offload: an interval counts when host-to-device PCIe is at or above offloadH2dMibps... */
+export const OFFLOAD_CELL_RULE: Condition<'h2d'> = { fact: 'h2d', op: '>=', th: 'offloadH2dMibps' };
+/** ...and a stage names it when such intervals hold at least offloadShare of its covered time. */
+export const OFFLOAD_STAGE_RULE: Condition<'share'> = { fact: 'share', op: '>=', th: 'offloadShare' };
+
+/** Whether a condition holds; a comparison with a missing fact never holds. */
+export function holds<F extends string>(c: Condition<F>, facts: Readonly<Record<F, number | null>>, th: Thresholds): boolean {
+  const v = facts[c.fact];
+  if (c.op === 'absent') return v === null;
+  if (c.op === 'present') return v !== null;
+  if (v === null) return false;
+  const limit = th[c.th as ThresholdKey];
+  switch (c.op) {
+    case '>=':
+      return v >= limit;
+    case '>':
+      return v > limit;
+    case '<':
+      return v < limit;
+    case '<=':
+      return v <= limit;
+  }
+}
+
+const ONE = Object.fromEntries(STATES.map((s) => [s, Object.freeze({ [s]: 1 })])) as Record<State, Readonly<Partial<Shares>>>;
+
+/** The state of one interval: the first rule that holds, as fractions (one state at 1 mostly). */
+export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES): Readonly<Partial<Shares>> {
+  // Plain loops and shared results: this runs once per grid cell per GPU.
+  for (const r of rules) {
+    let ok = true;
+    for (const c of r.when) {
+      if (!holds(c, f, th)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return ONE[r.state];
+  }
+  // No rule claims the interval: the GPU ran kernels part of it and nothing else was saturated.
+  // Utilization is the share of time a kernel ran, so that share is compute and the rest idle.
+  const busy = Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));
+  return busy >= 1 ? { compute: 1 } : busy <= 0 ? { idle: 1 } : { compute: busy, idle: 1 - busy };
+}
+
+/** The label for shares of covered time: the dominant state if it holds most of it, else mixed. */
+export function labelOf(shares: Readonly<Shares>, th: Thresholds, rule: Condition<'share'> = LABEL_RULE): Label {
+  let best: State = STATES[0];
+  for (const s of STATES) if (shares[s] > shares[best]) best = s;
+  return holds(rule, { share: shares[best] }, th) ? best : 'mixed';
+}
+
+/** PCIe per-interval offload test (host-to-device rate). */
+export const offloadCell = (h2dMibps: number | null, th: Thresholds, rule: Condition<'h2d'> = OFFLOAD_CELL_RULE): boolean => holds(rule, { h2d: h2dMibps }, th);
+/** Whether a stage's share of offload intervals is worth naming. */
+export const offloadStage = (share: number, th: Thresholds, rule: Condition<'share'> = OFFLOAD_STAGE_RULE): boolean => holds(rule, { share }, th);

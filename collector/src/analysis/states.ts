@@ -1,0 +1,154 @@
+/**
+ * Per-interval states on the time grid and their time per stage. A lane is one GPU, or the host
+ * where a stage has no GPU data. Pure: reads the grids the aggregator filled.
+ */
+import type { Aggregated, GpuGrids } from './aggregate.js';
+import { CHUNK, forEachCell } from './grid.js';
+import { loadPct } from './link.js';
+import { classifyCell, offloadCell, type CellFacts } from './rules.js';
+import { STATES, type State, type Thresholds } from './thresholds.js';
+
+/** Where the host-bound rule gets its figure, from the best data the run has. */
+export type HostSource = 'process threads' | 'workload threads' | 'workload cores' | 'busiest host core';
+
+export interface HostModel {
+  source: HostSource;
+  /** Processes whose busiest thread speaks for each GPU (process threads only). */
+  driving: Map<number, number[]>;
+  /** How processes were tied to GPUs: NVML's GPU index (RANK for those without), RANK alone, or not at all (the busiest process speaks for every GPU). */
+  mappedBy: 'gpu index' | 'rank' | 'busiest process';
+  allPids: number[];
+}
+
+/** Processes mapped to GPUs by NVML's GPU index, else by RANK equal to a GPU index, else none. */
+export function hostModel(agg: Aggregated): HostModel {
+  const source: HostSource = agg.has.pidSamples ? 'process threads' : agg.has.treeThread ? 'workload threads' : agg.has.treeCores ? 'workload cores' : 'busiest host core';
+  const driving = new Map<number, number[]>();
+  const byIndex = agg.pids.filter((p) => p.gpuIndex !== null);
+  const byRank = agg.pids.filter((p) => p.rank !== null && agg.gpus.has(p.rank));
+  const mappedBy = byIndex.length > 0 ? 'gpu index' : byRank.length > 0 ? 'rank' : 'busiest process';
+  for (const p of agg.pids) {
+    // Per process: NVML's index where it has a context, else its RANK where that names a GPU here.
+    const gpu = p.gpuIndex ?? (p.rank !== null && agg.gpus.has(p.rank) ? p.rank : null);
+    if (gpu === null) continue;
+    driving.set(gpu, [...(driving.get(gpu) ?? []), p.pid]);
+  }
+  return { source, driving, mappedBy, allPids: agg.pids.map((p) => p.pid) };
+}
+
+/** The processes that speak for a GPU (null: the host lane), by the model's mapping. */
+export function drivingPids(m: HostModel, gpu: number | null): number[] {
+  if (m.source !== 'process threads') return [];
+  if (gpu === null || m.mappedBy === 'busiest process') return m.allPids;
+  return m.driving.get(gpu) ?? [];
+}
+
+export interface LaneTime {
+  /** Milliseconds in each state. */
+  ms: Record<State, number>;
+  /** Milliseconds with data (the states' sum). */
+  coveredMs: number;
+  /** Covered milliseconds with host-to-device PCIe at the offload rate. */
+  offloadMs: number;
+}
+
+const SLOTS = STATES.length + 2; // states, coverage, offload
+const COVER = STATES.length;
+const OFFLOAD = STATES.length + 1;
+
+/** Mean of chunk cell o, or null where no reading covers it. */
+const at = (a: Float64Array | null, o: number): number | null => {
+  if (a === null) return null;
+  const w = a[CHUNK + o] as number;
+  return w > 0 ? (a[o] as number) / w : null;
+};
+const wt = (a: Float64Array | null, o: number): number => (a === null ? 0 : (a[CHUNK + o] as number));
+const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+const sumOrNull = (a: number | null, b: number | null): number | null => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+/** The busier direction of a link whose capacity is unknown (null where it is known or silent). */
+const rateWithoutCap = (rx: number | null, tx: number | null, load: number | null): number | null => (load === null && (rx !== null || tx !== null) ? Math.max(rx ?? 0, tx ?? 0) : null);
+
+/**
+ * One lane's cell states, worked out once per chunk of cells and kept, so a parent stage and its
+ * children read the same cells: a parent's time is its children's time plus its own uncovered time.
+ */
+export class LaneCells {
+  private readonly chunks = new Map<number, Float32Array>();
+  private readonly cellMs: number;
+
+  constructor(
+    private readonly agg: Aggregated,
+    private readonly model: HostModel,
+    private readonly gpu: number | null,
+    private readonly th: Thresholds,
+  ) {
+    this.cellMs = agg.host.coreMax.cellMs;
+  }
+
+  /** Time in each state over [start, end). */
+  time(start: number, end: number): LaneTime {
+    const acc = new Float64Array(SLOTS);
+    forEachCell(this.cellMs, start, end, (i, overlap) => {
+      const key = Math.floor(i / CHUNK);
+      const c = this.chunk(key);
+      const o = (i - key * CHUNK) * SLOTS;
+      const w = overlap * (c[o + COVER] as number);
+      if (w <= 0) return;
+      for (let k = 0; k < STATES.length; k++) acc[k] = (acc[k] as number) + w * (c[o + k] as number);
+      acc[COVER] = (acc[COVER] as number) + w;
+      acc[OFFLOAD] = (acc[OFFLOAD] as number) + w * (c[o + OFFLOAD] as number);
+    });
+    const ms = Object.fromEntries(STATES.map((s, k) => [s, acc[k] as number])) as Record<State, number>;
+    return { ms, coveredMs: acc[COVER] as number, offloadMs: acc[OFFLOAD] as number };
+  }
+
+  /** The facts of every cell of one chunk, classified. */
+  private chunk(key: number): Float32Array {
+    const done = this.chunks.get(key);
+    if (done) return done;
+    const out = new Float32Array(CHUNK * SLOTS);
+    this.chunks.set(key, out);
+    const { agg, model, th, gpu } = this;
+    const h = agg.host;
+    const src = model.source;
+    const pids = drivingPids(model, gpu).map((p) => h.pids.get(p)?.chunk(key) ?? null);
+    const threadTree = src === 'workload threads' ? h.treeThread.chunk(key) : null;
+    const cores = src === 'workload cores' ? h.treeCores.chunk(key) : null;
+    const coreMax = h.coreMax.chunk(key);
+    const [diskR, diskW] = [h.diskR.chunk(key), h.diskW.chunk(key)];
+    const g: GpuGrids | undefined = gpu === null ? undefined : agg.gpuGrids.get(gpu);
+    const [util, sm] = g ? [g.util.chunk(key), g.sm.chunk(key)] : [null, null];
+    const [nvlRx, nvlTx, pcieRx, pcieTx] = g ? [g.nvlRx.chunk(key), g.nvlTx.chunk(key), g.pcieRx.chunk(key), g.pcieTx.chunk(key)] : [null, null, null, null];
+    const cap = gpu === null ? undefined : agg.capacity.get(gpu);
+    const hostOnlyCover = [coreMax, diskR, h.treeCores.chunk(key), h.treeThread.chunk(key), ...pids];
+    const f: CellFacts = { sm: null, util: null, linkLoad: null, linkRate: null, thread: null, cores: null, coreMax: null, disk: null };
+    for (let o = 0; o < CHUNK; o++) {
+      let cover: number;
+      if (g) {
+        cover = Math.max(wt(util, o), wt(sm, o));
+        f.sm = at(sm, o);
+        f.util = at(util, o);
+        const [nr, nt, pr, pt] = [at(nvlRx, o), at(nvlTx, o), at(pcieRx, o), at(pcieTx, o)];
+        const nl = loadPct(nr, nt, cap?.nvlink ?? null);
+        const pl = loadPct(pr, pt, cap?.pcie ?? null);
+        f.linkLoad = maxOrNull(nl, pl);
+        f.linkRate = maxOrNull(rateWithoutCap(nr, nt, nl), rateWithoutCap(pr, pt, pl));
+        if (cover > 0 && offloadCell(pr, th)) out[o * SLOTS + OFFLOAD] = 1;
+      } else {
+        cover = 0;
+        for (const a of hostOnlyCover) cover = Math.max(cover, wt(a, o));
+      }
+      if (cover <= 0) continue;
+      let thread: number | null = null;
+      for (const a of pids) thread = maxOrNull(thread, at(a, o));
+      f.thread = src === 'process threads' ? thread : at(threadTree, o);
+      f.cores = at(cores, o);
+      f.coreMax = src === 'busiest host core' ? at(coreMax, o) : null;
+      f.disk = sumOrNull(at(diskR, o), at(diskW, o));
+      const st = classifyCell(f, th);
+      for (let k = 0; k < STATES.length; k++) out[o * SLOTS + k] = st[STATES[k] as State] ?? 0;
+      out[o * SLOTS + COVER] = Math.min(1, cover / this.cellMs);
+    }
+    return out;
+  }
+}
