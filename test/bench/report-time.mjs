@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Report time: one hour of 8 GPUs at 10 Hz (with GPM at 1 Hz, host and workload at 10 Hz, and
 // 60 Wan-shaped requests of stage marks) in a real SQLite store, then the report built from it.
-//   node test/bench/report-time.mjs [--gpus 8] [--hours 1] [--hz 10]
+// Every sample says the interval it covers (dur_ms), as agents do since issue 11.
+//   node test/bench/report-time.mjs [--gpus 8] [--hours 1] [--hz 10] [--gpm-hz 1]
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,9 +10,10 @@ import { parseArgs } from 'node:util';
 import { SqliteStore } from '../../collector/dist/store/sqlite.js';
 import { makeReport, renderReport } from '../../collector/dist/report/index.js';
 
-const { values } = parseArgs({ options: { gpus: { type: 'string', default: '8' }, hours: { type: 'string', default: '1' }, hz: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { gpus: { type: 'string', default: '8' }, hours: { type: 'string', default: '1' }, hz: { type: 'string', default: '10' }, 'gpm-hz': { type: 'string', default: '1' } } });
 const gpus = Number(values.gpus);
 const hz = Number(values.hz);
+const gpmHz = Number(values['gpm-hz']);
 const seconds = Number(values.hours) * 3600;
 const store = new SqliteStore(mkdtempSync(path.join(os.tmpdir(), 'stagewatch-report-bench-')));
 const host = 'bench-h100x8';
@@ -35,11 +37,14 @@ for (let sec = 0; sec < seconds; sec += 10) {
     if (s % 60 === 59) marks.push({ t: t0 + (s + 1) * 1000, kind: 'end', stage: 'request', source: 'http' });
     for (let k = 0; k < hz; k++) {
       const t = t0 + s * 1000 + (k * 1000) / hz;
-      for (let g = 0; g < gpus; g++) batch.push({ t, host, source: 'gpu', gpu: g, m: { util_pct: busy ? 100 : 0, mem_util_pct: busy ? 40 : 0, mem_used_mib: 2000 + g, mem_total_mib: 81559, power_w: busy ? 650 : 75, temp_c: 50, sm_clock_mhz: 1980, pstate: 0 } });
-      batch.push({ t, host, source: 'host', m: { cpu_pct: 10, cpu_core_max_pct: st === 't5_encode' ? 100 : 20, load1: 1, mem_used_mib: 9000, mem_available_mib: 100000, disk_read_mibps: 0, disk_write_mibps: 0, net_rx_mibps: 0, net_tx_mibps: 0 } });
-      batch.push({ t, host, source: 'proc', m: { cpu_cores: st === 't5_encode' ? 1 : 0.2, rss_mib: 9000, threads: 40, procs: 1 } });
+      for (let g = 0; g < gpus; g++) batch.push({ t, host, source: 'gpu', gpu: g, dur_ms: 1000 / hz, m: { util_pct: busy ? 100 : 0, mem_util_pct: busy ? 40 : 0, mem_used_mib: 2000 + g, mem_total_mib: 81559, power_w: busy ? 650 : 75, temp_c: 50, sm_clock_mhz: 1980, pstate: 0 } });
+      batch.push({ t, host, source: 'host', dur_ms: 1000 / hz, m: { cpu_pct: 10, cpu_core_max_pct: st === 't5_encode' ? 100 : 20, load1: 1, mem_used_mib: 9000, mem_available_mib: 100000, disk_read_mibps: 0, disk_write_mibps: 0, net_rx_mibps: 0, net_tx_mibps: 0 } });
+      batch.push({ t, host, source: 'proc', dur_ms: 1000 / hz, m: { cpu_cores: st === 't5_encode' ? 1 : 0.2, rss_mib: 9000, threads: 40, procs: 1 } });
     }
-    for (let g = 0; g < gpus; g++) batch.push({ t: t0 + s * 1000, host, source: 'gpu', gpu: g, m: { sm_active_pct: busy ? 90 : 0, sm_occupancy_pct: busy ? 40 : 0, tensor_active_pct: busy ? 80 : 0, dram_active_pct: 20 } });
+    for (let k = 0; k < gpmHz; k++) {
+      const t = t0 + s * 1000 + (k * 1000) / gpmHz;
+      for (let g = 0; g < gpus; g++) batch.push({ t, host, source: 'gpu', gpu: g, dur_ms: 1000 / gpmHz, m: { sm_active_pct: busy ? 90 : 0, sm_occupancy_pct: busy ? 40 : 0, tensor_active_pct: busy ? 80 : 0, dram_active_pct: 20 } });
+    }
   }
   samples += batch.length;
   store.writeBatches([{ agentId: 'bench', hid: reg.hid, host, batch: { type: 'batch', seq: ++seq, runId: 'hour', samples: batch, health: [], marks, clock: null, loss: { batches: 0, samples: 0 } } }], Date.now());
@@ -56,7 +61,7 @@ const h0 = performance.now();
 const html = renderReport(report, 'html', store);
 const htmlS = (performance.now() - h0) / 1000;
 console.log(JSON.stringify({
-  hours: seconds / 3600, gpus, hz, samples, stages: report.hosts[0].stages.length,
+  hours: seconds / 3600, gpus, hz, gpmHz, samples, stages: report.hosts[0].stages.length,
   storeWriteS: Math.round(genS * 10) / 10, reportJsonS: Math.round(reportS * 100) / 100, markdownS: Math.round(mdS * 1000) / 1000, htmlS: Math.round(htmlS * 100) / 100,
   peakRssMib: Math.round(Math.max(rss0, process.memoryUsage().rss) / 1048576), mdBytes: md.length, htmlBytes: html.length,
 }));

@@ -95,19 +95,75 @@ export function holds<F extends string>(c: Condition<F>, facts: Readonly<Record<
 
 const ONE = Object.fromEntries(STATES.map((s) => [s, Object.freeze({ [s]: 1 })])) as Record<State, Readonly<Partial<Shares>>>;
 
+type Compiled = ReadonlyArray<{ state: State; test: (f: CellFacts) => boolean }>;
+const compiledCache = new WeakMap<readonly Rule[], WeakMap<Thresholds, Compiled>>();
+
+/**
+ * The table as closures with the thresholds bound: this runs once per grid cell per GPU, so the
+ * table is read once per (rules, thresholds) rather than once per cell. Same meaning as holds().
+ */
+function compile(rules: readonly Rule[], th: Thresholds): Compiled {
+  let byTh = compiledCache.get(rules);
+  if (!byTh) compiledCache.set(rules, (byTh = new WeakMap()));
+  let c = byTh.get(th);
+  if (c) return c;
+  const cond = (k: Condition<Fact>): ((f: CellFacts) => boolean) => {
+    const get = FACT[k.fact];
+    const limit = k.th === undefined ? NaN : th[k.th];
+    switch (k.op) {
+      case 'absent':
+        return (f) => get(f) === null;
+      case 'present':
+        return (f) => get(f) !== null;
+      case '>=':
+        return (f) => {
+          const v = get(f);
+          return v !== null && v >= limit;
+        };
+      case '>':
+        return (f) => {
+          const v = get(f);
+          return v !== null && v > limit;
+        };
+      case '<':
+        return (f) => {
+          const v = get(f);
+          return v !== null && v < limit;
+        };
+      case '<=':
+        return (f) => {
+          const v = get(f);
+          return v !== null && v <= limit;
+        };
+    }
+  };
+  c = rules.map((r) => {
+    const tests = r.when.map(cond);
+    const test = (f: CellFacts): boolean => {
+      for (const t of tests) if (!t(f)) return false;
+      return true;
+    };
+    return { state: r.state, test };
+  });
+  byTh.set(th, c);
+  return c;
+}
+
+/** Named property reads, one function per fact (monomorphic where a keyed read would not be). */
+const FACT: Record<Fact, (f: CellFacts) => number | null> = {
+  sm: (f) => f.sm,
+  util: (f) => f.util,
+  linkLoad: (f) => f.linkLoad,
+  linkRate: (f) => f.linkRate,
+  thread: (f) => f.thread,
+  cores: (f) => f.cores,
+  coreMax: (f) => f.coreMax,
+  disk: (f) => f.disk,
+};
+
 /** The state of one interval: the first rule that holds, as fractions (one state at 1 mostly). */
 export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES): Readonly<Partial<Shares>> {
-  // Plain loops and shared results: this runs once per grid cell per GPU.
-  for (const r of rules) {
-    let ok = true;
-    for (const c of r.when) {
-      if (!holds(c, f, th)) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return ONE[r.state];
-  }
+  for (const r of compile(rules, th)) if (r.test(f)) return ONE[r.state];
   // No rule claims the interval: the GPU ran kernels part of it and nothing else was saturated.
   // Utilization is the share of time a kernel ran, so that share is compute and the rest idle.
   const busy = Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));

@@ -140,11 +140,10 @@ export class SqliteStore {
 
   /** A samples row back into a sample of `host`. */
   sampleFromRow(r: SampleRow, host: string): StoredSample {
-    const base: StoredSample = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-    if (r.gpu !== null) base.gpu = r.gpu;
-    if (r.dur_ms !== null && r.dur_ms !== undefined) base.dur_ms = r.dur_ms;
-    if (r.pid !== null && r.pid !== undefined) base.pid = r.pid;
-    return base;
+    const s: StoredSample = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
+    // Optional fields only where stored (rows from older agents have no dur_ms, non-proc rows no pid).
+    for (const k of ['gpu', 'dur_ms', 'pid'] as const) if (r[k] !== null && r[k] !== undefined) s[k] = r[k];
+    return s;
   }
 
   private newMetricId(name: string): number {
