@@ -64,7 +64,6 @@ export const CELL_RULES: readonly Rule[] = [
   { state: 'io', when: [ge('disk', 'ioMibps')] },
   { state: 'idle', when: [lt('sm', 'idleActivityPct')] },
   { state: 'idle', when: [absent('sm'), lt('util', 'idleActivityPct')] },
-  { state: 'idle', when: [absent('sm'), absent('util')] },
 ];
 
 /** Label rule: the dominant state labels a stage when its share is above majorityShare. */
@@ -166,6 +165,7 @@ export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[
   for (const r of compile(rules, th)) if (r.test(f)) return ONE[r.state];
   // No rule claims the interval: the GPU ran kernels part of it and nothing else was saturated.
   // Utilization is the share of time a kernel ran, so that share is compute and the rest idle.
+  // Without any GPU figure (the host lane of a stage without GPU data) that is all idle.
   const busy = Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));
   return busy >= 1 ? { compute: 1 } : busy <= 0 ? { idle: 1 } : { compute: busy, idle: 1 - busy };
 }
