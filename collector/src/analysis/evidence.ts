@@ -78,7 +78,7 @@ export function laneEvidence(e: LaneEvidence): string {
 
 /** A stage's evidence from its lanes. */
 export function stageEvidence(label: Label, shares: Shares, lanes: readonly string[], leftOut: readonly number[], fromHost: boolean): string {
-  const note = leftOut.length > 0 ? ` (GPU${leftOut.length > 1 ? 's' : ''} ${leftOut.join(', ')} idle or not the workload's all run: left out)` : '';
+  const note = leftOut.length > 0 ? ` (GPU${leftOut.length > 1 ? 's' : ''} ${leftOut.join(', ')} left out: idle all run, or not the workload's)` : '';
   if (fromHost) return `no GPU data in this stage; ${lanes[0] ?? 'no host data either'}`;
   if (lanes.length <= 2) return lanes.join(' | ') + note;
   const head = label === 'mixed' ? `mixed over ${lanes.length} GPUs: ${sharesText(shares)}` : `${lanes.length} GPUs: ${sharesText(shares)}`;
