@@ -1,7 +1,9 @@
 import type uPlot from 'uplot';
 import { makeChart, type Band } from './charts.js';
 import { leafIntervals } from '../src/report/leaves.js';
+import type { Shares } from '../src/analysis/labels.js';
 import { badge, BOTTLENECK_COLORS, fmt, getJson, h } from './dom.js';
+import { sharesBar } from './shares.js';
 
 interface StageJson {
   name: string;
@@ -12,6 +14,8 @@ interface StageJson {
   steps: { count: number; duration_s: { mean: number } } | null;
   gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null; mem_used_mib: { max: number | null } }>;
   proc: { cpu_cores: { mean: number | null; max: number | null } };
+  shares?: Shares;
+  no_data_s?: number;
   bottleneck: string;
   evidence: string;
 }
@@ -69,6 +73,7 @@ function stageTable(host: HostJson): HTMLElement {
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.sm_active_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.mem_used_mib.max)).join(' · ') || '–'),
       h('td', { class: 'num' }, `${fmt(s.proc.cpu_cores.mean, 2)} / ${fmt(s.proc.cpu_cores.max, 2)}`),
+      h('td', {}, sharesBar(s.shares, s.no_data_s)),
       h('td', {}, badge(s.bottleneck)),
       h('td', { class: 'evidence' }, s.evidence),
     ),
@@ -76,7 +81,7 @@ function stageTable(host: HostJson): HTMLElement {
   return h(
     'table',
     { class: 'stages' },
-    h('thead', {}, h('tr', {}, ...['stage', 's', 'GPU util %', 'SM active %', 'mem MiB', 'workload cores', 'bottleneck', 'evidence'].map((c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, ...['stage', 's', 'GPU util %', 'SM active %', 'mem MiB', 'workload cores', 'time shares', 'bottleneck', 'evidence'].map((c) => h('th', {}, c)))),
     h('tbody', {}, ...rows),
   );
 }

@@ -36,13 +36,14 @@ for (let sec = 0; sec < seconds; sec += 10) {
     }
     if (s % 60 === 59) marks.push({ t: t0 + (s + 1) * 1000, kind: 'end', stage: 'request', source: 'http' });
     for (let k = 0; k < hz; k++) {
-      const t = t0 + s * 1000 + (k * 1000) / hz;
+      // A reading is stamped at the end of the interval it describes.
+      const t = t0 + s * 1000 + ((k + 1) * 1000) / hz;
       for (let g = 0; g < gpus; g++) batch.push({ t, host, source: 'gpu', gpu: g, dur_ms: 1000 / hz, m: { util_pct: busy ? 100 : 0, mem_util_pct: busy ? 40 : 0, mem_used_mib: 2000 + g, mem_total_mib: 81559, power_w: busy ? 650 : 75, temp_c: 50, sm_clock_mhz: 1980, pstate: 0 } });
       batch.push({ t, host, source: 'host', dur_ms: 1000 / hz, m: { cpu_pct: 10, cpu_core_max_pct: st === 't5_encode' ? 100 : 20, load1: 1, mem_used_mib: 9000, mem_available_mib: 100000, disk_read_mibps: 0, disk_write_mibps: 0, net_rx_mibps: 0, net_tx_mibps: 0 } });
       batch.push({ t, host, source: 'proc', dur_ms: 1000 / hz, m: { cpu_cores: st === 't5_encode' ? 1 : 0.2, rss_mib: 9000, threads: 40, procs: 1 } });
     }
     for (let k = 0; k < gpmHz; k++) {
-      const t = t0 + s * 1000 + (k * 1000) / gpmHz;
+      const t = t0 + s * 1000 + ((k + 1) * 1000) / gpmHz;
       for (let g = 0; g < gpus; g++) batch.push({ t, host, source: 'gpu', gpu: g, dur_ms: 1000 / gpmHz, m: { sm_active_pct: busy ? 90 : 0, sm_occupancy_pct: busy ? 40 : 0, tensor_active_pct: busy ? 80 : 0, dram_active_pct: 20 } });
     }
   }

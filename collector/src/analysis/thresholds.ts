@@ -1,13 +1,6 @@
 import { z } from 'zod';
 
-/** What a GPU (or, without GPUs, the host) was doing in one interval of the time grid. */
-export const STATES = ['compute', 'communication', 'waiting', 'host-bound', 'io', 'idle'] as const;
-export type State = (typeof STATES)[number];
-/** A stage's label: the state that held most of its time, else `mixed`. */
-export const LABELS = [...STATES, 'mixed'] as const;
-export type Label = (typeof LABELS)[number];
-/** Fractions of covered time per state. */
-export type Shares = Record<State, number>;
+export { LABELS, STATES, type Label, type Shares, type State } from './labels.js';
 
 /**
  * Keys that earlier versions accepted and that no rule uses any more. A thresholds file naming

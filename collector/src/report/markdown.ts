@@ -1,6 +1,7 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
+import { STATES } from '../analysis/thresholds.js';
 
 const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
 // Agent-supplied strings go into table cells: keep them from breaking the table.
@@ -24,11 +25,12 @@ export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageCom
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');
-    out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
-    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    // Time shares of the stage (the GPUs in its label, else the host), in % of covered time.
+    out.push(`| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | ${STATES.map((x) => `${x} %`).join(' | ')} | no data s | bottleneck |`);
+    out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${STATES.map(() => '---:').join(' | ')} | ---: | --- |`);
     for (const s of h.stages) {
       const name = `${'&nbsp;&nbsp;'.repeat(s.depth)}${cell(s.name)}${s.steps ? ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each)` : ''}${s.unterminated ? ' (never ended)' : ''}`;
-      out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), `**${s.bottleneck}**`].join(' | ')} |`);
+      out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), ...STATES.map((x) => n(s.shares[x] * 100)), n(s.no_data_s, 1), `**${s.bottleneck}**`].join(' | ')} |`);
     }
     out.push('');
     for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}`);
