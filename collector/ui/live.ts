@@ -7,6 +7,7 @@ interface LiveSample {
   t: number;
   source: 'gpu' | 'host' | 'proc';
   gpu?: number;
+  pid?: number;
   m: Record<string, number>;
 }
 interface LiveMark {
@@ -47,6 +48,8 @@ export function liveHost(root: HTMLElement, host: string, state: LiveState): () 
 
   const add = (samples: LiveSample[]): void => {
     for (const s of samples) {
+      // One workload process (pid) is not the tree total the workload chart shows.
+      if (s.pid !== undefined) continue;
       for (const [k, v] of Object.entries(s.m)) {
         const bin = Math.floor(s.t / BIN_MS) * BIN_MS;
         let row = bins.get(bin);

@@ -28,7 +28,8 @@ export function bucketSeries(host: string, samples: Iterable<StoredSample>, poin
   let end = -Infinity;
   const gpm = new Set(['sm_active_pct', 'tensor_active_pct']);
   for (const s of samples) {
-    if (s.host !== host) continue;
+    // Samples of one workload process (pid) are not the tree total `proc.*` charts show.
+    if (s.host !== host || s.pid !== undefined) continue;
     const wanted = CHART_METRICS[s.source] as readonly string[];
     for (const k of wanted) {
       const v = s.m[k];
