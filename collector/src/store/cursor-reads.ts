@@ -14,7 +14,7 @@ export function setMeta(store: SqliteStore, key: string, value: string): void {
 export function samplesAfter(store: SqliteStore, cursor: number, limit: number): Array<StoredSample & { rowid: number; runId: string; rid: number; hid: number }> {
   const rows = store.db
     .prepare(
-      `SELECT s.rowid, s.rid, s.hid, r.id AS runId, h.name AS host, s.t, s.source, s.gpu, s.m FROM samples s
+      `SELECT s.rowid, s.rid, s.hid, r.id AS runId, h.name AS host, s.t, s.source, s.gpu, s.m, s.dur_ms, s.pid FROM samples s
        JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`,
     )
     .all(cursor, limit) as Array<SampleRow & { rowid: number; rid: number; hid: number; runId: string; host: string }>;
