@@ -3,7 +3,7 @@
  * where a stage has no GPU data. Pure: reads the grids the aggregator filled.
  */
 import type { Aggregated, GpuGrids } from './aggregate.js';
-import { CHUNK, forEachCell } from './grid.js';
+import { CHUNK } from './grid.js';
 import { loadPct } from './link.js';
 import { classifyCell, offloadCell, type CellFacts } from './rules.js';
 import { STATES, type State, type Thresholds } from './thresholds.js';
@@ -88,16 +88,20 @@ export class LaneCells {
   /** Time in each state over [start, end). */
   time(start: number, end: number): LaneTime {
     const acc = new Float64Array(SLOTS);
-    forEachCell(this.cellMs, start, end, (i, overlap) => {
+    const c = this.cellMs;
+    // Plain loops: this runs for every cell of every stage of every GPU.
+    for (let i = Math.floor(start / c), last = Math.ceil(end / c) - 1; i <= last; i++) {
+      const overlap = Math.min(end, (i + 1) * c) - Math.max(start, i * c);
+      if (overlap <= 0) continue;
       const key = Math.floor(i / CHUNK);
-      const c = this.chunk(key);
+      const cells = this.chunk(key);
       const o = (i - key * CHUNK) * SLOTS;
-      const w = overlap * (c[o + COVER] as number);
-      if (w <= 0) return;
-      for (let k = 0; k < STATES.length; k++) acc[k] = (acc[k] as number) + w * (c[o + k] as number);
+      const w = overlap * (cells[o + COVER] as number);
+      if (w <= 0) continue;
+      for (let k = 0; k < STATES.length; k++) acc[k] = (acc[k] as number) + w * (cells[o + k] as number);
       acc[COVER] = (acc[COVER] as number) + w;
-      acc[OFFLOAD] = (acc[OFFLOAD] as number) + w * (c[o + OFFLOAD] as number);
-    });
+      acc[OFFLOAD] = (acc[OFFLOAD] as number) + w * (cells[o + OFFLOAD] as number);
+    }
     const ms = Object.fromEntries(STATES.map((s, k) => [s, acc[k] as number])) as Record<State, number>;
     return { ms, coveredMs: acc[COVER] as number, offloadMs: acc[OFFLOAD] as number };
   }
@@ -123,24 +127,27 @@ export class LaneCells {
     const hostOnlyCover = [coreMax, diskR, h.treeCores.chunk(key), h.treeThread.chunk(key), ...pids];
     const f: CellFacts = { sm: null, util: null, linkLoad: null, linkRate: null, thread: null, cores: null, coreMax: null, disk: null };
     for (let o = 0; o < CHUNK; o++) {
-      let cover: number;
+      let cover = 0;
       if (g) {
         cover = Math.max(wt(util, o), wt(sm, o));
+        if (cover <= 0) continue;
         f.sm = at(sm, o);
         f.util = at(util, o);
-        const [nr, nt, pr, pt] = [at(nvlRx, o), at(nvlTx, o), at(pcieRx, o), at(pcieTx, o)];
+        const nr = at(nvlRx, o);
+        const nt = at(nvlTx, o);
+        const pr = at(pcieRx, o);
+        const pt = at(pcieTx, o);
         const nl = loadPct(nr, nt, cap?.nvlink ?? null);
         const pl = loadPct(pr, pt, cap?.pcie ?? null);
         f.linkLoad = maxOrNull(nl, pl);
         f.linkRate = maxOrNull(rateWithoutCap(nr, nt, nl), rateWithoutCap(pr, pt, pl));
-        if (cover > 0 && offloadCell(pr, th)) out[o * SLOTS + OFFLOAD] = 1;
+        if (offloadCell(pr, th)) out[o * SLOTS + OFFLOAD] = 1;
       } else {
-        cover = 0;
-        for (const a of hostOnlyCover) cover = Math.max(cover, wt(a, o));
+        for (let k = 0; k < hostOnlyCover.length; k++) cover = Math.max(cover, wt(hostOnlyCover[k] as Float64Array | null, o));
+        if (cover <= 0) continue;
       }
-      if (cover <= 0) continue;
       let thread: number | null = null;
-      for (const a of pids) thread = maxOrNull(thread, at(a, o));
+      for (let k = 0; k < pids.length; k++) thread = maxOrNull(thread, at(pids[k] as Float64Array | null, o));
       f.thread = src === 'process threads' ? thread : at(threadTree, o);
       f.cores = at(cores, o);
       f.coreMax = src === 'busiest host core' ? at(coreMax, o) : null;
