@@ -68,13 +68,3 @@ export class Grid {
     return arr;
   }
 }
-
-/** Each cell of the grid that [start, end) overlaps, with the overlap in ms. */
-export function forEachCell(cellMs: number, start: number, end: number, fn: (i: number, overlapMs: number) => void): void {
-  const first = Math.floor(start / cellMs);
-  const last = Math.ceil(end / cellMs) - 1;
-  for (let i = first; i <= last; i++) {
-    const w = Math.min(end, (i + 1) * cellMs) - Math.max(start, i * cellMs);
-    if (w > 0) fn(i, w);
-  }
-}

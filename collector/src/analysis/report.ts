@@ -9,7 +9,7 @@ import type { GpuStage, HostInput, HostReport, ProcStage, Report, ReportInput, R
 import { labelOf, offloadStage } from './rules.js';
 import { fillSlots, SLOT_COUNT } from './slots.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
-import { drivingPids, hostModel, LaneCells, type HostModel, type LaneTime } from './states.js';
+import { drivingPids, hostModel, LaneCells, pidGpu, type HostModel, type LaneTime } from './states.js';
 import { max, round, summarize, type Summary } from './stats.js';
 import { STATES, type Label, type Shares, type Thresholds } from './thresholds.js';
 
@@ -129,7 +129,7 @@ function gpuStage(index: number, acc: StageAcc, time: LaneTime, durationS: numbe
   const [util, sm, tensor] = [st?.[G.util]?.summary() ?? null, st?.[G.sm]?.summary() ?? null, st?.[G.tensor]?.summary() ?? null];
   const nvlink = link(nvlRx, nvlTx, cap?.nvlink ?? null);
   const pcie = link(pcieRx, pcieTx, cap?.pcie ?? null);
-  const evidence = laneEvidence({
+  const evidence = time.coveredMs <= 0 ? `GPU ${index}: no samples in this stage` : laneEvidence({
     who: `GPU ${index}`,
     label: bottleneck,
     shares: ts.shares,
@@ -205,7 +205,7 @@ function stageReport(s: StageInterval, all: readonly StageInterval[], acc: Stage
     .sort(([a], [b]) => a - b)
     .map(([pid, w]) => {
       const p = ctx.agg.pids.find((x) => x.pid === pid);
-      const gpu = p ? (p.gpuIndex ?? (p.rank !== null && ctx.agg.gpus.has(p.rank) ? p.rank : null)) : null;
+      const gpu = p ? pidGpu(p, ctx.agg.gpus) : null;
       return { pid, rank: p?.rank ?? null, gpu_index: gpu, thread_max_pct: { mean: w[P.thread]?.mean() ?? null, max: w[P.thread]?.max() ?? null }, cpu_cores: { mean: w[P.cores]?.mean() ?? null } };
     });
   const hs = acc.host;

@@ -28,12 +28,16 @@ export function hostModel(agg: Aggregated): HostModel {
   const byRank = agg.pids.filter((p) => p.rank !== null && agg.gpus.has(p.rank));
   const mappedBy = byIndex.length > 0 ? 'gpu index' : byRank.length > 0 ? 'rank' : 'busiest process';
   for (const p of agg.pids) {
-    // Per process: NVML's index where it has a context, else its RANK where that names a GPU here.
-    const gpu = p.gpuIndex ?? (p.rank !== null && agg.gpus.has(p.rank) ? p.rank : null);
+    const gpu = pidGpu(p, agg.gpus);
     if (gpu === null) continue;
     driving.set(gpu, [...(driving.get(gpu) ?? []), p.pid]);
   }
   return { source, driving, mappedBy, allPids: agg.pids.map((p) => p.pid) };
+}
+
+/** A process's GPU: NVML's index where it has a context there, else its RANK where that names a GPU here. */
+export function pidGpu(p: { rank: number | null; gpuIndex: number | null }, gpus: ReadonlySet<number>): number | null {
+  return p.gpuIndex ?? (p.rank !== null && gpus.has(p.rank) ? p.rank : null);
 }
 
 /** The processes that speak for a GPU (null: the host lane), by the model's mapping. */
