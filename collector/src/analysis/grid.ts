@@ -1,15 +1,16 @@
 /**
  * A time grid of fixed-width cells holding, per cell, the overlap-weighted mean of the readings
- * that cover it. Sparse (chunks of cells allocated where readings fall), so memory follows the
+ * that cover it (float32: a cell's few readings need no more, and the grids are the bulk of a
+ * report's memory). Sparse (chunks of cells allocated where readings fall), so memory follows the
  * time that has data, not the span of the run.
  */
 /** Cells per chunk; grids of one cell width share chunk boundaries, so lanes read them side by side. */
 export const CHUNK = 4096;
 
 export class Grid {
-  private readonly chunks = new Map<number, Float64Array>();
+  private readonly chunks = new Map<number, Float32Array>();
   private lastKey = NaN;
-  private last: Float64Array | null = null;
+  private last: Float32Array | null = null;
 
   constructor(readonly cellMs: number) {}
 
@@ -21,7 +22,7 @@ export class Grid {
     for (let i = first; i <= lastCell; i++) {
       const w = Math.min(b, (i + 1) * c) - Math.max(a, i * c);
       if (w <= 0) continue;
-      const arr = this.chunkFor(i, true) as Float64Array;
+      const arr = this.chunkFor(i, true) as Float32Array;
       const o = i - Math.floor(i / CHUNK) * CHUNK;
       arr[o] = (arr[o] as number) + v * w;
       arr[CHUNK + o] = (arr[CHUNK + o] as number) + w;
@@ -47,7 +48,7 @@ export class Grid {
    * A chunk's raw cells: sums at [0, CHUNK), weights at [CHUNK, 2 * CHUNK); null where no reading
    * fell. For bulk reads (the state pass); mean() and weight() are the checked way.
    */
-  chunk(key: number): Float64Array | null {
+  chunk(key: number): Float32Array | null {
     return this.chunks.get(key) ?? null;
   }
 
@@ -56,11 +57,11 @@ export class Grid {
     return this.chunks.keys();
   }
 
-  private chunkFor(i: number, create: boolean): Float64Array | null {
+  private chunkFor(i: number, create: boolean): Float32Array | null {
     const key = Math.floor(i / CHUNK);
     if (key === this.lastKey) return this.last;
     let arr = this.chunks.get(key) ?? null;
-    if (!arr && create) this.chunks.set(key, (arr = new Float64Array(2 * CHUNK)));
+    if (!arr && create) this.chunks.set(key, (arr = new Float32Array(2 * CHUNK)));
     if (arr) {
       this.lastKey = key;
       this.last = arr;

@@ -61,12 +61,12 @@ const COVER = STATES.length;
 const OFFLOAD = STATES.length + 1;
 
 /** Mean of chunk cell o, or null where no reading covers it. */
-const at = (a: Float64Array | null, o: number): number | null => {
+const at = (a: Float32Array | null, o: number): number | null => {
   if (a === null) return null;
   const w = a[CHUNK + o] as number;
   return w > 0 ? (a[o] as number) / w : null;
 };
-const wt = (a: Float64Array | null, o: number): number => (a === null ? 0 : (a[CHUNK + o] as number));
+const wt = (a: Float32Array | null, o: number): number => (a === null ? 0 : (a[CHUNK + o] as number));
 const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 const sumOrNull = (a: number | null, b: number | null): number | null => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
 /** The busier direction of a link whose capacity is unknown (null where it is known or silent). */
@@ -130,6 +130,9 @@ export class LaneCells {
     const cap = gpu === null ? undefined : agg.capacity.get(gpu);
     const hostOnlyCover = [coreMax, diskR, h.treeCores.chunk(key), h.treeThread.chunk(key), ...pids];
     const f: CellFacts = { sm: null, util: null, linkLoad: null, linkRate: null, thread: null, cores: null, coreMax: null, disk: null };
+    // Figures this chunk has no readings of stay null without a look per cell.
+    const links = nvlRx !== null || nvlTx !== null || pcieRx !== null || pcieTx !== null;
+    const hostFigures = pids.some((p) => p !== null) || threadTree !== null || cores !== null || coreMax !== null || diskR !== null || diskW !== null;
     for (let o = 0; o < CHUNK; o++) {
       let cover = 0;
       if (g) {
@@ -137,25 +140,29 @@ export class LaneCells {
         if (cover <= 0) continue;
         f.sm = at(sm, o);
         f.util = at(util, o);
-        const nr = at(nvlRx, o);
-        const nt = at(nvlTx, o);
-        const pr = at(pcieRx, o);
-        const pt = at(pcieTx, o);
-        const nl = loadPct(nr, nt, cap?.nvlink ?? null);
-        const pl = loadPct(pr, pt, cap?.pcie ?? null);
-        f.linkLoad = maxOrNull(nl, pl);
-        f.linkRate = maxOrNull(rateWithoutCap(nr, nt, nl), rateWithoutCap(pr, pt, pl));
-        if (offloadCell(pr, th)) out[o * SLOTS + OFFLOAD] = 1;
+        if (links) {
+          const nr = at(nvlRx, o);
+          const nt = at(nvlTx, o);
+          const pr = at(pcieRx, o);
+          const pt = at(pcieTx, o);
+          const nl = loadPct(nr, nt, cap?.nvlink ?? null);
+          const pl = loadPct(pr, pt, cap?.pcie ?? null);
+          f.linkLoad = maxOrNull(nl, pl);
+          f.linkRate = maxOrNull(rateWithoutCap(nr, nt, nl), rateWithoutCap(pr, pt, pl));
+          if (offloadCell(pr, th)) out[o * SLOTS + OFFLOAD] = 1;
+        }
       } else {
-        for (let k = 0; k < hostOnlyCover.length; k++) cover = Math.max(cover, wt(hostOnlyCover[k] as Float64Array | null, o));
+        for (let k = 0; k < hostOnlyCover.length; k++) cover = Math.max(cover, wt(hostOnlyCover[k] as Float32Array | null, o));
         if (cover <= 0) continue;
       }
-      let thread: number | null = null;
-      for (let k = 0; k < pids.length; k++) thread = maxOrNull(thread, at(pids[k] as Float64Array | null, o));
-      f.thread = src === 'process threads' ? thread : at(threadTree, o);
-      f.cores = at(cores, o);
-      f.coreMax = src === 'busiest host core' ? at(coreMax, o) : null;
-      f.disk = sumOrNull(at(diskR, o), at(diskW, o));
+      if (hostFigures) {
+        let thread: number | null = null;
+        for (let k = 0; k < pids.length; k++) thread = maxOrNull(thread, at(pids[k] as Float32Array | null, o));
+        f.thread = src === 'process threads' ? thread : at(threadTree, o);
+        f.cores = at(cores, o);
+        f.coreMax = src === 'busiest host core' ? at(coreMax, o) : null;
+        f.disk = sumOrNull(at(diskR, o), at(diskW, o));
+      }
       const st = classifyCell(f, th);
       for (let k = 0; k < STATES.length; k++) out[o * SLOTS + k] = st[STATES[k] as State] ?? 0;
       out[o * SLOTS + COVER] = Math.min(1, cover / this.cellMs);

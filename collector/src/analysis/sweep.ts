@@ -8,6 +8,7 @@ export class StageSweep {
   private next = 0;
   private active: number[] = [];
   private maxT = -Infinity;
+  private minEnd = Infinity;
   /** Filled by query: stages overlapping the interval, then stages holding its end. */
   readonly overlap: Int32Array;
   readonly at: Int32Array;
@@ -33,9 +34,16 @@ export class StageSweep {
     let na = 0;
     if (b > this.maxT) {
       this.maxT = b;
-      while (this.next < this.starts.length && (this.starts[this.next] as number) <= b) this.active.push(this.next++);
+      while (this.next < this.starts.length && (this.starts[this.next] as number) <= b) {
+        this.minEnd = Math.min(this.minEnd, this.ends[this.next] as number);
+        this.active.push(this.next++);
+      }
       const keepAfter = b - this.horizonMs;
-      if (this.active.some((i) => (this.ends[i] as number) <= keepAfter)) this.active = this.active.filter((i) => (this.ends[i] as number) > keepAfter);
+      // Filter only once the earliest open end has fallen behind the horizon: once in a while.
+      if (this.minEnd <= keepAfter) {
+        this.active = this.active.filter((i) => (this.ends[i] as number) > keepAfter);
+        this.minEnd = this.active.reduce((m, i) => Math.min(m, this.ends[i] as number), Infinity);
+      }
     }
     const fast = a >= this.maxT - this.horizonMs;
     const n = fast ? this.active.length : this.starts.length;

@@ -9,13 +9,16 @@ export class Weighted {
   private sum = 0;
   private w = 0;
   private hi = -Infinity;
-  private readonly vals: number[] | null;
-  private readonly wts: number[] | null;
+  // For a p95: every (value, weight), in float32 (percentages to two decimals survive it) and
+  // outside the JS heap, grown by doubling.
+  private vals: Float32Array | null;
+  private wts: Float32Array | null;
+  private n = 0;
 
   /** keepValues: hold every (value, weight) for a p95. */
   constructor(keepValues = false) {
-    this.vals = keepValues ? [] : null;
-    this.wts = keepValues ? [] : null;
+    this.vals = keepValues ? new Float32Array(16) : null;
+    this.wts = keepValues ? new Float32Array(16) : null;
   }
 
   add(v: number, w: number): void {
@@ -23,8 +26,16 @@ export class Weighted {
     this.sum += v * w;
     this.w += w;
     if (v > this.hi) this.hi = v;
-    this.vals?.push(v);
-    this.wts?.push(w);
+    if (this.vals && this.wts) {
+      if (this.n === this.vals.length) {
+        const [v2, w2] = [new Float32Array(this.n * 2), new Float32Array(this.n * 2)];
+        v2.set(this.vals);
+        w2.set(this.wts);
+        [this.vals, this.wts] = [v2, w2];
+      }
+      this.vals[this.n] = v;
+      this.wts[this.n++] = w;
+    }
   }
 
   /** Weight (ms) of the readings added. */
@@ -48,7 +59,10 @@ export class Weighted {
   /** mean, weighted p95 (the smallest value with 95 % of the weight at or below it) and max. */
   summary(): Summary | null {
     if (this.w <= 0 || !this.vals || !this.wts) return null;
-    const p95 = weightedQuantile(Float64Array.from(this.vals), Float64Array.from(this.wts), 0.95 * this.w);
+    // The float32 weights' own total, so rounding in them cannot push the target past the end.
+    const wts = this.wts.subarray(0, this.n);
+    const total = wts.reduce((a, b) => a + b, 0);
+    const p95 = weightedQuantile(this.vals.subarray(0, this.n), wts, 0.95 * total);
     return { mean: round(this.sum / this.w), p95: round(p95), max: round(this.hi) };
   }
 }
@@ -59,7 +73,7 @@ export class Weighted {
  * calls. Written here because the quantile packages on npm are approximate sketches or
  * unweighted, and the report keeps p95 exact. With equal weights it is the nearest-rank p95.
  */
-export function weightedQuantile(vals: Float64Array, wts: Float64Array, target: number): number {
+export function weightedQuantile(vals: Float32Array | Float64Array, wts: Float32Array | Float64Array, target: number): number {
   // The tolerance keeps float sums of equal weights from skipping a rank.
   const goal = target * (1 - 1e-12);
   let lo = 0;
