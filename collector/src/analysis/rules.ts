@@ -95,17 +95,12 @@ export function holds<F extends string>(c: Condition<F>, facts: Readonly<Record<
 const ONE = Object.fromEntries(STATES.map((s) => [s, Object.freeze({ [s]: 1 })])) as Record<State, Readonly<Partial<Shares>>>;
 
 type Compiled = ReadonlyArray<{ state: State; test: (f: CellFacts) => boolean }>;
-const compiledCache = new WeakMap<readonly Rule[], WeakMap<Thresholds, Compiled>>();
 
 /**
- * The table as closures with the thresholds bound: this runs once per grid cell per GPU, so the
- * table is read once per (rules, thresholds) rather than once per cell. Same meaning as holds().
+ * The table as closures with the thresholds bound: cells are classified by the hundred thousand,
+ * so the table is read once per (rules, thresholds) rather than once per cell. Same meaning as holds().
  */
 function compile(rules: readonly Rule[], th: Thresholds): Compiled {
-  let byTh = compiledCache.get(rules);
-  if (!byTh) compiledCache.set(rules, (byTh = new WeakMap()));
-  let c = byTh.get(th);
-  if (c) return c;
   const cond = (k: Condition<Fact>): ((f: CellFacts) => boolean) => {
     const get = FACT[k.fact];
     const limit = k.th === undefined ? NaN : th[k.th];
@@ -136,7 +131,7 @@ function compile(rules: readonly Rule[], th: Thresholds): Compiled {
         };
     }
   };
-  c = rules.map((r) => {
+  return rules.map((r) => {
     const tests = r.when.map(cond);
     const test = (f: CellFacts): boolean => {
       for (const t of tests) if (!t(f)) return false;
@@ -144,8 +139,6 @@ function compile(rules: readonly Rule[], th: Thresholds): Compiled {
     };
     return { state: r.state, test };
   });
-  byTh.set(th, c);
-  return c;
 }
 
 /** Named property reads, one function per fact (monomorphic where a keyed read would not be). */
@@ -160,13 +153,28 @@ const FACT: Record<Fact, (f: CellFacts) => number | null> = {
   disk: (f) => f.disk,
 };
 
-/** The state of one interval: the first rule that holds, as fractions (one state at 1 mostly). */
+/**
+ * A classifier for many intervals: the index in STATES of the first rule that holds, or -1 where
+ * none does. Then the GPU ran kernels part of the interval and nothing else was saturated;
+ * utilization is the share of time a kernel ran, so busyShare() of it is compute and the rest
+ * idle (all idle without any GPU figure: the host lane of a stage without GPU data).
+ */
+export function cellClassifier(th: Thresholds, rules: readonly Rule[] = CELL_RULES): (f: CellFacts) => number {
+  const compiled = compile(rules, th).map((r) => ({ test: r.test, index: STATES.indexOf(r.state) }));
+  return (f) => {
+    for (const r of compiled) if (r.test(f)) return r.index;
+    return -1;
+  };
+}
+
+/** The compute share of an interval no rule claims. */
+export const busyShare = (f: CellFacts): number => Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));
+
+/** The state of one interval as fractions (one state at 1 mostly). */
 export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES): Readonly<Partial<Shares>> {
-  for (const r of compile(rules, th)) if (r.test(f)) return ONE[r.state];
-  // No rule claims the interval: the GPU ran kernels part of it and nothing else was saturated.
-  // Utilization is the share of time a kernel ran, so that share is compute and the rest idle.
-  // Without any GPU figure (the host lane of a stage without GPU data) that is all idle.
-  const busy = Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));
+  const i = cellClassifier(th, rules)(f);
+  if (i >= 0) return ONE[STATES[i] as State];
+  const busy = busyShare(f);
   return busy >= 1 ? { compute: 1 } : busy <= 0 ? { idle: 1 } : { compute: busy, idle: 1 - busy };
 }
 

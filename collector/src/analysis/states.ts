@@ -5,7 +5,7 @@
 import type { Aggregated, GpuGrids } from './aggregate.js';
 import { CHUNK } from './grid.js';
 import { loadPct } from './link.js';
-import { classifyCell, offloadCell, type CellFacts } from './rules.js';
+import { busyShare, cellClassifier, offloadCell, type CellFacts } from './rules.js';
 import { STATES, type State, type Thresholds } from './thresholds.js';
 
 /** Where the host-bound rule gets its figure, from the best data the run has. */
@@ -59,6 +59,8 @@ export interface LaneTime {
 const SLOTS = STATES.length + 2; // states, coverage, offload
 const COVER = STATES.length;
 const OFFLOAD = STATES.length + 1;
+const COMPUTE = STATES.indexOf('compute');
+const IDLE = STATES.indexOf('idle');
 
 /** Mean of chunk cell o, or null where no reading covers it. */
 const at = (a: Float32Array | null, o: number): number | null => {
@@ -79,6 +81,7 @@ const rateWithoutCap = (rx: number | null, tx: number | null, load: number | nul
 export class LaneCells {
   private readonly chunks = new Map<number, Float32Array>();
   private readonly cellMs: number;
+  private readonly classify: (f: CellFacts) => number;
 
   constructor(
     private readonly agg: Aggregated,
@@ -87,24 +90,30 @@ export class LaneCells {
     private readonly th: Thresholds,
   ) {
     this.cellMs = agg.host.coreMax.cellMs;
+    this.classify = cellClassifier(th);
   }
 
   /** Time in each state over [start, end). */
   time(start: number, end: number): LaneTime {
     const acc = new Float64Array(SLOTS);
     const c = this.cellMs;
-    // Plain loops: this runs for every cell of every stage of every GPU.
-    for (let i = Math.floor(start / c), last = Math.ceil(end / c) - 1; i <= last; i++) {
-      const overlap = Math.min(end, (i + 1) * c) - Math.max(start, i * c);
-      if (overlap <= 0) continue;
-      const key = Math.floor(i / CHUNK);
+    const first = Math.floor(start / c);
+    const last = Math.ceil(end / c) - 1;
+    // Chunk by chunk, then plain loops over its cells: this runs for every cell of every stage
+    // of every GPU. Only the first and last cells can be partly inside.
+    for (let key = Math.floor(first / CHUNK); key <= Math.floor(last / CHUNK); key++) {
       const cells = this.chunk(key);
-      const o = (i - key * CHUNK) * SLOTS;
-      const w = overlap * (cells[o + COVER] as number);
-      if (w <= 0) continue;
-      for (let k = 0; k < STATES.length; k++) acc[k] = (acc[k] as number) + w * (cells[o + k] as number);
-      acc[COVER] = (acc[COVER] as number) + w;
-      acc[OFFLOAD] = (acc[OFFLOAD] as number) + w * (cells[o + OFFLOAD] as number);
+      const hi = Math.min(last, key * CHUNK + CHUNK - 1);
+      for (let i = Math.max(first, key * CHUNK); i <= hi; i++) {
+        const o = (i - key * CHUNK) * SLOTS;
+        const cover = cells[o + COVER] as number;
+        if (cover <= 0) continue;
+        const w = (i === first || i === last ? Math.min(end, (i + 1) * c) - Math.max(start, i * c) : c) * cover;
+        if (w <= 0) continue;
+        for (let k = 0; k < STATES.length; k++) acc[k] = (acc[k] as number) + w * (cells[o + k] as number);
+        acc[COVER] = (acc[COVER] as number) + w;
+        acc[OFFLOAD] = (acc[OFFLOAD] as number) + w * (cells[o + OFFLOAD] as number);
+      }
     }
     const ms = Object.fromEntries(STATES.map((s, k) => [s, acc[k] as number])) as Record<State, number>;
     return { ms, coveredMs: acc[COVER] as number, offloadMs: acc[OFFLOAD] as number };
@@ -163,8 +172,13 @@ export class LaneCells {
         f.coreMax = src === 'busiest host core' ? at(coreMax, o) : null;
         f.disk = sumOrNull(at(diskR, o), at(diskW, o));
       }
-      const st = classifyCell(f, th);
-      for (let k = 0; k < STATES.length; k++) out[o * SLOTS + k] = st[STATES[k] as State] ?? 0;
+      const state = this.classify(f);
+      if (state >= 0) out[o * SLOTS + state] = 1;
+      else {
+        const busy = busyShare(f);
+        out[o * SLOTS + COMPUTE] = busy;
+        out[o * SLOTS + IDLE] = 1 - busy;
+      }
       out[o * SLOTS + COVER] = Math.min(1, cover / this.cellMs);
     }
     return out;
