@@ -23,4 +23,3 @@ export function decodeMetrics(buf: Uint8Array, nameOf: (id: number) => string): 
   for (let o = 0; o + PAIR <= b.length; o += PAIR) m[nameOf(b.readUInt16LE(o))] = b.readDoubleLE(o + 2);
   return m;
 }
-
