@@ -11,7 +11,7 @@ import { fillSlots, SLOT_COUNT } from './slots.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { drivingPids, hostModel, LaneCells, pidGpu, type HostModel, type LaneTime } from './states.js';
 import { max, round, summarize, type Summary } from './stats.js';
-import { STATES, type Label, type Shares, type Thresholds } from './thresholds.js';
+import { STATES, type Label, type Shares, type State, type Thresholds } from './thresholds.js';
 
 export type * from './report-types.js';
 
@@ -48,7 +48,6 @@ export function buildReport(input: ReportInput, th: Thresholds): Report {
 }
 
 const EMPTY_TIME: LaneTime = { ms: Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>, coveredMs: 0, offloadMs: 0 };
-type State = (typeof STATES)[number];
 
 function finishHost(h: HostInput, all: readonly StageInterval[], reported: readonly StageInterval[], problems: string[], agg: Aggregated, th: Thresholds): HostReport {
   const model = hostModel(agg);
