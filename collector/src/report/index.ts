@@ -7,7 +7,7 @@ import type { SqliteStore } from '../store/sqlite.js';
 import { reportHtml } from './html.js';
 import { reportFromStore } from './load.js';
 import { reportMarkdown } from './markdown.js';
-import { bucketSeries, type Series } from './series.js';
+import { bucketSeriesFromStore, type Series } from './series.js';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
@@ -31,7 +31,7 @@ export function renderReport(r: ReportJson, format: ReportFormat, store?: Sqlite
   const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
   if (format === 'md') return reportMarkdown(r, cmp);
   const series: Record<string, Series> = {};
-  if (store) for (const h of r.hosts) series[h.host] = bucketSeries(h.host, store.samples(r.run.id, h.host), 900, r.thresholds.gpmLagMs);
+  if (store) for (const h of r.hosts) series[h.host] = bucketSeriesFromStore(store, r.run.id, h.host, 900, r.thresholds.gpmLagMs);
   return reportHtml(r, cmp, series);
 }
 

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { Sample } from '@stagewatch/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SLOT_COUNT, SLOT_NAMES, slotOf } from '../analysis/slots.js';
+import { bucketSeries, bucketSeriesFromStore } from '../report/series.js';
 import { forEachSampleRow, lastSampleTimes } from './report-reads.js';
 import { SqliteStore } from './sqlite.js';
 
@@ -46,15 +47,20 @@ describe("the report's row iterator", () => {
       const t = 1_000_000 + Math.floor(i / 7) * 100;
       const k = i % 3;
       if (k === 0) samples.push({ t, host: 'h1', source: 'gpu', gpu: i % 8, dur_ms: 100.25, m: { util_pct: i % 101, sm_active_pct: 12.5, temp_c: 40 } });
-      if (k === 1) samples.push({ t, host: 'h1', source: 'proc', pid: 4_000_000 + i, m: { thread_max_pct: 99, rank: 1 } });
+      if (k === 1) samples.push({ t, host: 'h1', source: 'proc', ...(i % 2 ? { pid: 4_000_000 + i } : {}), m: { thread_max_pct: 99, rank: 1, cpu_cores: i % 2 ? 5 : 1 } });
       if (k === 2) samples.push({ t, host: 'h1', source: 'host', dur_ms: 3_600_000, m: { cpu_core_max_pct: 97.5 } });
     }
     const store = storeWith(tmp(), 'h1', samples);
     const direct = [...store.samples('run')].map((s) => ({ ...s, m: Object.fromEntries(Object.entries(s.m).filter(([k]) => slotOf(k) >= 0)) }));
     expect(direct.length).toBe(10_000);
-    expect(direct.find((s) => s.source === 'proc')).toMatchObject({ pid: 4_000_001 });
+    expect(direct.filter((s) => s.source === 'proc' && s.pid !== undefined).length).toBe(1667);
     expect(viaRows(store)).toEqual(direct);
     expect(lastSampleTimes(store, 'run')).toEqual(new Map([['h1', 1_000_000 + Math.floor(9999 / 7) * 100]]));
+    // The charts' series read the same way, and leave out per-process samples (not the tree total).
+    const charts = bucketSeriesFromStore(store, 'run', 'h1', 300, 0);
+    expect(charts).toEqual(bucketSeries('h1', store.samples('run'), 300, 0));
+    expect(charts.series['proc.cpu_cores']?.filter((v) => v !== null).every((v) => v === 1)).toBe(true);
+    expect(Object.keys(charts.series)).toContain('gpu7.sm_active_pct');
     store.close();
   });
 

@@ -30,16 +30,17 @@ const PACKED = `unhex(printf('%012X%012X%02X%04X%08X%08X%04X', rowid, t, source,
 const AFTER = 'rid = ? AND hid = ? AND (t, rowid) > (?, ?) ORDER BY t, rowid LIMIT ?';
 
 /**
- * A run's samples host by host in time order, metrics decoded into slots (`slotOf` names the
- * slot of a metric, or -1): the report's row iterator.
+ * A run's samples host by host (or of onlyHost) in time order, metrics decoded into slots
+ * (`slotOf` names the slot of a metric, or -1): the report's row iterator.
  */
-export function forEachSampleRow(store: SqliteStore, runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void): void {
+export function forEachSampleRow(store: SqliteStore, runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string): void {
   const names = store.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>;
   const slotOfId = new Int16Array(names.reduce((a, n) => Math.max(a, n.id + 1), 0)).fill(-1);
   for (const n of names) slotOfId[n.id] = slotOf(n.name);
   const hosts = store.db
     .prepare('SELECT r.rid, h.hid, h.name FROM runs r JOIN run_hosts rh ON rh.rid = r.rid JOIN hosts h ON h.hid = rh.hid WHERE r.id = ? ORDER BY h.hid')
-    .all(runId) as Array<{ rid: number; hid: number; name: string }>;
+    .all(runId)
+    .filter((h) => onlyHost === undefined || (h as { name: string }).name === onlyHost) as Array<{ rid: number; hid: number; name: string }>;
   // group_concat over an ordered subquery keeps its order in practice; page() checks, and a page
   // that came back out of order is read again row by row.
   const packed = store.db.prepare(`SELECT CAST(group_concat(x, '') AS BLOB) FROM (SELECT ${PACKED} AS x FROM samples WHERE ${AFTER})`).pluck(true);
