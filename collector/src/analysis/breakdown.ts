@@ -190,6 +190,8 @@ export interface HostBreakdown {
   ranks: number[];
   /** Durations of every step of the step stage, spans or not. */
   step_ms: Dist | null;
+  /** The same, one value per step in time order (what `compare` judges noise from). */
+  step_durations_ms: number[];
   spans: SpanSummary[];
   categories: Array<{ category: string; union_ms: Dist; share_pct: number | null }>;
   overlaps: Array<{ kind: 'category' | 'span'; a: string; b: string; overlap_ms: Dist }>;
@@ -268,6 +270,7 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
     steps: rows.length,
     ranks,
     step_ms: dist(ss ? ss.windows.map((w) => (w.end as number) - (w.start as number)) : []),
+    step_durations_ms: ss ? ss.windows.map((w) => r3((w.end as number) - (w.start as number))) : [],
     ...summarise(rows, spans, ranks, perRank),
     comm_ms: rows.some((r) => r.comm_ms > 0) ? dist(rows.map((r) => r.comm_ms)) : null,
     exposed_comm_ms: knowsCompute ? dist(rows.map((r) => r.exposed_comm_ms ?? 0)) : null,
