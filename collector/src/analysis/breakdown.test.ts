@@ -168,7 +168,7 @@ describe('span pairing and drops', () => {
 });
 
 describe('report with spans', () => {
-  const marks = [
+  const marks: Array<SpanMarkLike & { source: string; gauges?: Record<string, number> }> = [
     { kind: 'begin' as const, stage: 'request', t: T0 - 1000, source: 'http' },
     { kind: 'begin' as const, stage: 'denoise', t: T0 - 1, source: 'http', gauges: { torch_reserved_mib: 1000 } },
     ...madeRun().map((m) => ({ ...m, source: 'http' })),

@@ -98,7 +98,7 @@ describe('compare over runs', () => {
     expect(c).toMatchObject({ diff: 10, pct: 10, verdict: 'slower', basis: 'repeats' });
     expect(c?.ci_pct?.[0]).toBeCloseTo(7.733, 2);
     expect(c?.ci_pct?.[1]).toBeCloseTo(12.267, 2);
-    expect(res.rows[1]?.change?.request_total_ms.verdict).toBe('slower');
+    expect(res.rows[1]?.change?.request_total_ms?.verdict).toBe('slower');
     // Equal memory in every run: the interval is exactly 0, within noise.
     expect(res.rows[1]?.change?.reserved_peak_mib).toMatchObject({ diff: 0, verdict: 'within noise', basis: 'repeats' });
   });
