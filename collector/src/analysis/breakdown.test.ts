@@ -108,6 +108,22 @@ describe('per-step breakdown', () => {
   });
 });
 
+describe('overlap bounds', () => {
+  it('pairs only the 12 span names with the largest totals, and has no communication figure without communication spans', () => {
+    // 13 names, all over the same 0-20 ms of step 0; name k lasts 20 - k ms, so n12 is the smallest.
+    const marks = [...stepMarks(1, 100)];
+    for (let k = 0; k < 13; k++) marks.push(...span(`n${String(k).padStart(2, '0')}`, 'compute', 0, 0, 0, 20 - k));
+    marks.push(...span('plain', 'x', 0, 0, 50, 51).map((m) => ({ ...m, category: undefined })));
+    const b = buildBreakdown(marks, buildStages(stepMarks(1, 100), T0 + 1000).stages);
+    const named = new Set(b?.overlaps.filter((o) => o.kind === 'span').flatMap((o) => [o.a, o.b]));
+    expect(named.size).toBe(12);
+    expect(named.has('n12')).toBe(false);
+    expect(b?.overlaps.filter((o) => o.kind === 'span')).toHaveLength(66);
+    expect(b?.comm_ms).toBeNull();
+    expect(b?.categories.map((c) => c.category)).toEqual(['compute', 'uncategorized']);
+  });
+});
+
 describe('step attribution', () => {
   const slots = [
     { step: 0, start: 0, end: 100 },

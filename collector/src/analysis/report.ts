@@ -1,6 +1,6 @@
 import type { Sample } from '@stagewatch/shared';
 import { classifyGpu, classifyStage, type Bottleneck, type HostFacts, type Thresholds } from './bottleneck.js';
-import { isSpanMark } from './breakdown.js';
+import { isSpanMark } from './span-pairs.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { energyJoules, max, mean, round, summarize, type Summary } from './stats.js';
 

@@ -1,4 +1,5 @@
-import { buildBreakdown, isSpanMark, type HostBreakdown, type SpanMarkLike } from './breakdown.js';
+import { buildBreakdown, type HostBreakdown } from './breakdown.js';
+import { isSpanMark, type SpanMarkLike } from './span-pairs.js';
 import { meanOf, r3 } from './dist.js';
 import { preferExplicit, type HostReport, type Report, type ReportInput } from './report.js';
 import { buildStages } from './stages.js';
