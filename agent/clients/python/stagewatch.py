@@ -342,8 +342,11 @@ class Client:
     # -- the sender's side ----------------------------------------------------------------------
 
     def _start(self):
-        self.thread = threading.Thread(target=self._loop, name="stagewatch-sender", daemon=True)
-        self.thread.start()
+        with self.drop_lock:  # once, however many threads mark first at the same time
+            if self.thread is None:
+                t = threading.Thread(target=self._loop, name="stagewatch-sender", daemon=True)
+                t.start()
+                self.thread = t
 
     def _loop(self):
         while True:
@@ -756,16 +759,21 @@ def _wrap_collective(fn, op):
     @functools.wraps(fn)
     def traced(*args, **kwargs):
         c = _client
-        if c is None:
+        # A collective torch implements with another (_all_gather_base calls
+        # all_gather_into_tensor) is one span, not two.
+        if c is None or getattr(c._tls, "in_collective", False):
             return fn(*args, **kwargs)
         name = collective_span_name(op, c.tags())
         frame = c.begin_span(name, None, "communication", True)
+        c._tls.in_collective = True
         try:
             result = fn(*args, **kwargs)
         except BaseException:
             if c.nvtx:
                 c._nvtx_pop()
             raise
+        finally:
+            c._tls.in_collective = False
         is_async = kwargs.get("async_op", args[pos] if pos is not None and len(args) > pos else False)
         if is_async and result is not None:
             return _TracedWork(result, c, frame)
