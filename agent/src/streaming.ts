@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
-import { PROTOCOL_VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
+import { PROTOCOL_VERSION, type GpuInfo, type Hello, type RunLabels } from '@stagewatch/shared';
 import { startSampling, type GpuBackend, type Sampling } from './sampling.js';
 import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
@@ -19,6 +19,8 @@ export interface LinkOptions {
   heartbeatMs?: number;
   backoffMaxMs?: number;
   tee?: string;
+  /** `run --label k=v`: sent in the hello, stored on the run. */
+  labels?: RunLabels;
   log: (msg: string) => void;
 }
 
@@ -67,6 +69,7 @@ export class Link {
       gpus,
       capabilities,
       agentVersion: AGENT_VERSION,
+      ...(this.opts.labels && Object.keys(this.opts.labels).length > 0 ? { labels: this.opts.labels } : {}),
     };
     this.client.start();
   }

@@ -1,6 +1,9 @@
 import type uPlot from 'uplot';
 import { makeChart, type Band } from './charts.js';
 import { leafIntervals } from '../src/report/leaves.js';
+import type { HostBreakdown } from '../src/analysis/breakdown.js';
+import type { Headline } from '../src/analysis/spans-report.js';
+import { breakdownSection, headlineTable } from './breakdown.js';
 import { badge, BOTTLENECK_COLORS, fmt, getJson, h } from './dom.js';
 
 interface StageJson {
@@ -21,10 +24,12 @@ interface HostJson {
   gpm: boolean;
   stages: StageJson[];
   problems: string[];
+  breakdown?: HostBreakdown | null;
 }
 interface ReportJson {
   run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null };
   hosts: HostJson[];
+  headline?: Headline;
   compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; text: string }>;
   vs?: { run: { id: string } };
 }
@@ -117,6 +122,7 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     h('h1', {}, 'Run ', h('code', {}, r.run.id), vs ? h('span', {}, ' vs ', h('code', {}, vs)) : null),
     h('p', { class: 'muted' }, `hosts ${r.run.hosts.join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ' · running'}${r.run.exitCode !== null ? ` · exit ${r.run.exitCode}` : ''}`),
   );
+  if (r.headline) root.append(headlineTable(r.headline));
   if (r.compare) root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r));
   for (const host of r.hosts) {
     const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.gpm ? '' : ' · no GPM: SM activity unavailable'));
@@ -134,6 +140,7 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     }
     section.append(stageTable(host));
     if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
+    if (host.breakdown) section.append(breakdownSection(host.breakdown));
   }
   Object.assign(state, { stages: r.hosts.reduce((a, x) => a + x.stages.length, 0), compareRows: r.compare?.length ?? 0, charts: plots.length });
   return () => plots.forEach((p) => p.destroy());

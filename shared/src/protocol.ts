@@ -11,6 +11,12 @@ export const AGENT_PATH = '/agent';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
 
+/** Run labels (`config=fsdp_ffn_only`): runs with the same labels are repeats of one configuration. */
+export const RunLabelsSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'label keys are 1-64 letters, digits and _.-'), z.string().min(1).max(128).regex(/^[^\u0000-\u001f]+$/, 'label values are printable'))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 labels');
+export type RunLabels = z.infer<typeof RunLabelsSchema>;
+
 export const GpuInfoSchema = z.object({
   index: z.number().int().nonnegative(),
   uuid: z.string().max(128),
@@ -29,6 +35,9 @@ export const HelloSchema = z
     gpus: z.array(GpuInfoSchema).max(64),
     capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
     agentVersion: z.string().max(64),
+    /** `run --label key=value`: what configuration this run is; stored on the run. Optional, so
+     * agents from before labels still say hello. */
+    labels: RunLabelsSchema.optional(),
   })
   .strict();
 

@@ -12,7 +12,8 @@ export interface MarksServer {
 
 /**
  * The local endpoint a workload posts its own marks to (`STAGEWATCH_MARKS_URL`): JSON lines,
- * each `{"kind","stage","step"?,"rank"?,"gauges"?,"t"?}`. A request is taken whole or refused
+ * each `{"kind","stage","step"?,"rank"?,"gauges"?,"t"?}`, spans with `"timing"` and `"category"`,
+ * and `"dropped"` where the client lost marks (see WorkloadMarkSchema). A request is taken whole or refused
  * whole (400 naming the line and field), so a bad line never leaves half a request behind.
  */
 export async function startMarksServer(onMarks: (marks: Mark[]) => void, log: (msg: string) => void): Promise<MarksServer> {

@@ -1,5 +1,6 @@
 import type { Sample } from '@stagewatch/shared';
 import { classifyGpu, classifyStage, type Bottleneck, type HostFacts, type Thresholds } from './bottleneck.js';
+import { isSpanMark } from './span-pairs.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { energyJoules, max, mean, round, summarize, type Summary } from './stats.js';
 
@@ -140,7 +141,8 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   series.sortAll();
   allTimes.sort();
   const endOfData = h.marks.reduce((a, m) => Math.max(a, m.t), Math.max(lastT, run.endedAt ?? 0));
-  const { stages, problems } = buildStages(preferExplicit(h.marks), endOfData);
+  // Spans (marks with timing) are summarised per step by breakdown.ts, never listed as stages.
+  const { stages, problems } = buildStages(preferExplicit(h.marks.filter((m) => !isSpanMark(m))), endOfData);
   const gauges = h.marks.filter((m) => m.gauges).map((m) => ({ t: m.t, g: m.gauges as Record<string, number> }));
   const gpus = [...gpuIdx].sort((a, b) => a - b).map((index) => ({ index, name: h.gpus.find((g) => g.index === index)?.name ?? 'unknown GPU' }));
   const gpm = gpus.some((g) => series.has(`gpu${g.index}.sm_active_pct`));

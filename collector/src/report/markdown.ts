@@ -1,6 +1,8 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
+import type { SpannedReport } from '../analysis/spans-report.js';
+import { breakdownMarkdown, headlineMarkdown } from './breakdown-md.js';
 
 const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
 // Agent-supplied strings go into table cells: keep them from breaking the table.
@@ -17,10 +19,11 @@ function gpuCells(s: StageReport): string[] {
 }
 
 /** The report as markdown tables a user can paste into a write-up. */
-export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageComparison[] }): string {
+export function reportMarkdown(r: Report | SpannedReport, compare?: { vs: Report; rows: StageComparison[] }): string {
   const out: string[] = [];
   out.push(`# stagewatch report: run ${cell(r.run.id)}`, '');
   out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit code ${r.run.exitCode}` : ''}`, '');
+  if ('headline' in r) out.push(...headlineMarkdown(r.headline));
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');
@@ -34,6 +37,7 @@ export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageCom
     for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}`);
     if (h.problems.length > 0) out.push('', 'Problems with the marks:', ...h.problems.map((p) => `- ${cell(p)}`));
     out.push('');
+    if ('breakdown' in h && h.breakdown) out.push(...breakdownMarkdown(h.breakdown));
   }
   if (compare) {
     out.push(`## Compared with run ${cell(compare.vs.run.id)}`, '');

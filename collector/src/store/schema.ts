@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS runs(
   kind TEXT NOT NULL CHECK (kind IN ('run', 'timeline')),
   started_at INTEGER NOT NULL,
   ended_at INTEGER,
-  exit_code INTEGER
+  exit_code INTEGER,
+  labels TEXT
 );
 CREATE TABLE IF NOT EXISTS hosts(hid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS run_hosts(rid INTEGER NOT NULL, hid INTEGER NOT NULL, PRIMARY KEY (rid, hid)) WITHOUT ROWID;
@@ -42,10 +43,24 @@ CREATE TABLE IF NOT EXISTS loss(
 );
 CREATE TABLE IF NOT EXISTS marks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t REAL NOT NULL,
-  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL
+  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL,
+  timing TEXT, category TEXT, dropped INTEGER
 );
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
 `;
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
+
+/** Columns added after the first release: a store made before them gains them on open (NULL in old rows). */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: 'runs', column: 'labels', type: 'TEXT' },
+  { table: 'marks', column: 'timing', type: 'TEXT' },
+  { table: 'marks', column: 'category', type: 'TEXT' },
+  { table: 'marks', column: 'dropped', type: 'INTEGER' },
+];
+
+/** The ALTER statements an existing store needs, given each table's present columns. */
+export function migrations(columnsOf: (table: string) => readonly string[]): string[] {
+  return ADDED_COLUMNS.filter((c) => !columnsOf(c.table).includes(c.column)).map((c) => `ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+}

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { SCHEMA, SOURCES } from './schema.js';
+import { migrations, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -25,16 +25,24 @@ export interface MarkRow {
   rank: number | null;
   source: Mark['source'];
   gauges?: string | null;
+  timing?: Mark['timing'] | null;
+  category?: string | null;
+  dropped?: number | null;
 }
 
 /** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges'> & Pick<StoredMark, 'step' | 'rank' | 'gauges'> {
-  const { step, rank, gauges, ...rest } = r;
+export function markFromRow<R extends MarkRow>(
+  r: R,
+): Omit<R, 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped'> & Pick<StoredMark, 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped'> {
+  const { step, rank, gauges, timing, category, dropped, ...rest } = r;
   return {
     ...rest,
     ...(step !== null ? { step } : {}),
     ...(rank !== null ? { rank } : {}),
     ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
+    ...(timing !== null && timing !== undefined ? { timing } : {}),
+    ...(category !== null && category !== undefined ? { category } : {}),
+    ...(dropped !== null && dropped !== undefined ? { dropped } : {}),
   };
 }
 
@@ -65,6 +73,8 @@ export interface RunSummary {
   startedAt: number;
   endedAt: number | null;
   exitCode: number | null;
+  /** `run --label key=value` ({} where none were given). */
+  labels: Record<string, string>;
 }
 
 export interface StoredSample extends Sample {}
@@ -100,6 +110,8 @@ export class SqliteStore {
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
+    const columnsOf = (table: string): string[] => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+    for (const sql of migrations(columnsOf)) this.db.exec(sql);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -127,7 +139,10 @@ export class SqliteStore {
         `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
       ),
-      insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertMark: db.prepare(
+        'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setLabels: db.prepare('UPDATE runs SET labels = ? WHERE rid = ?'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
@@ -169,6 +184,7 @@ export class SqliteStore {
       const runId = hello.runId ?? `timeline:${hello.host}`;
       const rid = this.ridFor(hello.runId, hello.host, hid, now);
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
+      if (hello.labels && Object.keys(hello.labels).length > 0) this.stmts.setLabels.run(JSON.stringify(hello.labels), rid);
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
       let storedThrough = 0;
       for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
@@ -195,7 +211,7 @@ export class SqliteStore {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const k of batch.marks) {
-          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
+          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source, k.timing ?? null, k.category ?? null, k.dropped ?? null);
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
@@ -221,11 +237,11 @@ export class SqliteStore {
   private runSummaries(runId: string | null): RunSummary[] {
     const rows = this.db
       .prepare(
-        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, group_concat(h.name, char(10)) AS hosts
+        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, r.labels, group_concat(h.name, char(10)) AS hosts
          FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
          ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY r.started_at DESC`,
       )
-      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
+      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; labels: string | null; hosts: string | null }>;
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -233,6 +249,7 @@ export class SqliteStore {
       startedAt: r.started_at,
       endedAt: r.ended_at,
       exitCode: r.exit_code,
+      labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
     }));
   }
 
@@ -251,7 +268,7 @@ export class SqliteStore {
   marks(runId: string): StoredMark[] {
     const rows = this.db
       .prepare(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
       .all(runId) as Array<MarkRow & { host: string }>;
@@ -290,7 +307,7 @@ export class SqliteStore {
       .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
-    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
+    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };
   }
 
   counts(): { samples: number; batches: number } {
