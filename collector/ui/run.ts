@@ -9,7 +9,8 @@ interface StageJson {
   start_ms: number;
   end_ms: number;
   duration_s: number;
-  steps: { count: number; duration_s: { mean: number } } | null;
+  inferred: string | null;
+  steps: { count: number; inferred: number; duration_s: { mean: number } } | null;
   gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null; mem_used_mib: { max: number | null } }>;
   proc: { cpu_cores: { mean: number | null; max: number | null } };
   bottleneck: string;
@@ -63,14 +64,20 @@ function stageTable(host: HostJson): HTMLElement {
     h(
       'tr',
       {},
-      h('td', { class: `depth${s.depth}` }, s.name, s.steps ? h('small', {}, ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each)`) : null),
+      h(
+        'td',
+        { class: `depth${s.depth}` },
+        s.name,
+        s.inferred ? h('small', { class: 'inferred', title: s.inferred }, ' (inferred)') : null,
+        s.steps ? h('small', {}, ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each${s.steps.inferred > 0 ? `; ${s.steps.inferred} split evenly` : ''})`) : null,
+      ),
       h('td', { class: 'num' }, s.duration_s.toFixed(1)),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.util_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.sm_active_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.mem_used_mib.max)).join(' · ') || '–'),
       h('td', { class: 'num' }, `${fmt(s.proc.cpu_cores.mean, 2)} / ${fmt(s.proc.cpu_cores.max, 2)}`),
       h('td', {}, badge(s.bottleneck)),
-      h('td', { class: 'evidence' }, s.evidence),
+      h('td', { class: 'evidence' }, s.evidence, s.inferred ? h('div', { class: 'inferred' }, `inferred: ${s.inferred}`) : null),
     ),
   );
   return h(

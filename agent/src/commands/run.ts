@@ -52,6 +52,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       from.on('data', (chunk: Buffer) => {
         const now = Date.now();
         for (const line of split.push(decoder.write(chunk))) streamer.addMarks(tracker.line(line, now));
+        // A bar tqdm just drew has no line end until its next redraw: read it now, when it was printed.
+        if (split.tail() !== '') streamer.addMarks(tracker.line(split.tail(), now, true));
       });
     }
   }

@@ -38,7 +38,10 @@ export interface StageReport {
   duration_s: number;
   samples: number;
   unterminated: boolean;
-  steps: { stage: string; count: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
+  /** Set where the agent inferred this stage's bounds (no log line or mark gave them): how, in words. */
+  inferred: string | null;
+  /** `inferred`: steps whose times were split evenly (a throttled progress bar drew them at once). */
+  steps: { stage: string; count: number; inferred: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
   gpus: GpuStage[];
   host: { cpu_pct: { mean: number | null }; cpu_core_max_pct: { mean: number | null; max: number | null }; disk_read_mibps: { mean: number | null; max: number | null }; disk_write_mibps: { mean: number | null } };
   proc: { cpu_cores: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
@@ -213,8 +216,9 @@ function stageReport(
     duration_s: round((s.end - s.start) / 1000, 3),
     samples: times.range(s.start, s.end).t.length,
     unterminated: s.unterminated,
+    inferred: s.inferred ?? null,
     steps: slowest
-      ? { stage: slowest.name, count: steps.length, duration_s: summarize(stepDur) as Summary, slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) } }
+      ? { stage: slowest.name, count: steps.length, inferred: steps.filter((c) => c.inferred !== undefined).length, duration_s: summarize(stepDur) as Summary, slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) } }
       : null,
     gpus: gpuStages,
     host: {

@@ -1,5 +1,6 @@
 import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
+import { stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { lineChartSvg, timelineSvg } from './svg.js';
@@ -33,11 +34,11 @@ export function reportHtml(r: Report, compare?: { vs: Report; rows: StageCompari
       const keys = s ? Object.keys(s.series).filter((k) => /^gpu\d+\.(util_pct|sm_active_pct)$/.test(k)) : [];
       const rows = h.stages
         .map(
-          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.steps ? ` <small>(${st.steps.count} steps)</small>` : ''}</td>
+          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.inferred ? ` <small class="inferred" title="${esc(st.inferred)}">(inferred)</small>` : ''}${st.steps ? ` <small>(${esc(stepsText(st.steps))})</small>` : ''}</td>
 <td class="num">${st.duration_s.toFixed(1)}</td><td class="num">${st.gpus.map((g) => n(g.util_pct?.mean)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.sm_active_pct?.mean)).join(' · ') || '–'}</td><td class="num">${st.gpus.map((g) => n(g.mem_used_mib.max)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.power_w.mean)).join(' · ') || '–'}</td><td class="num">${n(st.host.cpu_pct.mean)}</td><td class="num">${n(st.proc.cpu_cores.mean, 2)}</td>
-<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}</td></tr>`,
+<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
         )
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>

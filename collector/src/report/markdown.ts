@@ -16,6 +16,11 @@ function gpuCells(s: StageReport): string[] {
   return [util, sm, tensor, mem, power, kj];
 }
 
+/** "20 steps, 0.66 s each", saying how many were timed by an even split of a throttled bar. */
+export function stepsText(st: NonNullable<StageReport['steps']>): string {
+  return `${st.count} steps, ${st.duration_s.mean.toFixed(2)} s each${st.inferred > 0 ? `; ${st.inferred} drawn together by the progress bar, time split evenly` : ''}`;
+}
+
 /** The report as markdown tables a user can paste into a write-up. */
 export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageComparison[] }): string {
   const out: string[] = [];
@@ -27,11 +32,11 @@ export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageCom
     out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const s of h.stages) {
-      const name = `${'&nbsp;&nbsp;'.repeat(s.depth)}${cell(s.name)}${s.steps ? ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each)` : ''}${s.unterminated ? ' (never ended)' : ''}`;
+      const name = `${'&nbsp;&nbsp;'.repeat(s.depth)}${cell(s.name)}${s.inferred ? ' (inferred)' : ''}${s.steps ? ` (${stepsText(s.steps)})` : ''}${s.unterminated ? ' (never ended)' : ''}`;
       out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), `**${s.bottleneck}**`].join(' | ')} |`);
     }
     out.push('');
-    for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}`);
+    for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}${s.inferred ? ` · inferred: ${cell(s.inferred)}` : ''}`);
     if (h.problems.length > 0) out.push('', 'Problems with the marks:', ...h.problems.map((p) => `- ${cell(p)}`));
     out.push('');
   }

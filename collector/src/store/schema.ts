@@ -42,10 +42,14 @@ CREATE TABLE IF NOT EXISTS loss(
 );
 CREATE TABLE IF NOT EXISTS marks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t REAL NOT NULL,
-  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL
+  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL,
+  inferred TEXT
 );
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
 `;
+
+/** Columns added after a store's first release: added to older stores when they are opened. */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: 'marks', column: 'inferred', type: 'TEXT' }];
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { SCHEMA, SOURCES } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -25,15 +25,17 @@ export interface MarkRow {
   rank: number | null;
   source: Mark['source'];
   gauges?: string | null;
+  inferred?: string | null;
 }
 
 /** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges'> & Pick<StoredMark, 'step' | 'rank' | 'gauges'> {
-  const { step, rank, gauges, ...rest } = r;
+export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges' | 'inferred'> & Pick<StoredMark, 'step' | 'rank' | 'gauges' | 'inferred'> {
+  const { step, rank, gauges, inferred, ...rest } = r;
   return {
     ...rest,
     ...(step !== null ? { step } : {}),
     ...(rank !== null ? { rank } : {}),
+    ...(inferred !== null && inferred !== undefined ? { inferred } : {}),
     ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
   };
 }
@@ -100,6 +102,10 @@ export class SqliteStore {
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
+    for (const { table, column, type } of ADDED_COLUMNS) {
+      const cols = this.db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -127,7 +133,7 @@ export class SqliteStore {
         `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
       ),
-      insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
@@ -195,7 +201,7 @@ export class SqliteStore {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const k of batch.marks) {
-          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
+          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source, k.inferred ?? null);
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
@@ -251,7 +257,7 @@ export class SqliteStore {
   marks(runId: string): StoredMark[] {
     const rows = this.db
       .prepare(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.inferred FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
       .all(runId) as Array<MarkRow & { host: string }>;
