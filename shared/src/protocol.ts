@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostFingerprintSchema, WorkloadRuntimeSchema } from './fingerprint.js';
 import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
@@ -29,6 +30,8 @@ export const HelloSchema = z
     gpus: z.array(GpuInfoSchema).max(64),
     capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
     agentVersion: z.string().max(64),
+    /** The host's hardware and software, read once at start (absent from older agents). */
+    fingerprint: HostFingerprintSchema.optional(),
   })
   .strict();
 
@@ -59,6 +62,8 @@ export const BatchSchema = z
     loss: LossSchema,
     /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
     runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
+    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+    workload: WorkloadRuntimeSchema.optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { loadFingerprintFile } from '../fingerprint/index.js';
 import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { startStreaming } from '../streaming.js';
 
@@ -18,6 +19,7 @@ export const STREAM_FLAGS = {
   'drain-s': { type: 'string' },
   tee: { type: 'string' },
   'gpu-backend': { type: 'string' },
+  'fingerprint-file': { type: 'string' },
 } as const;
 
 export function gpuBackendFlag(values: Record<string, string | boolean | undefined>): GpuBackend {
@@ -59,6 +61,7 @@ export function streamOptions(values: Record<string, string | boolean | undefine
     backoffMaxMs: intFlag(values, 'backoff-max-ms', 100, 600_000, 30_000),
     ...(typeof values.tee === 'string' ? { tee: values.tee } : {}),
     gpuBackend: gpuBackendFlag(values),
+    ...(typeof values['fingerprint-file'] === 'string' ? { fingerprint: loadFingerprintFile(values['fingerprint-file']) } : {}),
     log,
   };
 }

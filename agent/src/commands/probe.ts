@@ -1,9 +1,16 @@
+import { readFingerprintWithRaw } from '../fingerprint/index.js';
 import { probe, resolveNvidiaSmi } from '../probe.js';
 import { nvmlProbe, openNvml } from '../sampling.js';
 import { parseFlags } from '@stagewatch/shared';
 
 export async function probeCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { json: { type: 'boolean' }, fingerprint: { type: 'boolean' } });
+  if (values.fingerprint) {
+    // The host fingerprint as the agent sends it in its hello, with the raw answers it was read from.
+    const r = await readFingerprintWithRaw({ smiPath: await resolveNvidiaSmi() });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return 0;
+  }
   const r = await probe({ smiPath: await resolveNvidiaSmi() });
   // The NVML fast path, where the library loads; the GPU list then comes from it.
   const opened = openNvml();

@@ -34,12 +34,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     : null;
   const streaming = await startStreaming({ ...opts, host });
   const { streamer } = streaming.link;
-  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log);
+  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
   log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],
-    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_RUN_ID: opts.runId as string },
+    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_FINGERPRINT_URL: marksServer.fingerprintUrl, STAGEWATCH_RUN_ID: opts.runId as string },
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   if (child.pid !== undefined) streaming.sampling.watchPid(child.pid);

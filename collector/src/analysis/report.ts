@@ -1,4 +1,4 @@
-import type { Sample } from '@stagewatch/shared';
+import type { HostFingerprint, Sample, WorkloadRuntime } from '@stagewatch/shared';
 import { classifyGpu, classifyStage, type Bottleneck, type HostFacts, type Thresholds } from './bottleneck.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { energyJoules, max, mean, round, summarize, type Summary } from './stats.js';
@@ -11,6 +11,8 @@ export interface ReportInput {
     /** In time order. */
     samples: readonly Sample[];
     marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number>; source?: string }>;
+    /** What the host is (agent's hello) and what the workload said it runs on. */
+    fingerprint?: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   }>;
 }
 
@@ -44,7 +46,8 @@ export interface StageReport {
   steps: { stage: string; count: number; inferred: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
   gpus: GpuStage[];
   host: { cpu_pct: { mean: number | null }; cpu_core_max_pct: { mean: number | null; max: number | null }; disk_read_mibps: { mean: number | null; max: number | null }; disk_write_mibps: { mean: number | null } };
-  proc: { cpu_cores: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
+  /** thread_max_pct: the workload's busiest thread, % of one core (null where the agent did not sample it). */
+  proc: { cpu_cores: { mean: number | null; max: number | null }; thread_max_pct: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
   workload: { torch_reserved_mib: { max: number | null }; torch_allocated_mib: { max: number | null } } | null;
   bottleneck: Bottleneck;
   evidence: string;
@@ -54,6 +57,7 @@ export interface HostReport {
   host: string;
   gpus: Array<{ index: number; name: string }>;
   gpm: boolean;
+  fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   stages: StageReport[];
   problems: string[];
 }
@@ -150,7 +154,7 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   const reports = stages
     .filter((s) => !(s.step !== undefined && s.depth > 0))
     .map((s) => stageReport(s, stages, series, allTimes, gpus, gpm, gauges, th));
-  return { host: h.host, gpus, gpm, stages: reports, problems };
+  return { host: h.host, gpus, gpm, fingerprint: h.fingerprint ?? { host: null, workload: null }, stages: reports, problems };
 }
 
 function stageReport(
@@ -227,7 +231,11 @@ function stageReport(
       disk_read_mibps: { mean: mean(r('host.disk_read_mibps')), max: max(r('host.disk_read_mibps')) },
       disk_write_mibps: { mean: mean(r('host.disk_write_mibps')) },
     },
-    proc: { cpu_cores: { mean: workloadCores, max: max(r('proc.cpu_cores')) }, rss_mib: { max: max(r('proc.rss_mib')) } },
+    proc: {
+      cpu_cores: { mean: workloadCores, max: max(r('proc.cpu_cores')) },
+      thread_max_pct: { mean: mean(r('proc.thread_max_pct')), max: max(r('proc.thread_max_pct')) },
+      rss_mib: { max: max(r('proc.rss_mib')) },
+    },
     workload: reserved.length + allocated.length > 0 ? { torch_reserved_mib: { max: max(reserved) }, torch_allocated_mib: { max: max(allocated) } } : null,
     bottleneck: stage.label,
     evidence: stage.evidence,

@@ -1,5 +1,6 @@
 import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
+import { fingerprintText } from './fingerprint-text.js';
 import { stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
@@ -42,6 +43,7 @@ export function reportHtml(r: Report, compare?: { vs: Report; rows: StageCompari
         )
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>
+<p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
 ${timelineSvg(h.stages)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}

@@ -1,6 +1,7 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
+import { fingerprintText } from './fingerprint-text.js';
 
 const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
 // Agent-supplied strings go into table cells: keep them from breaking the table.
@@ -29,6 +30,7 @@ export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageCom
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');
+    out.push(`Host: ${cell(fingerprintText(h.fingerprint))}`, '');
     out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const s of h.stages) {

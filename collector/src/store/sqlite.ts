@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
+import { FINGERPRINT_SCHEMA, saveFingerprint } from './fingerprints.js';
 import { ADDED_COLUMNS, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
@@ -101,7 +102,7 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA);
+    this.db.exec(SCHEMA + FINGERPRINT_SCHEMA);
     for (const { table, column, type } of ADDED_COLUMNS) {
       const cols = this.db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
       if (!cols.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
@@ -176,6 +177,7 @@ export class SqliteStore {
       const rid = this.ridFor(hello.runId, hello.host, hid, now);
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
+      if (hello.fingerprint) saveFingerprint(this.db, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
       let storedThrough = 0;
       for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
         if (seq === storedThrough + 1) storedThrough = seq;
@@ -206,6 +208,7 @@ export class SqliteStore {
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
+        if (batch.workload) saveFingerprint(this.db, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
