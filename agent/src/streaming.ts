@@ -94,12 +94,13 @@ export interface Streaming {
 
 /** Sampling wired to the collector: samples → batches → spool → WebSocket. */
 export async function startStreaming(
-  opts: LinkOptions & { intervalMs: number; pid?: number; gpuBackend?: GpuBackend; fingerprint?: HostFingerprint },
+  opts: LinkOptions & { intervalMs: number; pid?: number; gpuBackend?: GpuBackend; fingerprint?: HostFingerprint; dcgm?: boolean },
 ): Promise<Streaming> {
   const link = new Link(opts);
   const sampling = await startSampling({
     intervalMs: opts.intervalMs,
     ...(opts.gpuBackend ? { gpuBackend: opts.gpuBackend } : {}),
+    ...(opts.dcgm === false ? { dcgm: false } : {}),
     host: link.host,
     ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
     log: opts.log,
@@ -114,7 +115,9 @@ export async function startStreaming(
       opts.log(`host fingerprint not read: ${(e as Error).message}`);
       return undefined;
     })
-    .then((fp) => link.connect(gpus, { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported }, fp));
+    .then((fp) =>
+      link.connect(gpus, { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported, ...(sampling.probe.smActivity ? { smActivity: sampling.probe.smActivity } : {}) }, fp),
+    );
   return {
     sampling,
     link,

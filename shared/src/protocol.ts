@@ -28,7 +28,12 @@ export const HelloSchema = z
     /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
     runId: id.nullable(),
     gpus: z.array(GpuInfoSchema).max(64),
-    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    capabilities: z.object({
+      gpm: z.boolean(),
+      fields: z.array(z.string().max(128)).max(256),
+      /** Where sm_active_pct comes from on this host (absent from older agents). */
+      smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+    }),
     agentVersion: z.string().max(64),
     /** The host's hardware and software, read once at start (absent from older agents). */
     fingerprint: HostFingerprintSchema.optional(),

@@ -8,7 +8,7 @@ import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.j
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
-import { STREAM_FLAGS, streamOptions } from './daemon.js';
+import { onDcgmPauseSignal, STREAM_FLAGS, streamOptions } from './daemon.js';
 
 export function generateRunId(host: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -57,6 +57,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       });
     }
   }
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -66,6 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   ]);
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
+  stopPauseToggle();
   const ended = Date.now();
   if ('error' in exit) log(`could not start ${JSON.stringify(command[0])}: ${errorMessage(exit.error)}`);
   if (tracker) streamer.addMarks(tracker.finish(ended));
