@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Mark } from '@stagewatch/shared';
 import { buildStages, type StageInterval } from '../collector/src/analysis/stages.js';
-import { tempDir } from './helpers/agent.js';
+import { tempDir as newTempDir } from './helpers/agent.js';
 import { GENERATE_SHAPED, pythonWithTqdm, readCapture, truthOf, WanLogReader, type TruthRecord } from './helpers/wan-logs.js';
+
+const scratch: string[] = [];
+const tempDir = (): string => {
+  const d = newTempDir();
+  scratch.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
 
 // How far a boundary may sit from the workload's own clock: the time for a line to cross a pipe.
 const TOL_MS = 40;

@@ -22,6 +22,7 @@ interface HostJson {
   host: string;
   gpus: Array<{ index: number; name: string }>;
   gpm: boolean;
+  sm_activity: 'gpm' | 'dcgm' | 'none';
   fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   stages: StageJson[];
   problems: string[];
@@ -129,7 +130,7 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
   );
   if (r.compare) root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r));
   for (const host of r.hosts) {
-    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.gpm ? '' : ' · no GPM: SM activity unavailable'), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
+    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.sm_activity === 'dcgm' ? ' · SM activity from DCGM profiling' : host.gpm ? '' : ' · no SM activity (no GPM, no DCGM)'), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
     root.append(section);
     if (host.stages.length > 0) section.append(timeline(host.stages));
     const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);

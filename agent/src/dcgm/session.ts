@@ -11,6 +11,7 @@ import {
   DCGM_ST_OK,
   DCGM_ST_PROFILING_NOT_SUPPORTED,
   FIELD_VALUE_V1_SIZE,
+  FIELD_VALUE_VERSION1,
   loadDcgm,
   shutdownDcgm,
   type DcgmApi,
@@ -39,6 +40,7 @@ export const DCGM_MIN_INTERVAL_MS = 100;
 
 /** One dcgmFieldValue_v1 as read: the head of the struct and the first 8 bytes of its union. */
 export interface RawValue {
+  version: number;
   fieldId: number;
   fieldType: number;
   status: number;
@@ -59,6 +61,11 @@ export function valuesToMetrics(values: readonly RawValue[], errorString: (code:
   for (const v of values) {
     const f = DCGM_FIELDS.find((x) => x.id === v.fieldId);
     if (!f) continue;
+    // The library filled in its own struct version: a different one means a different layout.
+    if (v.version !== FIELD_VALUE_VERSION1) {
+      absent[f.metric] = `[dcgmFieldValue version ${v.version >>> 0} is not v1 (${FIELD_VALUE_VERSION1})]`;
+      continue;
+    }
     if (v.status !== DCGM_ST_OK) {
       absent[f.metric] = `[${errorString(v.status)}]`;
       continue;

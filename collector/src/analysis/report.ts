@@ -13,6 +13,8 @@ export interface ReportInput {
     marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number>; source?: string }>;
     /** What the host is (agent's hello) and what the workload said it runs on. */
     fingerprint?: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
+    /** Where the agent said SM activity comes from (absent from older agents). */
+    smActivity?: 'gpm' | 'dcgm' | 'none';
   }>;
 }
 
@@ -56,7 +58,10 @@ export interface StageReport {
 export interface HostReport {
   host: string;
   gpus: Array<{ index: number; name: string }>;
+  /** True where any SM activity samples exist (GPM, or DCGM on newer agents: see sm_activity). */
   gpm: boolean;
+  /** Which source gave SM activity: the agent's word, else GPM where samples exist. */
+  sm_activity: 'gpm' | 'dcgm' | 'none';
   fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   stages: StageReport[];
   problems: string[];
@@ -154,7 +159,7 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   const reports = stages
     .filter((s) => !(s.step !== undefined && s.depth > 0))
     .map((s) => stageReport(s, stages, series, allTimes, gpus, gpm, gauges, th));
-  return { host: h.host, gpus, gpm, fingerprint: h.fingerprint ?? { host: null, workload: null }, stages: reports, problems };
+  return { host: h.host, gpus, gpm, sm_activity: h.smActivity ?? (gpm ? 'gpm' : 'none'), fingerprint: h.fingerprint ?? { host: null, workload: null }, stages: reports, problems };
 }
 
 function stageReport(

@@ -1,7 +1,7 @@
 import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
 import { fingerprintText } from './fingerprint-text.js';
-import { stepsText } from './markdown.js';
+import { smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { lineChartSvg, timelineSvg } from './svg.js';
@@ -42,7 +42,7 @@ export function reportHtml(r: Report, compare?: { vs: Report; rows: StageCompari
 <td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
         )
         .join('\n');
-      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>
+      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
 <p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
 ${timelineSvg(h.stages)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}

@@ -1,6 +1,6 @@
 import { StagewatchError } from '@stagewatch/shared';
 import type { ReportInput } from '../analysis/report.js';
-import { runFingerprints } from '../store/fingerprints.js';
+import { runFingerprints, runSmActivity } from '../store/fingerprints.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 /** Everything the report needs for one run, read from the store. */
@@ -10,12 +10,14 @@ export function loadReportInput(store: SqliteStore, runId: string): ReportInput 
   const gpus = store.gpus(runId);
   const marks = store.marks(runId);
   const ids = runFingerprints(store, runId);
+  const sm = runSmActivity(store, runId);
   const byHost = new Map<string, ReportInput['hosts'][number]>();
   const hostOf = (host: string): ReportInput['hosts'][number] => {
     let h = byHost.get(host);
     if (!h) {
       const gs = gpus.filter((g) => g.host === host).map(({ index, name }) => ({ index, name }));
-      byHost.set(host, (h = { host, gpus: gs, samples: [], marks: [], fingerprint: ids.get(host) ?? { host: null, workload: null } }));
+      const smActivity = sm.get(host);
+      byHost.set(host, (h = { host, gpus: gs, samples: [], marks: [], fingerprint: ids.get(host) ?? { host: null, workload: null }, ...(smActivity ? { smActivity } : {}) }));
     }
     return h;
   };

@@ -17,6 +17,13 @@ function gpuCells(s: StageReport): string[] {
   return [util, sm, tensor, mem, power, kj];
 }
 
+/** Where SM activity came from, for the host line ("" for GPM, the usual case). */
+export function smActivityNote(h: { gpm: boolean; sm_activity: 'gpm' | 'dcgm' | 'none' }): string {
+  if (h.sm_activity === 'dcgm') return ' · SM activity from DCGM profiling (no GPM on these GPUs)';
+  if (h.sm_activity === 'gpm' || h.gpm) return '';
+  return ' · no SM activity (no GPM, no DCGM): utilization is not SM activity';
+}
+
 /** "20 steps, 0.66 s each", saying how many were timed by an even split of a throttled bar. */
 export function stepsText(st: NonNullable<StageReport['steps']>): string {
   return `${st.count} steps, ${st.duration_s.mean.toFixed(2)} s each${st.inferred > 0 ? `; ${st.inferred} drawn together by the progress bar, time split evenly` : ''}`;
@@ -29,7 +36,7 @@ export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageCom
   out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit code ${r.run.exitCode}` : ''}`, '');
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');
-    out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');
+    out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${smActivityNote(h)}`, '');
     out.push(`Host: ${cell(fingerprintText(h.fingerprint))}`, '');
     out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');

@@ -8,6 +8,20 @@ export interface HostIdentity {
   workload: WorkloadRuntime | null;
 }
 
+/** Where each host's agents said SM activity comes from (hello capabilities; older agents say nothing). */
+export function runSmActivity(store: SqliteStore, runId: string): Map<string, 'gpm' | 'dcgm' | 'none'> {
+  const rows = store.db
+    .prepare('SELECT h.name AS host, a.hello FROM agents a JOIN runs r ON r.rid = a.rid JOIN hosts h ON h.hid = a.hid WHERE r.id = ? ORDER BY a.last_seen')
+    .all(runId) as Array<{ host: string; hello: string }>;
+  const out = new Map<string, 'gpm' | 'dcgm' | 'none'>();
+  for (const r of rows) {
+    const said = (JSON.parse(r.hello) as { capabilities?: { smActivity?: unknown } }).capabilities?.smActivity;
+    // A host's marks-only agent says nothing; a sampling agent's word wins over "none".
+    if ((said === 'gpm' || said === 'dcgm') || (said === 'none' && !out.has(r.host))) out.set(r.host, said);
+  }
+  return out;
+}
+
 export const FINGERPRINT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS fingerprints(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t INTEGER NOT NULL,
