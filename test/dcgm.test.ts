@@ -1,23 +1,16 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN } from './helpers/fixtures.js';
-import { tempDir, type Line } from './helpers/agent.js';
+import type { Line } from './helpers/agent.js';
+import { useScratch } from './helpers/scratch.js';
 import { buildStandin, expectedMetrics, replayRows, writeReplay } from './helpers/dcgm-standin.js';
 import { COLLECTOR_BIN, startCollectorProc, waitFor } from './helpers/processes.js';
 
 // The DCGM path runs here against a stand-in libdcgm built from C with DCGM's ABI (see
 // test/dcgm-standin/); it has not run against a real libdcgm (docs/DCGM.md).
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = tempDir('stagewatch-dcgm-');
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = useScratch('stagewatch-dcgm-');
 
 let lib = '';
 const rows = replayRows();

@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Mark } from '@stagewatch/shared';
 import { buildStages, type StageInterval } from '../collector/src/analysis/stages.js';
-import { tempDir as newTempDir } from './helpers/agent.js';
+import { useScratch } from './helpers/scratch.js';
 import { GENERATE_SHAPED, pythonWithTqdm, readCapture, truthOf, WanLogReader, type TruthRecord } from './helpers/wan-logs.js';
 
-const scratch: string[] = [];
-const tempDir = (): string => {
-  const d = newTempDir();
-  scratch.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratch) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useScratch();
 
 // How far a boundary may sit from the workload's own clock: the time for a line to cross a pipe.
 const TOL_MS = 40;

@@ -1,22 +1,14 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { HostFingerprint } from '@stagewatch/shared';
 import { AGENT_BIN, FIXTURES } from './helpers/fixtures.js';
-import { tempDir as newTempDir } from './helpers/agent.js';
+import { useScratch } from './helpers/scratch.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
 import { GENERATE_SHAPED, pythonWithTqdm, type TruthRecord } from './helpers/wan-logs.js';
 
-const scratch: string[] = [];
-const tempDir = (): string => {
-  const d = newTempDir();
-  scratch.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of scratch) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useScratch();
 
 const running: CollectorProc[] = [];
 afterEach(() => {

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { StagewatchError } from '@stagewatch/shared';
+import { declareAll, errorStringOf, requireKoffi, type Koffi, type KoffiFn, type KoffiLib } from '../ffi.js';
 
 /**
  * DCGM's C API through koffi, loaded at run time (no compiler, no DCGM headers needed). Only the
@@ -9,8 +9,6 @@ import { StagewatchError } from '@stagewatch/shared';
  * NOT YET RUN AGAINST A REAL libdcgm: the tests load a stand-in built from C with the same
  * declarations (test/dcgm-standin/). docs/DCGM.md says what a real host must confirm.
  */
-type Koffi = typeof import('koffi');
-type KoffiFn = (...args: unknown[]) => unknown;
 
 export const DCGM_ST_OK = 0;
 export const DCGM_ST_CONNECTION_NOT_VALID = -21;
@@ -53,13 +51,8 @@ export function dcgmLibraryNames(env: NodeJS.ProcessEnv = process.env): string[]
 /** Loads libdcgm and calls dcgmInit; throws a StagewatchError saying why it cannot. */
 export function loadDcgm(names = dcgmLibraryNames()): DcgmApi {
   if (cached) return cached;
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (e) {
-    throw new StagewatchError('dcgm-unavailable', `koffi not installed next to the agent (${(e as Error).message.split('\n')[0]})`);
-  }
-  let lib: ReturnType<Koffi['load']> | null = null;
+  const koffi = requireKoffi('dcgm-unavailable');
+  let lib: KoffiLib | null = null;
   let libName = '';
   const failures: string[] = [];
   for (const n of names) {
@@ -98,21 +91,8 @@ export function loadDcgm(names = dcgmLibraryNames()): DcgmApi {
     profPause: 'int dcgmProfPause(uintptr_t pDcgmHandle)',
     profResume: 'int dcgmProfResume(uintptr_t pDcgmHandle)',
   };
-  const call: Record<string, KoffiFn> = {};
-  for (const [k, d] of Object.entries(decls)) {
-    try {
-      call[k] = lib.func(d) as KoffiFn;
-    } catch {
-      // An older DCGM lacks this symbol (dcgmProfPause before 2.x): the feature that needs it is off.
-    }
-  }
-  const errorString = (code: number): string => {
-    try {
-      return String((call.errorString as (c: number) => string)(code) ?? `DCGM error ${code}`);
-    } catch {
-      return `DCGM error ${code}`;
-    }
-  };
+  const call = declareAll(lib, decls);
+  const errorString = errorStringOf(call.errorString, 'DCGM');
   const missing = ['init', 'connect', 'startEmbedded', 'supportedDevices', 'groupCreate', 'fieldGroupCreate', 'watchFields', 'latestValues'].filter((k) => !call[k]);
   if (missing.length > 0) throw new StagewatchError('dcgm-unavailable', `${libName} lacks ${missing.join(', ')}`);
   const rc = Number(call.init?.());
