@@ -86,6 +86,16 @@ describe('explain: the host facts and figures bearing on the label', () => {
     expect(e.fingerprint.find((x) => x.what === 'GPU PCIe link (max)')).toEqual({ what: 'GPU PCIe link (max)', a: 'unknown', b: 'gen5 x16' });
   });
 
+  it('sustained host-to-device traffic (1024 MiB/s or more on either host) brings in the offload facts', () => {
+    const d = stage(r, 'denoise');
+    const withH2d = (mibps: number): StageReport => ({ ...d, gpus: d.gpus.map((g) => ({ ...g, pcie_rx_mibps: mibps })) });
+    const e = explain(withH2d(1024), withH2d(0), devbox, h100);
+    expect(e.labels).toEqual(['gpu-compute', 'offload']);
+    expect(e.fingerprint.map((x) => x.what)).toContain('GPU PCIe link (max)');
+    expect(e.metrics[0]).toEqual({ what: 'PCIe host-to-device', a: '1024 MiB/s', b: '0 MiB/s' });
+    expect(explain(withH2d(1023), withH2d(0), devbox, h100).labels).toEqual(['gpu-compute']);
+  });
+
   it('mixed or idle: every fact', () => {
     const e = explain(as(t5, 'mixed'), as(t5, 'host-cpu'), devbox, h100);
     expect(e.fingerprint.length + e.same.length).toBe(12);

@@ -9,6 +9,12 @@ import type { StageReport } from './report.js';
 /** A stage "differs" between hosts when one takes this many times as long as the other. */
 export const DIFFERS_RATIO = 1.1;
 
+/**
+ * Host-to-device PCIe traffic (mean over the stage, either host) from which weights are being
+ * swapped in (offload): the offload facts then bear on the stage whatever its label.
+ */
+export const OFFLOAD_H2D_MIBPS = 1024;
+
 export interface Identity {
   host: HostFingerprint | null;
   workload: WorkloadRuntime | null;
@@ -21,7 +27,10 @@ export interface SideBySide {
 }
 
 export interface Explanation {
-  /** The labels whose facts were consulted (the union of both hosts' labels for the stage). */
+  /**
+   * The labels whose facts were consulted: the union of both hosts' labels for the stage, and
+   * `offload` where either moved OFFLOAD_H2D_MIBPS or more host to device.
+   */
   labels: string[];
   /** Fingerprint fields bearing on those labels that differ ("unknown" where a host did not show one). */
   fingerprint: SideBySide[];
@@ -103,7 +112,9 @@ export function stageDiffers(ratio: number | null): boolean {
 }
 
 export function explain(sa: StageReport, sb: StageReport, ia: Identity, ib: Identity): Explanation {
-  const labels = [...new Set([sa.bottleneck, sb.bottleneck])];
+  const labels: string[] = [...new Set([sa.bottleneck, sb.bottleneck])];
+  const h2d = Math.max(gpuSum(sa, (g) => g.pcie_rx_mibps) ?? 0, gpuSum(sb, (g) => g.pcie_rx_mibps) ?? 0);
+  if (h2d >= OFFLOAD_H2D_MIBPS && !labels.includes('offload')) labels.push('offload');
   // mixed and idle say nothing about which part is short: every fact bears on them.
   const keys = new Set(labels.some((l) => l === 'mixed' || l === 'idle') ? [ALL] : labels);
   const bears = (b: readonly string[]): boolean => b.some((x) => keys.has(x));
