@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /** The embedded store's tables. Times are epoch ms on the collector's clock (agent clocks corrected). */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,5 +53,14 @@ CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, off
 
 /** Columns added after a store's first release: added to older stores when they are opened. */
 export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: 'marks', column: 'inferred', type: 'TEXT' }];
+
+/** Creates what is missing: tables (SCHEMA and `extra`), and columns older stores lack. */
+export function applySchema(db: Database.Database, extra = ''): void {
+  db.exec(SCHEMA + extra);
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const cols = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;

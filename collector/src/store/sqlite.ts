@@ -5,7 +5,7 @@ import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/share
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { FINGERPRINT_SCHEMA, saveFingerprint } from './fingerprints.js';
-import { ADDED_COLUMNS, SCHEMA, SOURCES } from './schema.js';
+import { applySchema, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -102,11 +102,7 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA + FINGERPRINT_SCHEMA);
-    for (const { table, column, type } of ADDED_COLUMNS) {
-      const cols = this.db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
-      if (!cols.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-    }
+    applySchema(this.db, FINGERPRINT_SCHEMA);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
