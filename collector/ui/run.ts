@@ -30,7 +30,7 @@ interface HostJson {
 interface ReportJson {
   run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null };
   hosts: HostJson[];
-  compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; text: string }>;
+  compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; why: object | null; text: string }>;
   vs?: { run: { id: string } };
 }
 interface SeriesJson {
@@ -128,7 +128,11 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     h('h1', {}, 'Run ', h('code', {}, r.run.id), vs ? h('span', {}, ' vs ', h('code', {}, vs)) : null),
     h('p', { class: 'muted' }, `hosts ${r.run.hosts.join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ' · running'}${r.run.exitCode !== null ? ` · exit ${r.run.exitCode}` : ''}`),
   );
-  if (r.compare) root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r));
+  if (r.compare) {
+    // Stages that differ between the hosts, with the host facts and figures bearing on them.
+    const why = r.compare.filter((c) => c.why !== null);
+    root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r), ...(why.length > 0 ? [h('ul', { class: 'why' }, ...why.map((c) => h('li', {}, c.text)))] : []));
+  }
   for (const host of r.hosts) {
     const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.sm_activity === 'dcgm' ? ' · SM activity from DCGM profiling' : host.gpm ? '' : ' · no SM activity (no GPM, no DCGM)'), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
     root.append(section);
