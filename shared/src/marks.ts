@@ -47,6 +47,11 @@ export type WorkloadMark = z.infer<typeof WorkloadMarkSchema>;
 export const MarkSchema = WorkloadMarkSchema.extend({
   t: z.number().nonnegative(),
   source: z.enum(['log', 'http', 'file']),
+  /**
+   * Set where no line or mark of the workload says this boundary, and the agent worked it out
+   * (a stage between two log lines, steps a throttled progress bar drew at once): how, in words.
+   */
+  inferred: z.string().min(1).max(200).optional(),
 });
 export type Mark = z.infer<typeof MarkSchema>;
 

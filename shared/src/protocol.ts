@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostFingerprintSchema, WorkloadRuntimeSchema } from './fingerprint.js';
 import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
@@ -33,11 +34,18 @@ export const HelloSchema = z
     /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
     runId: id.nullable(),
     gpus: z.array(GpuInfoSchema).max(64),
-    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    capabilities: z.object({
+      gpm: z.boolean(),
+      fields: z.array(z.string().max(128)).max(256),
+      /** Where sm_active_pct comes from on this host (absent from older agents). */
+      smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+    }),
     agentVersion: z.string().max(64),
     /** `run --label key=value`: what configuration this run is; stored on the run. Optional, so
      * agents from before labels still say hello. */
     labels: RunLabelsSchema.optional(),
+    /** The host's hardware and software, read once at start (absent from older agents). */
+    fingerprint: HostFingerprintSchema.optional(),
   })
   .strict();
 
@@ -68,6 +76,8 @@ export const BatchSchema = z
     loss: LossSchema,
     /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
     runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
+    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+    workload: WorkloadRuntimeSchema.optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.

@@ -8,7 +8,7 @@ import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.j
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
-import { STREAM_FLAGS, streamOptions } from './daemon.js';
+import { onDcgmPauseSignal, STREAM_FLAGS, streamOptions } from './daemon.js';
 
 /** `--label key=value` flags (repeatable) into the run's labels; a bad one is named. */
 export function parseLabels(flags: readonly string[]): RunLabels {
@@ -54,12 +54,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     : null;
   const streaming = await startStreaming({ ...opts, host, labels });
   const { streamer } = streaming.link;
-  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log);
+  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
   log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],
-    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_RUN_ID: opts.runId as string },
+    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_FINGERPRINT_URL: marksServer.fingerprintUrl, STAGEWATCH_RUN_ID: opts.runId as string },
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   if (child.pid !== undefined) streaming.sampling.watchPid(child.pid);
@@ -72,9 +72,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       from.on('data', (chunk: Buffer) => {
         const now = Date.now();
         for (const line of split.push(decoder.write(chunk))) streamer.addMarks(tracker.line(line, now));
+        // A bar tqdm just drew has no line end until its next redraw: read it now, when it was printed.
+        if (split.tail() !== '') streamer.addMarks(tracker.line(split.tail(), now, true));
       });
     }
   }
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -84,6 +87,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   ]);
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
+  stopPauseToggle();
   const ended = Date.now();
   if ('error' in exit) log(`could not start ${JSON.stringify(command[0])}: ${errorMessage(exit.error)}`);
   if (tracker) streamer.addMarks(tracker.finish(ended));

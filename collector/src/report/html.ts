@@ -2,6 +2,8 @@ import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
 import type { SpannedReport } from '../analysis/spans-report.js';
 import { breakdownHtml, headlineHtml } from './breakdown-html.js';
+import { fingerprintText } from './fingerprint-text.js';
+import { smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { lineChartSvg, timelineSvg } from './svg.js';
@@ -35,14 +37,15 @@ export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; ro
       const keys = s ? Object.keys(s.series).filter((k) => /^gpu\d+\.(util_pct|sm_active_pct)$/.test(k)) : [];
       const rows = h.stages
         .map(
-          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.steps ? ` <small>(${st.steps.count} steps)</small>` : ''}</td>
+          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.inferred ? ` <small class="inferred" title="${esc(st.inferred)}">(inferred)</small>` : ''}${st.steps ? ` <small>(${esc(stepsText(st.steps))})</small>` : ''}</td>
 <td class="num">${st.duration_s.toFixed(1)}</td><td class="num">${st.gpus.map((g) => n(g.util_pct?.mean)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.sm_active_pct?.mean)).join(' · ') || '–'}</td><td class="num">${st.gpus.map((g) => n(g.mem_used_mib.max)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.power_w.mean)).join(' · ') || '–'}</td><td class="num">${n(st.host.cpu_pct.mean)}</td><td class="num">${n(st.proc.cpu_cores.mean, 2)}</td>
-<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}</td></tr>`,
+<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
         )
         .join('\n');
-      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>
+      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
+<p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
 ${timelineSvg(h.stages)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}

@@ -1,3 +1,4 @@
+
 /** The embedded store's tables. Times are epoch ms on the collector's clock (agent clocks corrected). */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,11 +45,12 @@ CREATE TABLE IF NOT EXISTS loss(
 CREATE TABLE IF NOT EXISTS marks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t REAL NOT NULL,
   kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL,
-  timing TEXT, category TEXT, dropped INTEGER
+  timing TEXT, category TEXT, dropped INTEGER, inferred TEXT
 );
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
 `;
+
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
 
@@ -58,6 +60,7 @@ export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type:
   { table: 'marks', column: 'timing', type: 'TEXT' },
   { table: 'marks', column: 'category', type: 'TEXT' },
   { table: 'marks', column: 'dropped', type: 'INTEGER' },
+  { table: 'marks', column: 'inferred', type: 'TEXT' },
 ];
 
 /** The ALTER statements an existing store needs, given each table's present columns. */

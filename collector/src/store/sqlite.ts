@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
+import { FINGERPRINT_SCHEMA, saveFingerprint } from './fingerprints.js';
 import { migrations, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
@@ -28,17 +29,19 @@ export interface MarkRow {
   timing?: Mark['timing'] | null;
   category?: string | null;
   dropped?: number | null;
+  inferred?: string | null;
 }
 
+type Optional = 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped' | 'inferred';
+
 /** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(
-  r: R,
-): Omit<R, 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped'> & Pick<StoredMark, 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped'> {
-  const { step, rank, gauges, timing, category, dropped, ...rest } = r;
+export function markFromRow<R extends MarkRow>(r: R): Omit<R, Optional> & Pick<StoredMark, Optional> {
+  const { step, rank, gauges, timing, category, dropped, inferred, ...rest } = r;
   return {
     ...rest,
     ...(step !== null ? { step } : {}),
     ...(rank !== null ? { rank } : {}),
+    ...(inferred !== null && inferred !== undefined ? { inferred } : {}),
     ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
     ...(timing !== null && timing !== undefined ? { timing } : {}),
     ...(category !== null && category !== undefined ? { category } : {}),
@@ -109,7 +112,7 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA);
+    this.db.exec(SCHEMA + FINGERPRINT_SCHEMA);
     const columnsOf = (table: string): string[] => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
     for (const sql of migrations(columnsOf)) this.db.exec(sql);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
@@ -140,7 +143,7 @@ export class SqliteStore {
          ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
       ),
       insertMark: db.prepare(
-        'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       setLabels: db.prepare('UPDATE runs SET labels = ? WHERE rid = ?'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
@@ -186,6 +189,7 @@ export class SqliteStore {
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
       if (hello.labels && Object.keys(hello.labels).length > 0) this.stmts.setLabels.run(JSON.stringify(hello.labels), rid);
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
+      if (hello.fingerprint) saveFingerprint(this.db, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
       let storedThrough = 0;
       for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
         if (seq === storedThrough + 1) storedThrough = seq;
@@ -211,11 +215,15 @@ export class SqliteStore {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const k of batch.marks) {
-          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source, k.timing ?? null, k.category ?? null, k.dropped ?? null);
+          s.insertMark.run(
+            rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source,
+            k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null,
+          );
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
+        if (batch.workload) saveFingerprint(this.db, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -268,7 +276,7 @@ export class SqliteStore {
   marks(runId: string): StoredMark[] {
     const rows = this.db
       .prepare(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped FROM marks m
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped, m.inferred FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
       .all(runId) as Array<MarkRow & { host: string }>;
