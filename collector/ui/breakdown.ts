@@ -1,6 +1,6 @@
 import type { HostBreakdown } from '../src/analysis/breakdown.js';
 import type { Headline } from '../src/analysis/spans-report.js';
-import { headlineRows } from '../src/report/breakdown-md.js';
+import { headlineRows, stepTimingLines } from '../src/report/breakdown-md.js';
 import { fmt, h } from './dom.js';
 
 /** The run's headline figures and each host's per-step span breakdown, as on the report. */
@@ -19,7 +19,7 @@ export function headlineTable(hl: Headline): HTMLElement {
 
 export function breakdownSection(b: HostBreakdown): HTMLElement {
   const sec = h('section', { class: 'breakdown' }, h('h3', {}, `Per-step breakdown${b.step_stage ? ` over ${b.step_stage}` : ''}: ${b.steps} steps with spans, ranks ${b.ranks.join(', ') || '–'}`));
-  if (b.step_ms) sec.append(h('p', { class: 'muted' }, `step duration ms: mean ${fmt(b.step_ms.mean, 2)}, p50 ${fmt(b.step_ms.p50, 2)}, p95 ${fmt(b.step_ms.p95, 2)}`));
+  for (const line of stepTimingLines(b)) sec.append(h('p', { class: 'muted step-timing' }, line));
   if (b.spans.length > 0) {
     sec.append(table('spans', ['span', 'category', 'timing', 'count/step', 'ms/step mean', 'p50', 'p95', 'share of step %'], b.spans.map((s) => [s.name, s.category, s.timing, fmt(s.count_per_step, 1), fmt(s.total_ms.mean, 3), fmt(s.total_ms.p50, 3), fmt(s.total_ms.p95, 3), fmt(s.share_pct, 1)]), 3));
   }

@@ -1,7 +1,8 @@
 import { dist, meanOf, r3, type Dist } from './dist.js';
 import { length, overlapLength, union, type Interval } from './intervals.js';
-import { COMM, COMPUTE, droppedCount, MAX_OVERLAP_NAMES, NO_CATEGORY, pairSpans, push, slotOf, stepStage, type Span, type SpanMarkLike, type StepSlot } from './span-pairs.js';
+import { COMM, COMPUTE, droppedCount, MAX_OVERLAP_NAMES, NO_CATEGORY, pairSpans, push, type Span, type SpanMarkLike, type StepSlot } from './span-pairs.js';
 import type { StageInterval } from './stages.js';
+import { findSteps, misfits, placeSpan, spanClockOf, stepTiming, type Clock, type SpanClock, type StepSource, type StepTiming } from './step-clock.js';
 
 /**
  * Where each step's time goes, from spans: marks that carry `timing` (GPU-timed or host-timed
@@ -10,6 +11,7 @@ import type { StageInterval } from './stages.js';
  */
 
 export { droppedCount, isSpanMark, pairSpans, slotOf, stepStage, type Span, type SpanMarkLike } from './span-pairs.js';
+export { STEP_CATEGORY, type Clock, type SpanClock, type StepSource } from './step-clock.js';
 
 export interface RankStep {
   names: Map<string, { count: number; total: number }>;
@@ -57,7 +59,10 @@ export function rankStep(spans: readonly Span[], overlapNames: ReadonlySet<strin
 export interface StepRow {
   step: number;
   start_ms: number | null;
+  /** The step's duration on the breakdown's `step_clock` (mean over ranks); null where unknown. */
   duration_ms: number | null;
+  /** The step stage's own begin/end (host or log clock, `host_step_clock`), where it marks steps. */
+  host_duration_ms: number | null;
   ranks: number;
   /** Per span name: total ms in this step (mean over the ranks that ran it). */
   spans: Record<string, number>;
@@ -75,7 +80,7 @@ export interface SpanSummary {
   timing: 'cuda' | 'host' | 'mixed';
   count_per_step: number;
   total_ms: Dist;
-  /** Mean over steps of this span's total as a share of the step's (host-marked) duration. */
+  /** Mean over steps of this span's total as a share of the step's duration; null where `share_refused` says why. */
   share_pct: number | null;
   per_rank: Array<{ rank: number; total_ms_mean: number }>;
 }
@@ -85,10 +90,20 @@ export interface HostBreakdown {
   /** Steps of the step stage (or span step numbers) that hold spans. */
   steps: number;
   ranks: number[];
-  /** Durations of every step of the step stage, spans or not. */
+  /** Clock of step_ms, step_durations_ms and per_step duration_ms (see step-clock.ts). */
+  step_clock: Clock | null;
+  step_source: StepSource | null;
+  /** Clock of the spans: cuda, host, or mixed. */
+  span_clock: SpanClock | null;
+  /** Step durations on `step_clock`: every step that has one, spans or not. */
   step_ms: Dist | null;
   /** The same, one value per step in time order (what `compare` judges noise from). */
   step_durations_ms: number[];
+  /** The step stage's own begin/end durations (host or log clock), kept beside a step clock that is not theirs. */
+  host_step_ms: Dist | null;
+  host_step_clock: 'host' | 'log' | null;
+  /** Why shares of the step are not given (null where they are). */
+  share_refused: string | null;
   spans: SpanSummary[];
   categories: Array<{ category: string; union_ms: Dist; share_pct: number | null }>;
   overlaps: Array<{ kind: 'category' | 'span'; a: string; b: string; overlap_ms: Dist }>;
@@ -103,26 +118,31 @@ export interface HostBreakdown {
 
 const meanOver = (xs: readonly number[]): number => r3(meanOf(xs) ?? 0);
 
-
 /** The per-step breakdown of one host; null when it has neither spans nor steps. */
 export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly StageInterval[]): HostBreakdown | null {
-  const { spans, problems } = pairSpans(marks);
-  const ss = stepStage(stages);
+  const paired = pairSpans(marks);
   const dropped = droppedCount(marks);
-  if (spans.length === 0 && ss === null) return null;
-  const slots: StepSlot[] = ss ? ss.windows : [...new Set(spans.map((s) => s.step).filter((x): x is number => x !== undefined))].sort((a, b) => a - b).map((step) => ({ step, start: null, end: null }));
+  const steps = findSteps(paired.spans, stages, marks);
+  if (paired.spans.length === 0 && steps.name === null) return null;
+  const spans = steps.work;
+  const slots = steps.slots;
   const inSlot = slots.map(() => [] as Span[]);
   const outside = new Map<string, { count: number; total_ms: number }>();
+  let byTime = 0;
   for (const s of spans) {
-    const i = slotOf(s, slots);
-    if (i >= 0) (inSlot[i] as Span[]).push(s);
-    else {
+    const p = placeSpan(s, steps);
+    if (p.slot >= 0) {
+      (inSlot[p.slot] as Span[]).push(s);
+      if (p.byTime) byTime++;
+    } else {
       const o = outside.get(s.name) ?? { count: 0, total_ms: 0 };
       o.count++;
       o.total_ms += s.end - s.start;
       outside.set(s.name, o);
     }
   }
+  const spanClock = spanClockOf(spans);
+  const timing = stepTiming(steps, inSlot, spanClock);
   const totals = new Map<string, number>();
   for (const s of spans) totals.set(s.name, (totals.get(s.name) ?? 0) + s.end - s.start);
   const overlapNames = new Set([...totals].sort((a, b) => b[1] - a[1]).slice(0, MAX_OVERLAP_NAMES).map(([n]) => n));
@@ -130,6 +150,7 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
   const ranks = [...new Set(spans.map((s) => s.rank))].sort((a, b) => a - b);
   const perRank = new Map<string, number[]>(); // `${name}\0${rank}` -> per-slot totals (slots where that rank has spans)
   const rows: StepRow[] = [];
+  const hostMs = (w: StepSlot): number | null => (steps.marksClock !== null && w.start !== null && w.end !== null ? r3(w.end - w.start) : null);
   slots.forEach((slot, i) => {
     const list = inSlot[i] as Span[];
     if (list.length === 0) return;
@@ -141,10 +162,12 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
     const avg = (keys: Set<string>, get: (f: RankStep, k: string) => number | undefined): Record<string, number> =>
       Object.fromEntries([...keys].sort().map((k) => [k, meanOver(figs.map(([, f]) => get(f, k)).filter((v): v is number => v !== undefined))]));
     const exposed = figs.map(([, f]) => f.exposed).filter((v): v is number => v !== null);
+    const dur = timing.slotMs[i] ?? null;
     rows.push({
       step: slot.step,
       start_ms: slot.start,
-      duration_ms: slot.start !== null && slot.end !== null ? r3(slot.end - slot.start) : null,
+      duration_ms: dur === null ? null : r3(dur),
+      host_duration_ms: hostMs(slot),
       ranks: figs.length,
       spans: avg(collect((f) => f.names), (f, k) => f.names.get(k)?.total),
       counts: avg(collect((f) => f.names), (f, k) => f.names.get(k)?.count),
@@ -157,25 +180,48 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
       exposed_comm_ms: knowsCompute ? meanOver(exposed) : null,
     });
   });
+  const durations = timing.slotMs.filter((v): v is number => v !== null);
+  const hostDurations = slots.map(hostMs).filter((v): v is number => v !== null);
+  const refused = shareRefusal(timing, spanClock, rows.length, misfits(inSlot, timing.perRank));
+  const problems = [...paired.problems, ...steps.problems];
+  if (byTime > 0) problems.push(`${byTime} spans without a step number were placed by time in ${steps.windowClock}-marked steps; the GPU runs behind the host, so some may sit a step late: give spans a step (stage(..., step=i) or set_step)`);
+  if (dropped > 0) problems.push(`the workload's marks client dropped ${dropped} marks (buffer full or undeliverable): spans are missing`);
   return {
-    step_stage: ss?.name ?? null,
+    step_stage: steps.name,
     steps: rows.length,
     ranks,
-    step_ms: dist(ss ? ss.windows.map((w) => (w.end as number) - (w.start as number)) : []),
-    step_durations_ms: ss ? ss.windows.map((w) => r3((w.end as number) - (w.start as number))) : [],
-    ...summarise(rows, spans, ranks, perRank),
+    step_clock: timing.clock,
+    step_source: timing.source,
+    span_clock: spanClock,
+    step_ms: dist(durations),
+    step_durations_ms: durations.map(r3),
+    host_step_ms: dist(hostDurations),
+    host_step_clock: hostDurations.length > 0 ? steps.marksClock : null,
+    share_refused: refused,
+    ...summarise(rows, spans, ranks, perRank, refused === null),
     comm_ms: rows.some((r) => r.comm_ms > 0) ? dist(rows.map((r) => r.comm_ms)) : null,
     exposed_comm_ms: knowsCompute ? dist(rows.map((r) => r.exposed_comm_ms ?? 0)) : null,
     per_step: rows,
     outside_steps: [...outside].map(([name, o]) => ({ name, count: o.count, total_ms: r3(o.total_ms) })).sort((a, b) => b.total_ms - a.total_ms),
     dropped,
-    problems: [...problems, ...(dropped > 0 ? [`the workload's marks client dropped ${dropped} marks (buffer full or undeliverable): spans are missing`] : [])],
+    problems,
   };
 }
 
+/** Why a share of the step would not mean anything here; null where shares are given. */
+export function shareRefusal(t: StepTiming, spanClock: SpanClock | null, rows: number, misfit: number): string | null {
+  if (rows === 0 || spanClock === null) return null;
+  if (spanClock === 'mixed') return 'spans mix CUDA and host timing: no one clock to divide by';
+  if (t.clock === null) return 'no step durations (steps known only from span step numbers)';
+  if (t.clock !== spanClock) return `step durations are on the ${t.clock} clock (${t.source}) and the spans on the ${spanClock} clock: a share would divide one clock by another`;
+  if (misfit > 0) return `in ${misfit} of ${rows} steps the spans add up to more than the step (${t.source}): the step boundaries do not hold the spans`;
+  return null;
+}
+
 /** Over steps: absent names count as 0 ms in a step, so a per-step mean is per step. */
-function summarise(rows: readonly StepRow[], spans: readonly Span[], ranks: readonly number[], perRank: ReadonlyMap<string, number[]>): Pick<HostBreakdown, 'spans' | 'categories' | 'overlaps'> {
+function summarise(rows: readonly StepRow[], spans: readonly Span[], ranks: readonly number[], perRank: ReadonlyMap<string, number[]>, shares: boolean): Pick<HostBreakdown, 'spans' | 'categories' | 'overlaps'> {
   const share = (get: (r: StepRow) => number): number | null => {
+    if (!shares) return null;
     const xs = rows.filter((r) => r.duration_ms !== null && r.duration_ms > 0).map((r) => (get(r) / (r.duration_ms as number)) * 100);
     return xs.length === 0 ? null : r3(meanOf(xs) as number);
   };

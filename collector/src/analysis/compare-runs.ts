@@ -14,22 +14,26 @@ export const BASE_METRICS = ['request_total_ms', 'step_mean_ms', 'comm_total_ms'
 export interface RunFigures {
   runId: string;
   labels: Record<string, string>;
-  /** Per metric: the run's value and, where the metric is per step, its per-step values. */
-  values: Record<string, { value: number | null; per_step: number[] }>;
+  /** Per metric: the run's value, where the metric is per step its per-step values, and the clock it was read on (null for memory). */
+  values: Record<string, { value: number | null; per_step: number[]; clock?: string | null }>;
 }
 
 /** A run's metrics from its report's headline and breakdowns. */
 export function runFigures(runId: string, labels: Record<string, string>, headline: Headline, breakdowns: ReadonlyArray<HostBreakdown | null>): RunFigures {
   const bds = breakdowns.filter((b): b is HostBreakdown => b !== null);
   const rows = bds.flatMap((b) => b.per_step);
+  const span = headline.span_clock;
   const values: RunFigures['values'] = {
-    request_total_ms: { value: headline.request_total_ms, per_step: [] },
-    step_mean_ms: { value: headline.step_mean_ms, per_step: bds.flatMap((b) => b.step_durations_ms) },
-    comm_total_ms: { value: headline.comm_total_ms, per_step: headline.comm_total_ms === null ? [] : rows.map((r) => r.comm_ms) },
-    exposed_comm_ms: { value: headline.exposed_comm_ms, per_step: rows.map((r) => r.exposed_comm_ms).filter((v): v is number => v !== null) },
-    reserved_peak_mib: { value: headline.reserved_peak_mib, per_step: [] },
+    request_total_ms: { value: headline.request_total_ms, per_step: [], clock: headline.request_clock },
+    step_mean_ms: { value: headline.step_mean_ms, per_step: headline.step_clock === 'mixed' ? [] : bds.flatMap((b) => b.step_durations_ms), clock: headline.step_clock },
+    comm_total_ms: { value: headline.comm_total_ms, per_step: headline.comm_total_ms === null ? [] : rows.map((r) => r.comm_ms), clock: span },
+    exposed_comm_ms: { value: headline.exposed_comm_ms, per_step: rows.map((r) => r.exposed_comm_ms).filter((v): v is number => v !== null), clock: span },
+    reserved_peak_mib: { value: headline.reserved_peak_mib, per_step: [], clock: null },
   };
-  for (const [name, v] of Object.entries(headline.spans)) values[`span:${name}`] = { value: v, per_step: rows.map((r) => r.spans[name] ?? 0) };
+  for (const [name, v] of Object.entries(headline.spans)) {
+    const timings = new Set(bds.flatMap((b) => b.spans.filter((x) => x.name === name).map((x) => x.timing)));
+    values[`span:${name}`] = { value: v, per_step: rows.map((r) => r.spans[name] ?? 0), clock: timings.size === 1 ? ([...timings][0] as string) : 'mixed' };
+  }
   return { runId, labels, values };
 }
 
@@ -44,13 +48,16 @@ export interface Change {
   verdict: Verdict;
   /** repeats: Welch over the runs' values; steps: Welch over per-step values (one run or more each, steps taken as independent). */
   basis: Basis | null;
+  /** Why there is no verdict where the figures were read on different clocks (verdict `not comparable`). */
+  note?: string;
 }
 
 export interface CompareRow {
   config: string;
   labels: Record<string, string>;
   runs: string[];
-  values: Record<string, { mean: number | null; sd: number | null; n: number }>;
+  /** clock: the one its runs read the metric on, `mixed` where they differ, null where none says (memory). */
+  values: Record<string, { mean: number | null; sd: number | null; n: number; clock: string | null }>;
   /** Against the baseline; null on the baseline's own row. */
   change: Record<string, Change> | null;
 }
@@ -76,7 +83,20 @@ export function availableMetrics(runs: readonly RunFigures[]): string[] {
 
 const isTime = (metric: string): boolean => metric.endsWith('_ms') || metric.startsWith('span:');
 
+/** The clock a group of runs read a metric on: the one they share, `mixed` where they differ, null where none says. */
+export function clockOf(metric: string, g: readonly RunFigures[]): string | null {
+  const set = new Set(g.map((r) => r.values[metric]?.clock).filter((c): c is string => c !== null && c !== undefined));
+  return set.size === 0 ? null : set.size > 1 ? 'mixed' : ([...set][0] as string);
+}
+
 function change(metric: string, base: readonly RunFigures[], other: readonly RunFigures[], confidence: number): Change {
+  // A step timed by CUDA events beside one marked by the host (which runs ahead of the GPU) differs by the clocks, not the change.
+  const ca = clockOf(metric, base);
+  const cb = clockOf(metric, other);
+  if (ca === 'mixed' || cb === 'mixed' || (ca !== null && cb !== null && ca !== cb)) {
+    const note = ca === 'mixed' || cb === 'mixed' ? 'the runs of one configuration read it on different clocks' : `${ca} clock vs ${cb} clock`;
+    return { diff: null, pct: null, ci_pct: null, verdict: 'not comparable', basis: null, note };
+  }
   const vals = (g: readonly RunFigures[]): number[] => g.map((r) => r.values[metric]?.value).filter((v): v is number => v !== null && v !== undefined);
   const a = vals(base);
   const b = vals(other);
@@ -127,7 +147,7 @@ export function compareRuns(baselineRun: string, runs: readonly RunFigures[], op
       metrics.map((m) => {
         const xs = g.map((r) => r.values[m]?.value).filter((v): v is number => v !== null && v !== undefined);
         const s = xs.length > 0 ? sampleStats(xs) : null;
-        return [m, { mean: s ? r3(s.mean) : null, sd: s && s.n > 1 ? r3(Math.sqrt(s.variance)) : null, n: xs.length }];
+        return [m, { mean: s ? r3(s.mean) : null, sd: s && s.n > 1 ? r3(Math.sqrt(s.variance)) : null, n: xs.length, clock: clockOf(m, g) }];
       }),
     ),
     change: config === baseKey ? null : Object.fromEntries(metrics.map((m) => [m, change(m, baseGroup, g, confidence)])),

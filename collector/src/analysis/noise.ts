@@ -33,7 +33,8 @@ export function welchInterval(a: readonly number[], b: readonly number[], confid
   return { diff, ci: [diff - t * se, diff + t * se], df };
 }
 
-export type Verdict = 'faster' | 'slower' | 'higher' | 'lower' | 'within noise' | 'no estimate';
+/** `not comparable`: the two sides were read on different clocks (compare-runs.ts). */
+export type Verdict = 'faster' | 'slower' | 'higher' | 'lower' | 'within noise' | 'no estimate' | 'not comparable';
 
 /**
  * A change whose whole interval lies above 0 is slower (a time) or higher (anything else); below

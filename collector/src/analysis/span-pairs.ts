@@ -9,6 +9,8 @@ export interface SpanMarkLike extends MarkLike {
   timing?: 'cuda' | 'host';
   category?: string;
   dropped?: number;
+  /** Where a mark came from (log, http, file); stage marks from log lines are on the log's clock. */
+  source?: string;
 }
 
 export interface Span {
@@ -72,7 +74,7 @@ export function pairSpans(marks: readonly SpanMarkLike[]): { spans: Span[]; prob
 
 export interface StepSlot {
   step: number;
-  /** Host-marked step window (the step stage's begin/end), or null where steps come only from span step numbers. */
+  /** The step window: the step stage's begin/end (host or log clock), else the step spans' (see step-clock.ts); null where steps come only from span step numbers. */
   start: number | null;
   end: number | null;
 }

@@ -1,6 +1,6 @@
 import type { HostBreakdown } from '../analysis/breakdown.js';
 import type { Headline } from '../analysis/spans-report.js';
-import { headlineRows } from './breakdown-md.js';
+import { headlineRows, hostColumn, perStepHead, stepTimingLines } from './breakdown-md.js';
 import { esc } from './html.js';
 
 const n = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? '–' : v.toFixed(d));
@@ -14,7 +14,7 @@ export function headlineHtml(h: Headline): string {
 /** A host's per-step breakdown as tables (the markdown form, in HTML). */
 export function breakdownHtml(b: HostBreakdown): string {
   const parts: string[] = [`<h3>Per-step breakdown${b.step_stage ? ` over ${esc(b.step_stage)}` : ''}: ${b.steps} steps with spans, ranks ${b.ranks.join(', ') || '–'}</h3>`];
-  if (b.step_ms) parts.push(`<p class="muted">step duration ms: mean ${n(b.step_ms.mean, 2)}, p50 ${n(b.step_ms.p50, 2)}, p95 ${n(b.step_ms.p95, 2)}</p>`);
+  for (const line of stepTimingLines(b)) parts.push(`<p class="muted step-timing">${esc(line)}</p>`);
   if (b.spans.length > 0) {
     parts.push(`<table class="spans">${head(['span', 'category', 'timing', 'count/step', 'ms/step mean', 'p50', 'p95', 'share of step %', 'per rank mean ms'])}<tbody>${b.spans
       .map((s) => row([esc(s.name), esc(s.category), s.timing, n(s.count_per_step), n(s.total_ms.mean, 3), n(s.total_ms.p50, 3), n(s.total_ms.p95, 3), n(s.share_pct), esc(s.per_rank.map((r) => `${r.rank}: ${n(r.total_ms_mean, 3)}`).join(', '))], [false, false, false, true, true, true, true, true]))
@@ -33,8 +33,9 @@ export function breakdownHtml(b: HostBreakdown): string {
   }
   if (b.per_step.length > 0) {
     const cats = b.categories.map((c) => c.category);
-    parts.push(`<table class="per-step">${head(['step', 'duration ms', ...cats.map((c) => `${c} ms`), 'exposed comm ms'])}<tbody>${b.per_step
-      .map((r) => row([String(r.step), n(r.duration_ms, 2), ...cats.map((c) => n(r.categories[c], 3)), n(r.exposed_comm_ms, 3)], [true, true, ...cats.map(() => true), true]))
+    const host = hostColumn(b);
+    parts.push(`<table class="per-step">${head(['step', ...perStepHead(b), ...cats.map((c) => `${c} ms`), 'exposed comm ms'])}<tbody>${b.per_step
+      .map((r) => row([String(r.step), n(r.duration_ms, 2), ...(host ? [n(r.host_duration_ms, 2)] : []), ...cats.map((c) => n(r.categories[c], 3)), n(r.exposed_comm_ms, 3)], [true, true, ...(host ? [true] : []), ...cats.map(() => true), true]))
       .join('')}</tbody></table>`);
   }
   if (b.outside_steps.length > 0) parts.push(`<p class="muted">outside any step: ${b.outside_steps.map((o) => `${esc(o.name)} ×${o.count} (${n(o.total_ms)} ms)`).join(', ')}</p>`);

@@ -6,7 +6,7 @@ export type CompareFormat = 'md' | 'json' | 'html' | 'csv';
 export const COMPARE_FORMATS: readonly CompareFormat[] = ['md', 'json', 'html', 'csv'];
 
 const NOTE = (r: CompareResult): string =>
-  `Verdicts at ${Math.round(r.confidence * 100)} % confidence, interval in % of the baseline mean. repeats: Welch interval over the runs of each configuration; steps: Welch over per-step values of the run(s), steps taken as independent (one run per configuration; repeats give the sounder answer). Values are mean ± sd over runs.`;
+  `Verdicts at ${Math.round(r.confidence * 100)} % confidence, interval in % of the baseline mean. repeats: Welch interval over the runs of each configuration; steps: Welch over per-step values of the run(s), steps taken as independent (one run per configuration; repeats give the sounder answer). Values are mean ± sd over runs. Clocks: cuda = CUDA events (when the GPU ran it), host = the workload's own marks (the host runs ahead of the GPU), log = log lines; figures on different clocks are not compared (not comparable).`;
 
 export function compareMarkdown(r: CompareResult): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
@@ -49,7 +49,7 @@ function csvField(s: string): string {
 
 /** One line per row: the values, then each metric's change, interval, verdict and basis. */
 export function compareCsv(r: CompareResult): string {
-  const head = ['config', 'runs', ...r.metrics.flatMap((m) => [m, `${m}_sd`, `${m}_n`, `${m}_pct`, `${m}_ci_lo_pct`, `${m}_ci_hi_pct`, `${m}_verdict`, `${m}_basis`])];
+  const head = ['config', 'runs', ...r.metrics.flatMap((m) => [m, `${m}_sd`, `${m}_n`, `${m}_pct`, `${m}_ci_lo_pct`, `${m}_ci_hi_pct`, `${m}_verdict`, `${m}_basis`, `${m}_clock`])];
   const lines = r.rows.map((row) => [
     row.config,
     row.runs.join(';'),
@@ -57,7 +57,7 @@ export function compareCsv(r: CompareResult): string {
       const v = row.values[m];
       const c = row.change?.[m];
       const s = (x: number | null | undefined): string => (x === null || x === undefined ? '' : String(x));
-      return [s(v?.mean), s(v?.sd), s(v?.n), s(c?.pct), s(c?.ci_pct?.[0]), s(c?.ci_pct?.[1]), row.change ? (c?.verdict ?? '') : 'baseline', c?.basis ?? ''];
+      return [s(v?.mean), s(v?.sd), s(v?.n), s(c?.pct), s(c?.ci_pct?.[0]), s(c?.ci_pct?.[1]), row.change ? (c?.verdict ?? '') : 'baseline', c?.basis ?? '', v?.clock ?? ''];
     }),
   ]);
   return [head, ...lines].map((l) => l.map(csvField).join(',')).join('\n') + '\n';

@@ -20,21 +20,34 @@ const digits = (m: string): number => (m === 'reserved_peak_mib' ? 0 : m === 're
 const signed = (v: number): string => `${v > 0 ? '+' : ''}${v.toFixed(2)}`;
 
 export function changeText(c: Change): string {
-  if (c.pct === null) return c.verdict;
+  if (c.pct === null) return c.note ? `${c.verdict}: ${c.note}` : c.verdict;
   const ci = c.ci_pct ? ` [${signed(c.ci_pct[0])}, ${signed(c.ci_pct[1])}]` : '';
   return `${signed(c.pct)} %${ci} ${c.verdict}${c.basis ? ` (${c.basis})` : ''}`;
 }
 
+/** The clock every row read a metric on, or null where rows differ or none says (then each cell says its own). */
+export function sharedClock(r: CompareResult, m: string): string | null {
+  const set = new Set(r.rows.map((row) => row.values[m]?.clock ?? null));
+  return set.size === 1 ? ([...set][0] ?? null) : null;
+}
+
+/** Column heading with the clock its figures were read on, where all rows share one: "step mean ms (cuda)". */
+const heading = (r: CompareResult, m: string): string => {
+  const c = sharedClock(r, m);
+  return c === null ? metricLabel(m) : `${metricLabel(m)} (${c})`;
+};
+
 export function absoluteTable(r: CompareResult): { head: string[]; rows: string[][] } {
   return {
-    head: ['config', 'runs', ...r.metrics.map(metricLabel)],
+    head: ['config', 'runs', ...r.metrics.map((m) => heading(r, m))],
     rows: r.rows.map((row) => [
       row.config,
       String(row.runs.length),
       ...r.metrics.map((m) => {
         const v = row.values[m];
         if (!v || v.mean === null) return '–';
-        return `${num(v.mean, digits(m))}${v.sd !== null ? ` ± ${num(v.sd, digits(m))}` : ''}`;
+        const own = sharedClock(r, m) === null && v.clock ? ` (${v.clock})` : '';
+        return `${num(v.mean, digits(m))}${v.sd !== null ? ` ± ${num(v.sd, digits(m))}` : ''}${own}`;
       }),
     ]),
   };
@@ -42,7 +55,7 @@ export function absoluteTable(r: CompareResult): { head: string[]; rows: string[
 
 export function changeTable(r: CompareResult): { head: string[]; rows: string[][] } {
   return {
-    head: ['config', ...r.metrics.map(metricLabel)],
+    head: ['config', ...r.metrics.map((m) => heading(r, m))],
     rows: r.rows.filter((row) => row.change !== null).map((row) => [row.config, ...r.metrics.map((m) => (row.change?.[m] ? changeText(row.change[m]) : '–'))]),
   };
 }
