@@ -24,7 +24,8 @@ function stepMarks(n: number, ms: number): SpanMarkLike[] {
 }
 
 /**
- * Two ranks, three 100 ms steps. Rank 0 per step: qkv_all_to_all 10-20 and 50-60, all_gather
+ * Two ranks, three 100 ms steps, each rank's step also timed on the GPU (a `step` span, as
+ * stage(..., step=i) sends). Rank 0 per step: qkv_all_to_all 10-20 and 50-60, all_gather
  * 15-40, attn (compute) 30-70; in step 2 one more qkv 80-90. Rank 1: qkv 10-30 and 50-70, attn
  * 30-70. Worked by hand below.
  */
@@ -32,6 +33,7 @@ function madeRun(): SpanMarkLike[] {
   const marks: SpanMarkLike[] = [...stepMarks(3, 100)];
   for (let k = 0; k < 3; k++) {
     const b = k * 100;
+    for (const rank of [0, 1]) marks.push(...span('denoise_step', 'step', rank, k, b, b + 100));
     marks.push(...span('qkv_all_to_all', 'communication', 0, k, b + 10, b + 20), ...span('qkv_all_to_all', 'communication', 0, k, b + 50, b + 60));
     marks.push(...span('all_gather', 'communication', 0, k, b + 15, b + 40), ...span('attn', 'compute', 0, k, b + 30, b + 70));
     if (k === 2) marks.push(...span('qkv_all_to_all', 'communication', 0, k, b + 80, b + 90));
@@ -62,6 +64,7 @@ describe('per-step breakdown', () => {
     expect(b.step_stage).toBe('denoise_step');
     expect(b.steps).toBe(3);
     expect(b.ranks).toEqual([0, 1]);
+    expect([b.step_clock, b.step_source, b.span_clock, b.share_refused]).toEqual(['cuda', 'step-spans', 'cuda', null]);
     expect(b.step_ms).toEqual({ mean: 100, p50: 100, p95: 100 });
     // qkv per step, mean over ranks: steps 0 and 1 (20 + 40) / 2 = 30, step 2 (30 + 40) / 2 = 35.
     expect(name('qkv_all_to_all')?.total_ms).toEqual({ mean: 31.667, p50: 30, p95: 35 });
@@ -154,8 +157,10 @@ describe('step attribution', () => {
     const marks = [...span('a2a', 'communication', 0, 0, 0, 2), ...span('a2a', 'communication', 0, 1, 10, 13), ...span('setup', 'compute', 0, undefined, 20, 25)];
     const b = buildBreakdown(marks, []);
     expect(b?.step_stage).toBeNull();
-    expect(b?.per_step.map((r) => [r.step, r.duration_ms, r.spans.a2a])).toEqual([[0, null, 2], [1, null, 3]]);
-    expect(b?.spans[0]?.share_pct).toBeNull();
+    // No step has a duration of its own; the GPU's step 1 runs from the end of step 0's last span (2) to its own last end (13).
+    expect(b?.per_step.map((r) => [r.step, r.duration_ms, r.spans.a2a])).toEqual([[0, null, 2], [1, 11, 3]]);
+    expect([b?.step_clock, b?.step_source]).toEqual(['cuda', 'span-ends']);
+    expect(b?.spans[0]?.share_pct).toBe(27.273);
     expect(b?.outside_steps).toEqual([{ name: 'setup', count: 1, total_ms: 5 }]);
   });
 });
@@ -204,8 +209,12 @@ describe('report with spans', () => {
     expect(r.headline).toEqual({
       request_total_ms: 2000,
       request_source: 'request',
+      request_clock: 'host',
       step_stage: 'denoise_step',
       step_mean_ms: 100,
+      step_clock: 'cuda',
+      step_source: 'step-spans',
+      span_clock: 'cuda',
       comm_total_ms: 41.667,
       exposed_comm_ms: 21.667,
       reserved_peak_mib: 1500,

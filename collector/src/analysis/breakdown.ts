@@ -182,7 +182,7 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
   });
   const durations = timing.slotMs.filter((v): v is number => v !== null);
   const hostDurations = slots.map(hostMs).filter((v): v is number => v !== null);
-  const refused = shareRefusal(timing, spanClock, rows.length, misfits(inSlot, timing.perRank));
+  const refused = shareRefusal(timing, spanClock, rows.length, misfits(inSlot, timing.perRank), byTime);
   const problems = [...paired.problems, ...steps.problems];
   if (byTime > 0) problems.push(`${byTime} spans without a step number were placed by time in ${steps.windowClock}-marked steps; the GPU runs behind the host, so some may sit a step late: give spans a step (stage(..., step=i) or set_step)`);
   if (dropped > 0) problems.push(`the workload's marks client dropped ${dropped} marks (buffer full or undeliverable): spans are missing`);
@@ -209,9 +209,10 @@ export function buildBreakdown(marks: readonly SpanMarkLike[], stages: readonly 
 }
 
 /** Why a share of the step would not mean anything here; null where shares are given. */
-export function shareRefusal(t: StepTiming, spanClock: SpanClock | null, rows: number, misfit: number): string | null {
+export function shareRefusal(t: StepTiming, spanClock: SpanClock | null, rows: number, misfit: number, byTime = 0): string | null {
   if (rows === 0 || spanClock === null) return null;
   if (spanClock === 'mixed') return 'spans mix CUDA and host timing: no one clock to divide by';
+  if (byTime > 0) return `${byTime} spans were placed in steps by time on another clock than theirs: which step they belong to is a guess`;
   if (t.clock === null) return 'no step durations (steps known only from span step numbers)';
   if (t.clock !== spanClock) return `step durations are on the ${t.clock} clock (${t.source}) and the spans on the ${spanClock} clock: a share would divide one clock by another`;
   if (misfit > 0) return `in ${misfit} of ${rows} steps the spans add up to more than the step (${t.source}): the step boundaries do not hold the spans`;

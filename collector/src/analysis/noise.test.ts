@@ -88,7 +88,7 @@ describe('compare over runs', () => {
       ['config=gate', ['g1', 'g2', 'g3']],
       ['config=off', ['o1']],
     ]);
-    expect(res.rows[0]?.values.step_mean_ms).toEqual({ mean: 100, sd: 1, n: 3 });
+    expect(res.rows[0]?.values.step_mean_ms).toEqual({ mean: 100, sd: 1, n: 3, clock: null });
     expect(res.rows[0]?.change).toBeNull();
   });
 
@@ -116,5 +116,25 @@ describe('compare over runs', () => {
     expect(configOf({ runId: 'x', labels: {} }, 'config')).toBe('x');
     expect(configOf({ runId: 'x', labels: { b: '2', a: '1' } }, 'config')).toBe('a=1,b=2');
     expect(() => compareRuns('nope', runs)).toThrow(/baseline run "nope" is not among the runs compared/);
+  });
+});
+
+describe('compare across clocks', () => {
+  const clocked = (runId: string, config: string, step: number, clock: string | null): RunFigures =>
+    fig(runId, { config }, step, [step - 1, step, step + 1], { step_mean_ms: { value: step, per_step: [step - 1, step, step + 1], clock } });
+
+  it('never judges a step timed by CUDA events against one the host marked', () => {
+    // The H100 capture: spans off, host-marked steps of 35 ms; spans on, GPU steps of 52 ms.
+    const res = compareRuns('off', [clocked('off', 'off', 35, 'host'), clocked('on', 'on', 52, 'cuda')], { metrics: ['step_mean_ms'] });
+    expect(res.rows.map((r) => r.values.step_mean_ms?.clock)).toEqual(['host', 'cuda']);
+    expect(res.rows[1]?.change?.step_mean_ms).toEqual({ diff: null, pct: null, ci_pct: null, verdict: 'not comparable', basis: null, note: 'host clock vs cuda clock' });
+  });
+
+  it('judges one clock against itself, and not a configuration whose repeats differ in clock', () => {
+    const same = compareRuns('a', [clocked('a', 'x', 52, 'cuda'), clocked('b', 'y', 53, 'cuda')], { metrics: ['step_mean_ms'] });
+    expect(same.rows[1]?.change?.step_mean_ms).toMatchObject({ pct: 1.923, verdict: 'within noise', basis: 'steps' });
+    const mixed = compareRuns('a', [clocked('a', 'x', 52, 'cuda'), clocked('b', 'y', 53, 'cuda'), clocked('c', 'y', 40, 'host')], { metrics: ['step_mean_ms'] });
+    expect(mixed.rows[1]?.values.step_mean_ms?.clock).toBe('mixed');
+    expect(mixed.rows[1]?.change?.step_mean_ms).toMatchObject({ verdict: 'not comparable', note: 'the runs of one configuration read it on different clocks' });
   });
 });

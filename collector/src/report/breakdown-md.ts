@@ -35,10 +35,10 @@ export function stepTimingLines(b: HostBreakdown): string[] {
         : b.step_source === 'span-ends'
           ? `derived from the spans: end of the last span of step i-1 to the end of the last span of step i (a first step has none)`
           : `the ${name} begin/end marks${b.step_clock === 'cuda' ? '' : ': when the workload marked the step, not when the GPU ran it'}`;
-    out.push(`Step timing: ${b.step_clock} clock, ${how}. Step ms: mean ${n(b.step_ms.mean, 2)}, p50 ${n(b.step_ms.p50, 2)}, p95 ${n(b.step_ms.p95, 2)} over ${b.step_durations_ms.length} steps.`);
+    out.push(`Step timing: ${b.step_clock} clock, ${how}. Step ms: mean ${n(b.step_ms.mean, 2)}, p50 ${n(b.step_ms.p50, 2)}, p95 ${n(b.step_ms.p95, 2)} over ${b.step_durations_ms.length} step${b.step_durations_ms.length === 1 ? '' : 's'}.`);
   }
   if (b.host_step_ms && b.step_source !== 'step-marks') {
-    out.push(`The ${name} marks read mean ${n(b.host_step_ms.mean, 2)}, p50 ${n(b.host_step_ms.p50, 2)}, p95 ${n(b.host_step_ms.p95, 2)} ms on the ${b.host_step_clock} clock: the host runs ahead of the GPU, so those are not the steps' GPU time.`);
+    out.push(`The ${name} marks read mean ${n(b.host_step_ms.mean, 2)}, p50 ${n(b.host_step_ms.p50, 2)}, p95 ${n(b.host_step_ms.p95, 2)} ms on the ${b.host_step_clock} clock: when the workload marked them, which runs ahead of the GPU, so not the steps' GPU time.`);
   }
   if (b.span_clock !== null) out.push(`Spans: ${b.span_clock} clock.${b.share_refused ? ` Shares of the step not given: ${b.share_refused}.` : ''}`);
   return out;
