@@ -37,7 +37,7 @@ with stagewatch.stage("request"):
 `;
 
 interface ReportJson {
-  headline: { step_stage: string | null; spans: Record<string, number>; request_total_ms: number | null };
+  headline: { step_stage: string | null; step_clock: string | null; spans: Record<string, number>; request_total_ms: number | null };
   hosts: Array<{ stages: Array<{ name: string; steps: { count: number } | null }>; breakdown: { steps: number; spans: Array<{ name: string; timing: string; count_per_step: number }> } | null }>;
 }
 
@@ -67,6 +67,8 @@ describe('spans through agent and collector, and compare over labelled runs', ()
     expect(host?.breakdown?.steps).toBe(6);
     expect(host?.breakdown?.spans.map((s) => [s.name, s.timing, s.count_per_step]).sort()).toEqual([['attn', 'host', 1], ['qkv_all_to_all', 'host', 1]]);
     expect(rep.headline.step_stage).toBe('denoise_step');
+    // No torch here: steps and spans are both on the host clock, so shares are given.
+    expect(rep.headline.step_clock).toBe('host');
     expect(rep.headline.spans.attn).toBeGreaterThanOrEqual(10);
 
     const runs = (await (await fetch(`${col.url}/api/runs`)).json()) as Array<{ id: string; labels: Record<string, string> }>;
@@ -85,11 +87,11 @@ describe('spans through agent and collector, and compare over labelled runs', ()
     expect(cli.rows[1].change.request_total_ms).toMatchObject({ basis: null, verdict: 'no estimate' });
 
     const md = String((await execa(process.execPath, [COLLECTOR_BIN, 'compare', '--baseline', 'base-1', 'gate-1', '--metrics', 'step_mean_ms,span:attn', '--data', data])).stdout);
-    expect(md).toMatch(/\| config \| runs \| step mean ms \| attn ms\/step \|/);
+    expect(md).toMatch(/\| config \| runs \| step mean ms \(host\) \| attn ms\/step \(host\) \|/);
     expect(md).toMatch(/## Change against the baseline/);
     const csv = String((await execa(process.execPath, [COLLECTOR_BIN, 'compare', '--baseline', 'base-1', 'gate-1', '--format', 'csv', '--metrics', 'span:attn', '--data', data])).stdout).split('\n');
-    expect(csv[0]).toBe('config,runs,span:attn,span:attn_sd,span:attn_n,span:attn_pct,span:attn_ci_lo_pct,span:attn_ci_hi_pct,span:attn_verdict,span:attn_basis');
-    expect(csv[1]).toMatch(/^"config=base,model=t2v",base-1,[\d.]+,,1,,,,baseline,$/);
+    expect(csv[0]).toBe('config,runs,span:attn,span:attn_sd,span:attn_n,span:attn_pct,span:attn_ci_lo_pct,span:attn_ci_hi_pct,span:attn_verdict,span:attn_basis,span:attn_clock');
+    expect(csv[1]).toMatch(/^"config=base,model=t2v",base-1,[\d.]+,,1,,,,baseline,,host$/);
     const bad = await execa(process.execPath, [COLLECTOR_BIN, 'compare', '--baseline', 'base-1', 'gate-1', '--metrics', 'nope', '--data', data], { reject: false });
     expect(bad.exitCode).toBe(2);
     expect(String(bad.stderr)).toMatch(/unknown metric "nope"; these runs have request_total_ms, .*span:attn/);

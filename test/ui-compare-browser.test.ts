@@ -24,7 +24,8 @@ function store(runId: string, config: string, stepMs: number): void {
   for (let k = 0; k < 4; k++) {
     const b = t0 + k * stepMs + (k % 2) * 0.5;
     marks.push({ kind: 'begin', stage: 'denoise_step', step: k, t: b, source: 'http' }, { kind: 'end', stage: 'denoise_step', step: k, t: b + stepMs - 1, source: 'http' });
-    for (const [name, category, s, e] of [['attn', 'compute', 1, stepMs - 10], ['qkv_all_to_all', 'communication', stepMs - 12, stepMs - 4]] as const) {
+    // Each step also timed on the GPU (what stage(..., step=k) sends with CUDA up).
+    for (const [name, category, s, e] of [['denoise_step', 'step', 0, stepMs - 1], ['attn', 'compute', 1, stepMs - 10], ['qkv_all_to_all', 'communication', stepMs - 12, stepMs - 4]] as const) {
       marks.push({ kind: 'begin', stage: name, step: k, t: b + s, source: 'http', timing: 'cuda', category }, { kind: 'end', stage: name, step: k, t: b + e, source: 'http', timing: 'cuda', category });
     }
   }
@@ -53,7 +54,8 @@ describe('web UI: spans and compare', () => {
     await page.goto(`http://127.0.0.1:${collector.port}/#/run/base-1`);
     await page.waitForFunction(() => window.__stagewatch?.ready === true);
     expect(await page.evaluate(() => window.__stagewatch.error)).toBeNull();
-    expect(await page.locator('table.headline').textContent()).toMatch(/qkv_all_to_all ms per step8\.000/);
+    expect(await page.locator('table.headline').textContent()).toMatch(/qkv_all_to_all ms per step \(cuda\)8\.000/);
+    expect(await page.locator('p.step-timing').first().textContent()).toMatch(/^Step timing: cuda clock, each rank's denoise_step timed as a span/);
     expect(await page.locator('table.spans tbody tr').count()).toBe(2);
     expect(await page.locator('table.categories').textContent()).toMatch(/communication/);
     await page.screenshot({ path: path.join(SHOTS, 'run-breakdown.png'), fullPage: true });
@@ -67,7 +69,7 @@ describe('web UI: spans and compare', () => {
     expect(await page.evaluate(() => window.__stagewatch.error)).toBeNull();
     expect(await page.evaluate(() => window.__stagewatch.compare)).toEqual({ page: 'compare', rows: 2, metrics: 2 });
     const head = await page.locator('table.compare-abs thead').textContent();
-    expect(head).toBe('configrunsstep mean msattn ms/step');
+    expect(head).toBe('configrunsstep mean ms (cuda)attn ms/step (cuda)');
     // Steps of 49 and 51 ms in the base repeats, 59 in gate: about +18 % and slower.
     expect(await page.locator('table.compare-pct tbody tr').first().textContent()).toMatch(/^config=gate\+18\.\d\d % \[\+\d+\.\d\d, \+\d+\.\d\d\] slower \(steps\)/);
     await page.screenshot({ path: path.join(SHOTS, 'compare.png'), fullPage: true });
