@@ -7,7 +7,7 @@ it, every call is a no-op, so instrumented code runs anywhere.
     with stagewatch.stage("t5_encode"):
         context = t5(prompt)
     for i, t in enumerate(timesteps):
-        with stagewatch.stage("denoise_step", step=i):
+        with stagewatch.stage("denoise_step", step=i):   # host marks + the step timed on the GPU
             with stagewatch.span("attention", category="compute"):   # GPU-timed
                 ...
     stagewatch.mark("begin", "vae_decode", gauges={"latent_mib": 512})
@@ -23,7 +23,10 @@ POSTs them in batches every STAGEWATCH_FLUSH_MS (200). A full buffer (STAGEWATCH
 STAGEWATCH_EXIT_FLUSH_S, 5 s) and by `flush(timeout)`.
 
 Spans (`span()`, traced collectives) are marks with `"timing"`: `cuda` where torch has CUDA up,
-else `host`. A CUDA span records a torch.cuda.Event on the current stream at enter and exit and
+else `host`. A stage with a step (`stage("denoise_step", step=i)`) is also sent as a CUDA-timed
+span of the same name with `"category":"step"` where CUDA is up (cuda=False: host marks only), so
+the step's duration is on the same clock as its spans; `span(name, step=i, category="step")` does
+the same without host marks. A CUDA span records a torch.cuda.Event on the current stream at enter and exit and
 never synchronizes; the thread polls `event.query()` and turns finished events into wall-clock
 times through an anchor: an event recorded on a side stream between two host clock readings
 (its host time is their midpoint, right to within half their gap). Anchors are renewed every
@@ -49,11 +52,12 @@ import urllib.request
 
 __all__ = [
     "enabled", "mark", "stage", "span", "tag", "set_step", "current_step", "flush", "stats",
-    "trace_collectives", "configure", "COLLECTIVE_NAMES",
+    "trace_collectives", "configure", "COLLECTIVE_NAMES", "STEP_CATEGORY",
 ]
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.:/ -]{1,64}$")
 _CATEGORY_OK = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+STEP_CATEGORY = "step"  # a span timing a whole step: what the report divides a step's spans by
 _MAX_LINES = 4000  # per POST: the agent takes bodies up to 1 MiB, a span line is about 150 bytes
 
 
@@ -311,6 +315,13 @@ class Client:
             ev.record()
             return (name, step, category, ev, self.clock_ms())
         return (name, step, category, None, self.clock_ms())
+
+    def begin_step(self, name, step):
+        """A GPU-timed step span (category STEP_CATEGORY) where CUDA is up; None otherwise, since
+        the stage's host marks already time the step on the host clock."""
+        if self.timeline is None or not self.torch.cuda():
+            return None
+        return self.begin_span(name, step, STEP_CATEGORY, True)
 
     def end_span(self, frame):
         name, step, category, ev0, t0 = frame
@@ -596,25 +607,37 @@ def mark(kind, stage_name, step=None, gauges=None):
 
 class stage:
     """Marks the begin and end of a stage around a block, even if the block raises. A `step`
-    becomes the current step for spans inside it."""
+    becomes the current step for spans inside it.
 
-    __slots__ = ("name", "step", "gauges")
+    A stage with a `step` (a denoising step) is also timed on the GPU where torch has CUDA up
+    and cuda=True: CUDA events on the current stream at enter and exit, sent as a span of the
+    same name with category `step`. The host's begin/end marks time when the host queued the
+    step, which runs ahead of the GPU; the report divides the step's spans by the GPU-timed step.
+    """
 
-    def __init__(self, name, step=None, gauges=None):
+    __slots__ = ("name", "step", "gauges", "cuda", "_frames")
+
+    def __init__(self, name, step=None, gauges=None, cuda=True):
         self.name = name
         self.step = step
         self.gauges = gauges
+        self.cuda = cuda
+        self._frames = []
 
     def __enter__(self):
         mark("begin", self.name, self.step, self.gauges)
         c = _client
         if c is not None and self.step is not None:
             c.steps().append(int(self.step))
+            self._frames.append(c.begin_step(self.name, int(self.step)) if self.cuda else None)
         return self
 
     def __exit__(self, *exc):
         c = _client
         if c is not None and self.step is not None:
+            frame = self._frames.pop() if self._frames else None
+            if frame is not None:
+                c.end_span(frame)
             st = c.steps()
             if st:
                 st.pop()

@@ -194,6 +194,48 @@ class CudaSpanTest(unittest.TestCase):
         self.assertLess(abs(c.stats()["drift_ms"]), 0.4)
         self.assertLessEqual(c.stats()["anchors"], 2)
 
+    def test_a_stage_with_a_step_is_also_timed_on_the_gpu(self):
+        clock = FakeClock()
+        gpu = FakeGpu(clock, lag_ms=40.0)  # the host queues the step 40 ms before the GPU runs it
+        post = Collect()
+        stagewatch.configure(url="http://marks", rank=0, post=post, flush_s=3600, clock_ms=clock, timeline=FakeTimeline(gpu), torch=FakeTorch())
+        try:
+            host0 = clock.now
+            with stagewatch.stage("denoise_step", step=3):
+                clock.advance(8)  # the host's step: 8 ms of launches
+            with stagewatch.stage("init"):  # no step: host marks only
+                pass
+            with stagewatch.stage("denoise_step", step=4, cuda=False):
+                pass
+            clock.advance(100)
+            self.assertTrue(stagewatch.flush(1))
+            lines = lines_of(post.bodies)
+            host = [(x["kind"], x["stage"], x.get("step")) for x in lines if "timing" not in x]
+            self.assertEqual(host, [("begin", "denoise_step", 3), ("end", "denoise_step", 3), ("begin", "init", None), ("end", "init", None), ("begin", "denoise_step", 4), ("end", "denoise_step", 4)])
+            gpu_lines = [x for x in lines if "timing" in x]
+            self.assertEqual([(x["kind"], x["stage"], x["step"], x["timing"], x["category"]) for x in gpu_lines], [
+                ("begin", "denoise_step", 3, "cuda", stagewatch.STEP_CATEGORY), ("end", "denoise_step", 3, "cuda", "step"),
+            ])
+            # On the GPU's clock: 40 ms after the host began it.
+            self.assertAlmostEqual(gpu_lines[0]["t"], host0 + 40.0, delta=0.011)
+            self.assertAlmostEqual(gpu_lines[1]["t"] - gpu_lines[0]["t"], 8.0, delta=0.002)
+        finally:
+            stagewatch.configure(url="")
+
+    def test_without_cuda_a_stage_step_is_host_marks_only(self):
+        post = Collect()
+        stagewatch.configure(url="http://marks", post=post, flush_s=3600, torch=FakeTorch(up=False))
+        try:
+            with stagewatch.stage("denoise_step", step=0):
+                with stagewatch.span("attn", category="compute"):
+                    pass
+            self.assertTrue(stagewatch.flush(1))
+            self.assertEqual([(x["stage"], x.get("timing"), x.get("category")) for x in lines_of(post.bodies)], [
+                ("denoise_step", None, None), ("attn", "host", "compute"), ("attn", "host", "compute"), ("denoise_step", None, None),
+            ])
+        finally:
+            stagewatch.configure(url="")
+
     def test_without_cuda_the_span_is_host_timed_and_says_so(self):
         clock = FakeClock()
         post = Collect()
