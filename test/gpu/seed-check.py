@@ -55,3 +55,34 @@ for run in sorted(gts):
         diff = r - t
         ok = abs(diff) <= max(0.05 * t, 0.1)
         print(f"{run:20s} {name:18s} truth {t:8.3f}  report {r:8.3f}  diff {diff:+.3f} ms ({diff / t * 100:+.2f} %) {'within' if ok else 'OUTSIDE'} 5 % / 0.1 ms")
+
+print("\n## step time: report (its step clock) vs workload CUDA events (ms, mean over ranks)")
+print("# the report's step mean must be GPU time (cuda), within 1 % or 0.1 ms of the truth; no share of the step over 100 %")
+for run in sorted(gts):
+    path = os.path.join(rep_dir, f"report-{run}.json")
+    if not os.path.exists(path):
+        continue
+    rep = json.load(open(path))
+    hl = rep["headline"]
+    bds = [h["breakdown"] for h in rep["hosts"] if h.get("breakdown")]
+    # Truth per step, mean over ranks; span-ends has no step 0 (nothing before it), so compare like with like.
+    per_step = {}
+    for g in gts[run]:
+        for row in g["steps"]:
+            per_step.setdefault(row["step"], []).append(row["step_ms"])
+    truth_steps = {k: statistics.mean(v) for k, v in per_step.items()}
+    rep_steps = {r["step"]: r["duration_ms"] for b in bds for r in b["per_step"] if r["duration_ms"] is not None}
+    common = sorted(set(truth_steps) & set(rep_steps)) if hl.get("step_source") == "span-ends" else sorted(truth_steps)
+    t = statistics.mean(truth_steps[k] for k in common) if common else float("nan")
+    r = hl.get("step_mean_ms")
+    shares = [s["share_pct"] for b in bds for s in b["spans"] if s["share_pct"] is not None] + [c["share_pct"] for b in bds for c in b["categories"] if c["share_pct"] is not None]
+    refused = "; ".join(b["share_refused"] for b in bds if b.get("share_refused"))
+    head = f"{run:20s} clock {hl.get('step_clock')}/{hl.get('step_source')}  truth {t:8.3f}"
+    if r is None:
+        print(f"{head}  report –  OUTSIDE (no step mean)")
+        continue
+    ok = hl.get("step_clock") == "cuda" and abs(r - t) <= max(0.01 * t, 0.1)
+    worst = max((abs(rep_steps[k] - truth_steps[k]) for k in common if k in rep_steps), default=float("nan"))
+    print(f"{head}  report {r:8.3f}  diff {r - t:+.3f} ms ({(r - t) / t * 100:+.2f} %) {'within' if ok else 'OUTSIDE'} 1 % / 0.1 ms;"
+          f" worst step {worst:.3f} ms; max share {max(shares, default=0):.1f} % {'ok' if max(shares, default=0) <= 100 else 'OVER 100'}"
+          f"{'; shares refused: ' + refused if refused else ''}")

@@ -4,15 +4,32 @@
 # while the machine is warm:
 #   bash .carry/seed-run.sh overhead   # spans off / spans on / spans+traced collectives, x REPEATS, interleaved
 #   bash .carry/seed-run.sh configs    # a2a_gate, ffn_only, fsdp_off with spans+tracing, x REPEATS
-#   bash .carry/seed-run.sh report     # reports, compare tables, and seed-check.py against the ground truth
-# Writes $OUT/{<run>.out, gt/gt-<run>-rank<r>.json, report-<run>.{md,json,html}, compare-*.{md,json,html,csv}, check.txt}.
+#   bash .carry/seed-run.sh clocks     # spans on, steps host-marked only (STEP_CUDA=0): the report must derive GPU step times
+#   bash .carry/seed-run.sh report     # reports, compare tables, seed-check.py against the ground truth, and the
+#                                      # collector's store (stopped first, so the SQLite file is whole) as swdata.tar.xz
+#   bash .carry/seed-run.sh stop       # stops the background collector
+# Writes $OUT/{<run>.out, gt/gt-<run>-rank<r>.json, report-<run>.{md,json,html}, compare-*.{md,json,html,csv}, check.txt,
+# swdata.tar.xz (replayable in tests: tar -xJf swdata.tar.xz; stagewatch-collector report RUN --data swdata)}.
+# The collector runs in the background between phases with every stream redirected: a background
+# process holding the caller's stdout would keep `bash seed-run.sh ... | tail` from ever ending.
 set -u
 OUT=${OUT:-/tmp/out}; C=$PWD/.carry; SW=$C/sw; mkdir -p "$OUT/gt" /tmp/gt
 NP=${NP:-2}; REPEATS=${REPEATS:-2}
 [ -x /tmp/node ] || { xz -dc "$C/node.xz" > /tmp/node && chmod +x /tmp/node; }
 N=/tmp/node
-if ! { [ -f /tmp/collector.pid ] && kill -0 "$(cat /tmp/collector.pid)" 2>/dev/null; }; then
-  $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata 2>> /tmp/collector.log &
+
+running() { [ -f /tmp/collector.pid ] && kill -0 "$(cat /tmp/collector.pid)" 2>/dev/null; }
+# SIGTERM: the collector closes its store (the WAL checkpointed into stagewatch.sqlite), then exits.
+stop_collector() {
+  running || { rm -f /tmp/collector.pid; return 0; }
+  local pid; pid=$(cat /tmp/collector.pid); kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && { echo "collector $pid did not stop on SIGTERM in 10 s: killing it" >&2; kill -KILL "$pid"; }
+  rm -f /tmp/collector.pid
+}
+if [ "${1:-}" = stop ]; then stop_collector; exit 0; fi
+if ! running; then
+  $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata < /dev/null > /dev/null 2>> /tmp/collector.log &
   echo $! > /tmp/collector.pid
   sleep 1
 fi
@@ -33,6 +50,10 @@ case "${1:-}" in
       run "seed-spans-$r" config=fsdp spans=on -- SPANS=1 TRACE=0
       run "seed-full-$r" config=fsdp spans=full -- SPANS=1 TRACE=1
     done ;;
+  clocks)
+    for r in $(seq 1 "$REPEATS"); do
+      run "seed-hoststeps-$r" config=fsdp spans=on steps=host -- SPANS=1 TRACE=0 STEP_CUDA=0
+    done ;;
   configs)
     for r in $(seq 1 "$REPEATS"); do
       run "seed-gate-$r" config=a2a_gate spans=full -- SPANS=1 TRACE=1 A2A_GATE=1
@@ -51,8 +72,14 @@ case "${1:-}" in
       $N "$SW/collector.mjs" compare --baseline seed-full-1 $cfg --metrics request_total_ms,step_mean_ms,comm_total_ms,exposed_comm_ms,span:qkv_all_to_all,span:out_all_to_all,span:all_gather,reserved_peak_mib \
         --data /tmp/swdata --format $f --out "$OUT/compare-configs.$f"
     done
+    hs=$(echo "$ids" | grep '^seed-hoststeps-' | tr '\n' ' ')
+    # GPU step times from step spans (seed-spans) against those derived from span ends (seed-hoststeps): both cuda.
+    [ -n "$hs" ] && $N "$SW/collector.mjs" compare --baseline seed-spans-1 $(echo "$ids" | grep '^seed-spans-' | tr '\n' ' ') $hs \
+      --metrics step_mean_ms,span:qkv_all_to_all --data /tmp/swdata --out "$OUT/compare-clocks.md"
     cp /tmp/gt/gt-*.json "$OUT/gt/"
     python3 "$C/seed-check.py" /tmp/gt "$OUT" | tee "$OUT/check.txt"
-    tail -20 /tmp/collector.log > "$OUT/collector-log-tail.txt" ;;
-  *) echo "usage: seed-run.sh overhead|configs|report" >&2; exit 2 ;;
+    stop_collector
+    tail -20 /tmp/collector.log > "$OUT/collector-log-tail.txt"
+    tar -C /tmp -cJf "$OUT/swdata.tar.xz" swdata && ls -l "$OUT/swdata.tar.xz" ;;
+  *) echo "usage: seed-run.sh overhead|configs|clocks|report|stop" >&2; exit 2 ;;
 esac

@@ -12,6 +12,9 @@ collector. Knobs (environment):
   SPANS=1        spans: attn and ffn (compute) per block, qkv/out all_to_all (communication)
   TRACE=1        stagewatch.trace_collectives(): all_to_all (tagged qkv/out) and FSDP's
                  all_gather / reduce_scatter become spans without explicit span() calls
+  STEP_CUDA=0    steps host-marked only (stage(..., cuda=False)); by default stagewatch.stage("denoise_step",
+                 step=i) also times each step with CUDA events (a `step` span), so the report's step
+                 durations are on the spans' clock; with 0 the report derives them from span ends
   FSDP_OFF=1     no FSDP even with several ranks;  FFN_ONLY=1  FSDP wraps only the FFNs
   A2A_GATE=1     all_to_all on a side stream, gated by events in and out
   STEPS=20 LAYERS=8 DIM=2048 HEADS=16 SEQ=16384 (total tokens, split over ranks)
@@ -47,6 +50,7 @@ TRACE = os.environ.get("TRACE") == "1"
 FSDP_OFF = os.environ.get("FSDP_OFF") == "1"
 FFN_ONLY = os.environ.get("FFN_ONLY") == "1"
 A2A_GATE = os.environ.get("A2A_GATE") == "1"
+STEP_CUDA = os.environ.get("STEP_CUDA", "1") != "0"
 STEPS = env_int("STEPS", 20)
 LAYERS = env_int("LAYERS", 8)
 DIM = env_int("DIM", 2048)
@@ -95,7 +99,7 @@ class GroundTruth:
         names = sorted({n for r in rows for n in r["all_to_all"]})
         out = {
             "config": config, "rank": RANK, "world": WORLD, "spans": SPANS, "trace": TRACE, "fsdp": fsdp_on(),
-            "ffn_only": FFN_ONLY, "a2a_gate": A2A_GATE, "layers": LAYERS, "dim": DIM, "heads": HEADS, "seq": SEQ,
+            "ffn_only": FFN_ONLY, "a2a_gate": A2A_GATE, "step_cuda": STEP_CUDA, "layers": LAYERS, "dim": DIM, "heads": HEADS, "seq": SEQ,
             "torch": torch.__version__, "device": torch.cuda.get_device_name(),
             "median_step_ms": statistics.median(r["step_ms"] for r in rows),
             "mean_step_ms": statistics.fmean(r["step_ms"] for r in rows),
@@ -259,7 +263,9 @@ def main():
                 GT.step = i
                 t0 = time.perf_counter()
                 start = GT.event()
-                with stagewatch.stage("denoise_step", step=i):
+                # Host marks, and (STEP_CUDA) the step timed by CUDA events on this stream: the
+                # host runs ahead of the GPU, so only the latter is the step's GPU time.
+                with stagewatch.stage("denoise_step", step=i, cuda=STEP_CUDA):
                     x = model(x)
                 GT.steps.append((i, start, GT.event(), (time.perf_counter() - t0) * 1000))
             torch.cuda.synchronize()
