@@ -120,6 +120,24 @@ describe('GPU-timed steps (step spans)', () => {
     expect(r.headline).toMatchObject({ step_mean_ms: 50, step_clock: 'cuda', step_source: 'step-spans', span_clock: null });
   });
 
+  it('where some steps were timed before CUDA came up, the CUDA-timed ones are the steps’ clock', () => {
+    const steps = gpuSteps().map((m) => (m.step === 0 ? { ...m, timing: 'host' as const } : m));
+    const b = breakdown([...hostSteps(STEPS, 8), ...steps, ...gpuWork()]);
+    expect([b.step_clock, b.step_source, b.share_refused]).toEqual(['cuda', 'step-spans', null]);
+    expect(b.per_step[0]?.duration_ms).toBeNull();
+    expect(b.step_durations_ms).toHaveLength(STEPS - 1);
+  });
+
+  it('without step marks, a second request’s steps are new steps; a step timed twice on one rank is said', () => {
+    const twice = [...gpuSteps(), ...Array.from({ length: STEPS }, (_, k) => span('denoise_step', 'step', 0, k, 5000 + 50 * k, 5000 + 50 * k + 50)).flat()];
+    const b = breakdown([...twice, ...gpuWork(), ...[0, 1].flatMap((k) => span('attn', 'compute', 0, k, 5000 + 50 * k + 2, 5000 + 50 * k + 40))]);
+    expect(b.per_step.map((r) => r.step)).toEqual([...Array.from({ length: STEPS }, (_, k) => k), 0, 1]);
+    expect(b.per_step.at(-1)?.spans).toEqual({ attn: 38 });
+    expect(b.problems).toEqual([]);
+    const dup = breakdown([...hostSteps(2, 100), ...span('denoise_step', 'step', 0, 1, 100, 150), ...span('denoise_step', 'step', 0, 1, 150, 190)]);
+    expect(dup.problems).toEqual(['1 step spans matched no step (or a step already timed on their rank): left out']);
+  });
+
   it('host-timed step spans (CUDA came up late) give way to span ends when the spans are CUDA-timed', () => {
     const b = breakdown([...hostSteps(STEPS, 8), ...gpuSteps().map((m) => ({ ...m, timing: 'host' as const })), ...gpuWork()]);
     expect([b.step_clock, b.step_source, b.share_refused]).toEqual(['cuda', 'span-ends', null]);
@@ -140,6 +158,16 @@ describe('shares refused where they would divide one clock by another', () => {
     const b = breakdown([...hostSteps(4, 100), ...[0, 1, 2, 3].flatMap((k) => span('attn', 'compute', 0, k, 100 * k + 10, 100 * k + 60, 'host'))]);
     expect([b.step_clock, b.step_source, b.share_refused]).toEqual(['host', 'step-marks', null]);
     expect(b.spans[0]?.share_pct).toBe(50);
+  });
+
+  it('host spans without a step number placed by time in host-marked steps are on one clock', () => {
+    const b = breakdown([...hostSteps(4, 100), ...[0, 1, 2, 3].flatMap((k) => span('attn', 'compute', 0, undefined, 100 * k + 10, 100 * k + 60, 'host'))]);
+    expect([b.share_refused, b.spans[0]?.share_pct, b.problems]).toEqual([null, 50, []]);
+  });
+
+  it('host spans with step numbers and nothing else to time the steps', () => {
+    const b = breakdown([0, 1].flatMap((k) => span('attn', 'compute', 0, k, 100 * k, 100 * k + 60, 'host')));
+    expect([b.step_clock, b.step_ms, b.share_refused]).toEqual([null, null, 'no step durations (steps known only from span step numbers)']);
   });
 
   it('spans mixing CUDA and host timing', () => {
@@ -172,6 +200,8 @@ describe('step clock pieces', () => {
     const slots = [0, 1, 3].map((step) => ({ step, start: null, end: null }));
     const inSlot = [[s(0, 0, 5), s(1, 0, 6)], [s(0, 10, 30), s(0, 12, 25), s(1, 10, 31), s(1, 40, 41, 'host')], [s(0, 60, 70)]];
     expect(spanEnds(slots, inSlot).map((m) => [...m])).toEqual([[], [[0, 25], [1, 25]], []]);
+    // A step whose last span ends no later than the step before's has no period to give.
+    expect(spanEnds(slots.slice(0, 2), [[s(0, 0, 30)], [s(0, 10, 30)]]).map((m) => [...m])).toEqual([[], []]);
   });
 
   it('misfits: a rank whose union of spans, or one name’s total, exceeds its step', () => {
@@ -204,6 +234,20 @@ describe('headline clocks', () => {
   it('hosts on different step clocks have no one step mean', () => {
     const r = report([...hostSteps(STEPS, 8), ...gpuSteps()], [hostSteps(STEPS, 8)]);
     expect(r.headline).toMatchObject({ step_mean_ms: null, step_clock: 'mixed', step_source: 'mixed' });
+  });
+
+  it('without a request stage, the extent of the top-level stages is on the log’s clock if any of them is', () => {
+    const stage = (name: string, a: number, b: number, source: string): M[] => [
+      { kind: 'begin', stage: name, t: T0 + a, source },
+      { kind: 'end', stage: name, t: T0 + b, source },
+    ];
+    const input = (marks: M[]): ReportInput => ({ run: { id: 'r', kind: 'run', startedAt: T0 - 1000, endedAt: T0 + 10_000, exitCode: 0 }, hosts: [{ host: 'h', gpus: [], samples: [], marks: marks as ReportInput['hosts'][number]['marks'] }] });
+    const clock = (marks: M[]): unknown => {
+      const i = input(marks);
+      return addBreakdown(buildReport(i, DEFAULT_THRESHOLDS), i).headline.request_clock;
+    };
+    expect(clock([...stage('init', 0, 10, 'http'), ...stage('denoise', 10, 20, 'log')])).toBe('log');
+    expect(clock([...stage('init', 0, 10, 'http'), ...stage('denoise', 10, 20, 'http')])).toBe('host');
   });
 
   it('the request is on the clock of its marks: the log’s where only log lines mark it', () => {

@@ -1,6 +1,6 @@
 import { meanOf } from './dist.js';
 import { length, union, type Interval } from './intervals.js';
-import { slotOf, stepStage, type Span, type SpanMarkLike, type StepSlot } from './span-pairs.js';
+import { push, slotOf, stepStage, type Span, type SpanMarkLike, type StepSlot } from './span-pairs.js';
 import type { StageInterval } from './stages.js';
 
 /**
@@ -210,7 +210,7 @@ export function misfits(inSlot: ReadonlyArray<readonly Span[]>, perRank: Readonl
     const durs = perRank[i];
     if (!durs || list.length === 0) return;
     const byRank = new Map<number, Span[]>();
-    for (const s of list) byRank.set(s.rank, [...(byRank.get(s.rank) ?? []), s]);
+    for (const s of list) push(byRank, s.rank, s);
     const over = [...byRank].some(([rank, ss]) => {
       const d = durs.get(rank);
       if (d === undefined) return false;
