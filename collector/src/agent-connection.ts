@@ -121,6 +121,8 @@ export class AgentConnection {
     const reg = this.reg;
     if (!reg) return this.reject('protocol', CloseCode.policy, `${msg.type} before hello`);
     if (msg.loss.samples > 0) this.ctx.telemetry.agentLoss.set({ agent: reg.agentId }, msg.loss.samples);
+    if (msg.loss.corrupt > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'corrupt' }, msg.loss.corrupt);
+    if (msg.loss.rejected > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'rejected' }, msg.loss.rejected);
     this.pendingBatches++;
     this.applyBackpressure();
     this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg }, (outcome) => {

@@ -43,6 +43,12 @@ export const LossSchema = z.object({
   /** Batches the spool dropped (oldest first) because it was full, since the agent started. */
   batches: z.number().int().nonnegative(),
   samples: z.number().int().nonnegative(),
+  /** Spool entries that failed their checksum or could not be read: moved to quarantine, not sent. */
+  corrupt: z.number().int().nonnegative().default(0),
+  /** Spool entries the collector refused as invalid (closed with 1007, 1008 or 1009): quarantined. */
+  rejected: z.number().int().nonnegative().default(0),
+  /** Samples in the corrupt and rejected entries, as their file names say. */
+  quarantinedSamples: z.number().int().nonnegative().default(0),
 });
 
 export const BatchSchema = z
@@ -96,6 +102,7 @@ export type Hello = z.infer<typeof HelloSchema>;
 export type Batch = z.infer<typeof BatchSchema>;
 export type BatchInput = z.input<typeof BatchSchema>;
 export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
+export type Loss = z.infer<typeof LossSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type CollectorMessage = z.infer<typeof CollectorMessageSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;

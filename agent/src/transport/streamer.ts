@@ -12,6 +12,8 @@ export class Streamer {
   private marks: Mark[] = [];
   private runEnd: { t: number; exitCode: number | null } | null = null;
   private readonly timer: NodeJS.Timeout;
+  /** Quarantined entries the last spool health line counted. */
+  private quarantineSeen = 0;
   produced = 0;
   batches = 0;
 
@@ -22,8 +24,11 @@ export class Streamer {
     batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
+    /** Names the host on the spool's health line. */
+    private readonly host = 'localhost',
   ) {
-    this.timer = setInterval(() => this.flush(), batchMs);
+    // The samplers keep the process alive; this timer only paces batches.
+    this.timer = setInterval(() => this.flush(), batchMs).unref();
   }
 
   add(s: Sample): void {
@@ -47,13 +52,19 @@ export class Streamer {
   }
 
   flush(): void {
+    const loss = this.spool.loss;
+    // A quarantine since the last batch is said on the spool's health line, in the next batch.
+    const quarantined = loss.corrupt + loss.rejected;
+    if (quarantined !== this.quarantineSeen) {
+      this.quarantineSeen = quarantined;
+      this.health.push(this.spool.health(this.host, Date.now(), this.batches));
+    }
     if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd) return;
     const { samples, health, marks, runEnd, runId } = this;
     this.samples = [];
     this.health = [];
     this.marks = [];
     this.runEnd = null;
-    const loss = this.spool.loss;
     // No clock here: the client adds the estimate it has when the batch is (re)sent.
     this.spool.append(samples.length, (seq) =>
       JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss, ...(runEnd ? { runEnd } : {}) }),

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS health(
 );
 CREATE INDEX IF NOT EXISTS health_agent_t ON health(agent_id, t);
 CREATE TABLE IF NOT EXISTS loss(
-  agent_id TEXT PRIMARY KEY, batches INTEGER NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  agent_id TEXT PRIMARY KEY, batches INTEGER NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  corrupt INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, quarantined_samples INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS marks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t REAL NOT NULL,
@@ -47,5 +48,15 @@ CREATE TABLE IF NOT EXISTS marks(
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
 `;
+
+/**
+ * Columns added after a table was first created: a store written by an older collector gets them
+ * when it is opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
+ */
+export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, decl: string]> = [
+  ['loss', 'corrupt', 'INTEGER NOT NULL DEFAULT 0'],
+  ['loss', 'rejected', 'INTEGER NOT NULL DEFAULT 0'],
+  ['loss', 'quarantined_samples', 'INTEGER NOT NULL DEFAULT 0'],
+];
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { SCHEMA, SOURCES } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA, SOURCES } from './schema.js';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -100,6 +100,10 @@ export class SqliteStore {
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
+    for (const [table, column, decl] of ADDED_COLUMNS) {
+      const has = (this.db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column);
+      if (!has) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+    }
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -124,8 +128,10 @@ export class SqliteStore {
       insertSample: db.prepare('INSERT INTO samples(rid, hid, t, source, gpu, m) VALUES (?, ?, ?, ?, ?, ?)'),
       insertHealth: db.prepare('INSERT INTO health(agent_id, t, sampler, state, error, body) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertLoss: db.prepare(
-        `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
+        `INSERT INTO loss(agent_id, batches, samples, corrupt, rejected, quarantined_samples, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples),
+           corrupt = max(corrupt, excluded.corrupt), rejected = max(rejected, excluded.rejected),
+           quarantined_samples = max(quarantined_samples, excluded.quarantined_samples), updated_at = excluded.updated_at`,
       ),
       insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
@@ -198,7 +204,8 @@ export class SqliteStore {
           s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
-        if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
+        const l = batch.loss;
+        if (l.batches > 0 || l.corrupt > 0 || l.rejected > 0) s.upsertLoss.run(agentId, l.batches, l.samples, l.corrupt, l.rejected, l.quarantinedSamples, now);
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
@@ -291,6 +298,14 @@ export class SqliteStore {
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
+  }
+
+  /** What an agent last said it lost: dropped from a full spool, or quarantined. */
+  agentLoss(agentId: string): { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | null {
+    const r = this.db
+      .prepare('SELECT batches, samples, corrupt, rejected, quarantined_samples AS quarantinedSamples FROM loss WHERE agent_id = ?')
+      .get(agentId) as { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | undefined;
+    return r ?? null;
   }
 
   counts(): { samples: number; batches: number } {
