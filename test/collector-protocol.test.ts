@@ -57,6 +57,7 @@ function goodAgent(id: string, runId: string) {
   const timer = setInterval(() => streamer.add(gpuSample(id, Date.now(), n++ % 101)), 5);
   client.start();
   return {
+    produced: () => streamer.produced,
     async stop() {
       clearInterval(timer);
       streamer.stop();
@@ -75,7 +76,8 @@ describe('collector protocol', () => {
     const first = await raw([JSON.stringify(hello('dup', 'dup-run')), batch, batch]);
     const again = await raw([JSON.stringify(hello('dup', 'dup-run')), batch]);
     expect(first.messages).toContainEqual({ type: 'welcome', protocol: 1, runId: 'dup-run', storedThrough: 0 });
-    expect(first.messages.filter((m) => (m as { type: string }).type === 'ack')).toHaveLength(2);
+    // Both copies acked (in one frame or two, as the group commit falls).
+    expect(first.messages.flatMap((m) => ((m as { type: string }).type === 'ack' ? (m as { seqs: number[] }).seqs : []))).toEqual([1, 1]);
     expect(again.messages).toContainEqual({ type: 'welcome', protocol: 1, runId: 'dup-run', storedThrough: 1 });
     expect(again.messages).toContainEqual({ type: 'ack', seqs: [1] });
     expect(storedCount('dup-run')).toBe(1);
@@ -131,7 +133,7 @@ describe('bad input closes that connection with the right code; a concurrent age
       const r = await raw([okHello], { token });
       expect(r.status, String(token)).toBe(401);
     }
-    await sleep(1500);
+    await waitFor('the good agent to produce', () => good.produced() > 100);
     const { drained, produced } = await good.stop();
     expect(drained).toBe(true);
     expect(produced).toBeGreaterThan(100);
@@ -169,7 +171,8 @@ describe('heartbeats', () => {
 describe('many agents', () => {
   it('stores every sample of 50 concurrent agents exactly once', async () => {
     const agents = Array.from({ length: 50 }, (_, i) => goodAgent(`many-${i}`, 'many-run'));
-    await sleep(3000);
+    // Until each has produced 100 samples, however busy the machine is.
+    await waitFor('100 samples from each agent', () => agents.every((a) => a.produced() > 100), 60_000);
     const results = await Promise.all(agents.map((a) => a.stop()));
     expect(results.every((r) => r.drained)).toBe(true);
     const produced = results.reduce((a, r) => a + r.produced, 0);
