@@ -1,7 +1,8 @@
 import type { CollectorTelemetry } from './telemetry.js';
 import type { PendingBatch, SqliteStore } from './store/sqlite.js';
 
-export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string };
+/** `closing`: the collector is shutting down and took no more; the agent sends it again later. */
+export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string; closing?: true };
 
 interface Queued {
   item: PendingBatch;
@@ -18,6 +19,7 @@ export class Ingestor {
   private queue: Queued[] = [];
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   /** Called after each commit with what it stored (sinks wake up on it). */
   readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
@@ -30,6 +32,7 @@ export class Ingestor {
   ) {}
 
   submit(item: PendingBatch, done: (o: IngestOutcome) => void): void {
+    if (this.closed) return done({ ok: false, error: 'collector shutting down', closing: true });
     this.queue.push({ item, receivedAt: Date.now(), done });
     this.queuedSamples += item.batch.samples.length;
     if (this.queuedSamples >= this.opts.maxSamples) {
@@ -38,6 +41,12 @@ export class Ingestor {
     } else {
       this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs);
     }
+  }
+
+  /** Commits what is queued and takes nothing more. */
+  close(): void {
+    this.flush();
+    this.closed = true;
   }
 
   get pending(): number {

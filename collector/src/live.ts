@@ -29,7 +29,7 @@ export class LiveHub {
     private readonly store: SqliteStore,
     private readonly opts = { tickMs: 100, backfillMs: 5 * 60_000, maxBufferedBytes: 1 << 20 },
   ) {
-    this.timer = setInterval(() => this.tick(), opts.tickMs);
+    this.timer = setInterval(() => this.tick(), opts.tickMs).unref();
   }
 
   subscribe(ws: WebSocket, host: string): void {

@@ -11,6 +11,19 @@ export const AGENT_PATH = '/agent';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
 
+/**
+ * A random secret born with an agent's id in its spool, sent in this header on every connection.
+ * The collector binds an agent id to the first key it sees (kept as a SHA-256 digest) and refuses
+ * a hello for that id with another key, so a client holding the token cannot write into, or
+ * take over the sequence space of, another agent. A header, not a hello field, so collectors
+ * and agents of either age still talk.
+ */
+export const AGENT_KEY_HEADER = 'x-stagewatch-agent-key';
+export const AgentKeySchema = z.string().regex(/^[0-9a-f]{32,128}$/, '32 to 128 lowercase hex digits');
+
+/** Sample, mark and health times more than this far ahead of the collector's clock are refused. */
+export const MAX_FUTURE_MS = 24 * 3600_000;
+
 export const GpuInfoSchema = z.object({
   index: z.number().int().nonnegative(),
   uuid: z.string().max(128),

@@ -26,11 +26,11 @@ export interface Victoria {
 }
 
 /** Debian's victoria-metrics, a real InfluxDB-protocol server, on loopback. */
-export async function startVictoria(port?: number, dataDir?: string): Promise<Victoria> {
+export async function startVictoria(port?: number, dataDir?: string, extraArgs: string[] = []): Promise<Victoria> {
   const p = port ?? (await freePort());
   const dir = dataDir ?? tempDir('stagewatch-vm-');
   const bin = process.env.STAGEWATCH_VICTORIA_METRICS ?? 'victoria-metrics';
-  const proc = execa(bin, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${p}`, '-retentionPeriod=100y', '-search.latencyOffset=0s'], { reject: false });
+  const proc = execa(bin, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${p}`, '-retentionPeriod=100y', '-search.latencyOffset=0s', ...extraArgs], { reject: false });
   const url = `http://127.0.0.1:${p}`;
   await waitFor('victoria-metrics to answer', async () => {
     if (proc.exitCode !== null && proc.exitCode !== undefined) throw new Error(`victoria-metrics exited (is the victoria-metrics package installed?): ${(await proc).stderr}`);

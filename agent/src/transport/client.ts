@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
+  AGENT_KEY_HEADER,
   AGENT_PATH,
   Backoff,
   clockFromPing,
@@ -136,7 +137,10 @@ export class CollectorClient {
     return new Promise<string>((resolve) => {
       const url = `${this.opts.url.replace(/^http/, 'ws').replace(/\/+$/, '')}${AGENT_PATH}`;
       const ws = new WebSocket(url, {
-        headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {},
+        headers: {
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          [AGENT_KEY_HEADER]: this.opts.spool.agentKey,
+        },
         handshakeTimeout: 10_000,
         maxPayload: 1 << 20,
       });

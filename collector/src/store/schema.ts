@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /** The embedded store's tables. Times are epoch ms on the collector's clock (agent clocks corrected). */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -17,7 +19,9 @@ CREATE TABLE IF NOT EXISTS agents(
   rid INTEGER NOT NULL,
   first_seen INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
-  hello TEXT NOT NULL
+  hello TEXT NOT NULL,
+  key_hash TEXT,
+  stored_through INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS gpus(
   hid INTEGER NOT NULL, idx INTEGER NOT NULL, uuid TEXT NOT NULL, name TEXT NOT NULL, mem_total_mib REAL,
@@ -46,6 +50,11 @@ CREATE TABLE IF NOT EXISTS marks(
   kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
+-- Rows a sink gave up on because the destination refused them for good (docs/INFLUX.md).
+CREATE TABLE IF NOT EXISTS sink_skips(
+  sink TEXT NOT NULL, tbl TEXT NOT NULL CHECK (tbl IN ('samples', 'marks')), from_rowid INTEGER NOT NULL, to_rowid INTEGER NOT NULL,
+  at INTEGER NOT NULL, error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
 `;
 
@@ -54,9 +63,22 @@ CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, off
  * when it is opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
  */
 export const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, decl: string]> = [
+  // SHA-256 of the agent's key (AGENT_KEY_HEADER), bound at its first hello that had one.
+  ['agents', 'key_hash', 'TEXT'],
+  // Every seq up to this one is stored: where the next hello's scan starts.
+  ['agents', 'stored_through', 'INTEGER NOT NULL DEFAULT 0'],
   ['loss', 'corrupt', 'INTEGER NOT NULL DEFAULT 0'],
   ['loss', 'rejected', 'INTEGER NOT NULL DEFAULT 0'],
   ['loss', 'quarantined_samples', 'INTEGER NOT NULL DEFAULT 0'],
 ];
+
+/** Creates what is missing: tables, indexes, and the columns added since a store was made. */
+export function applySchema(db: Database.Database): void {
+  db.exec(SCHEMA);
+  for (const [table, column, decl] of ADDED_COLUMNS) {
+    const has = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column);
+    if (!has) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+  }
+}
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
