@@ -127,9 +127,4 @@ export class LineSplitter {
     this.rest = parts.pop() ?? '';
     return parts;
   }
-  end(): string[] {
-    const r = this.rest;
-    this.rest = '';
-    return r === '' ? [] : [r];
-  }
 }
