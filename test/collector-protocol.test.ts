@@ -138,7 +138,7 @@ describe('bad input closes that connection with the right code; a concurrent age
     expect(drained).toBe(true);
     expect(produced).toBeGreaterThan(100);
     expect(storedCount('good-run')).toBe(produced);
-    const metrics = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     for (const reason of ['invalid-json', 'unknown-type', 'schema', 'protocol', 'too-big', 'binary']) {
       expect(metrics, reason).toMatch(new RegExp(`stagewatch_collector_rejects_total\\{reason="${reason}"\\} [1-9]`));
     }
@@ -156,14 +156,14 @@ describe('bad input closes that connection with the right code; a concurrent age
 
 describe('heartbeats', () => {
   it('closes a connection that stops answering pings', async () => {
-    const before = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`)).text();
+    const before = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     const deadBefore = Number(/stagewatch_collector_dead_connections_total (\d+)/.exec(before)?.[1]);
     const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${TOKEN}` }, autoPong: false });
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     ws.on('open', () => ws.send(JSON.stringify(hello('silent', 'silent-run'))));
     // Heartbeats run every 300 ms here: a dead peer goes within two intervals.
     expect(await closed).toBe(1006);
-    const after = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`)).text();
+    const after = await (await fetch(`http://127.0.0.1:${collector.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(Number(/stagewatch_collector_dead_connections_total (\d+)/.exec(after)?.[1])).toBe(deadBefore + 1);
   });
 });

@@ -105,7 +105,10 @@ export class AgentConnection {
     }
     const type = (raw as { type?: unknown } | null)?.type;
     if (typeof type !== 'string' || !(AGENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-      return this.reject('unknown-type', CloseCode.policy, `unknown message type ${JSON.stringify(type ?? null)}`);
+      // Only a string is quoted back: stringifying whatever came (an array nested 100,000 deep)
+      // could itself throw.
+      const named = typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : type === undefined ? 'null' : `(${Array.isArray(type) ? 'an array' : typeof type})`;
+      return this.reject('unknown-type', CloseCode.policy, `unknown message type ${named}`);
     }
     const parsed = AgentMessageSchema.safeParse(raw);
     if (!parsed.success) {

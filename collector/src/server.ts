@@ -80,7 +80,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
   // Headers must arrive within 10 s and a request within 30 s: a client trickling bytes in
   // (slowloris) holds a socket that long at most.
-  const limits = { headersTimeout: 10_000, requestTimeout: 30_000 };
+  const limits = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 };
   const server = opts.tls
     ? https.createServer({ ...limits, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, serve)
     : http.createServer(limits, serve);
