@@ -26,6 +26,8 @@ export function figure(name: string, value: number | string): void {
 export interface GoodAgent {
   agentId: string;
   produced(): number;
+  /** Batches it spooled so far: seqs 1..batches(), its spool never having restarted. */
+  batches(): number;
   /** Stops sampling, drains, stops; what it produced, in order. */
   stop(drainMs?: number): Promise<{ drained: boolean; samples: Sample[] }>;
 }
@@ -57,6 +59,7 @@ export function goodAgent(url: string, id: string, runId: string, opts: { hz?: n
   return {
     agentId: spool.agentId,
     produced: () => samples.length,
+    batches: () => streamer.batches,
     async stop(drainMs = 20_000) {
       clearInterval(timer);
       streamer.stop();

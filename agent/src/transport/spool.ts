@@ -128,27 +128,34 @@ export class Spool {
     return { batches: this.entries.length, bytes: this.bytes };
   }
 
-  /** Takes the next seq, lets `render` build the batch text with it, and stores it. */
+  /**
+   * Takes the next seq, lets `render` build the batch text with it, and stores it. `render` may
+   * be called twice: when older batches had to go to make room, the batch is rendered again so
+   * that the loss it carries (read from `loss` inside render) already counts them. The newest
+   * batch thus always says everything lost so far.
+   */
   append(samples: number, render: (seq: number) => string): number {
     const seq = this.seq++;
     // Seqs go out in reserved blocks: a crash skips the rest of a block (gaps are harmless) but
     // never reuses a seq, which the collector would take for a repeat and drop.
     const reserve = this.seq > this.state.nextSeq;
     if (reserve) this.state.nextSeq = this.seq + SEQ_BLOCK;
-    const data = Buffer.from(render(seq));
+    let data = Buffer.from(render(seq));
+    const dropped = this.makeRoom(data.length);
+    if (dropped) data = Buffer.from(render(seq));
     const entry: Entry = { seq, samples, bytes: data.length, crc: crc32(data) };
     writeDurably(this.dir, fileName(entry), data);
     this.entries.push(entry);
     this.bytes += entry.bytes;
-    if (this.enforceCap() || reserve) this.writeState(this.state);
+    if (dropped || reserve) this.writeState(this.state);
     return seq;
   }
 
   /** Past the cap the oldest batches go; the loss is counted and said, never silent. */
-  private enforceCap(): boolean {
+  private makeRoom(incoming: number): boolean {
     let dropped = 0;
     let droppedSamples = 0;
-    while (this.bytes > this.maxBytes && this.entries.length > 1) {
+    while (this.bytes + incoming > this.maxBytes && this.entries.length > 0) {
       const oldest = this.entries.shift() as Entry;
       this.remove(oldest);
       dropped++;

@@ -65,9 +65,10 @@ export class Streamer {
     this.health = [];
     this.marks = [];
     this.runEnd = null;
-    // No clock here: the client adds the estimate it has when the batch is (re)sent.
+    // No clock here: the client adds the estimate it has when the batch is (re)sent. The loss is
+    // read inside render, which the spool repeats when it had to drop batches for this one.
     this.spool.append(samples.length, (seq) =>
-      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss, ...(runEnd ? { runEnd } : {}) }),
+      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss: this.spool.loss, ...(runEnd ? { runEnd } : {}) }),
     );
     this.batches++;
     this.client.notify();
