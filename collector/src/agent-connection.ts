@@ -24,6 +24,8 @@ export interface ConnectionContext {
   maxBufferedBytes: number;
   /** Pause reading while this many of the connection's batches wait for a commit. */
   maxPendingBatches: number;
+  /** ... or while this many of its samples do: a few huge batches weigh as much as many small ones. */
+  maxPendingSamples: number;
   /** Close a connection that has not said hello after this long. */
   helloTimeoutMs: number;
 }
@@ -36,6 +38,7 @@ export class AgentConnection {
   private reg: (AgentRegistration & { agentId: string; host: string }) | null = null;
   private closed = false;
   private pendingBatches = 0;
+  private pendingSamples = 0;
   private paused = false;
   private ackQueue: number[] = [];
   private ackScheduled = false;
@@ -79,13 +82,14 @@ export class AgentConnection {
 
   /** Stop reading while the agent is not reading our acks or the store is behind. */
   private applyBackpressure(): void {
-    const over = this.ws.bufferedAmount > this.ctx.maxBufferedBytes || this.pendingBatches >= this.ctx.maxPendingBatches;
+    const behind = (): boolean => this.pendingBatches >= this.ctx.maxPendingBatches || this.pendingSamples >= this.ctx.maxPendingSamples;
+    const over = this.ws.bufferedAmount > this.ctx.maxBufferedBytes || behind();
     if (over && !this.paused) {
       this.paused = true;
       this.ws.pause();
       const check = setInterval(() => {
         if (this.closed) return clearInterval(check);
-        if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes && this.pendingBatches < this.ctx.maxPendingBatches) {
+        if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes && !behind()) {
           clearInterval(check);
           this.paused = false;
           this.ws.resume();
@@ -150,9 +154,11 @@ export class AgentConnection {
     if (msg.loss.corrupt > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'corrupt' }, msg.loss.corrupt);
     if (msg.loss.rejected > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'rejected' }, msg.loss.rejected);
     this.pendingBatches++;
+    this.pendingSamples += msg.samples.length;
     this.applyBackpressure();
     this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg }, (outcome) => {
       this.pendingBatches--;
+      this.pendingSamples -= msg.samples.length;
       if (!outcome.ok) return outcome.closing ? undefined : this.reject('store', CloseCode.internal, outcome.error);
       this.queueAck(msg.seq);
     });
