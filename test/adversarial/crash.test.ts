@@ -79,6 +79,8 @@ describe('adversarial: crash safety', () => {
     const summary = await second.stop();
     expect(summary.unsent).toBe(0);
     expect(readdirSync(spool).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const metrics = await (await fetch(`${col.url}/metrics`, { headers: auth })).text();
+    const repeats = Number(/^stagewatch_collector_batches_duplicate_total (\S+)$/m.exec(metrics)?.[1]);
     await col.stop();
     const stored = withStore(col.dataDir, (s) => ({ batches: s.storedBatches(state.agentId), samples: [...s.samples('agent-kill')].length }));
     const seqs = stored.batches.map((b) => b.seq);
@@ -90,6 +92,7 @@ describe('adversarial: crash safety', () => {
     expect(secondRun.reduce((n, b) => n + b.samples, 0)).toBe(summary.samples);
     expect(stored.batches.reduce((n, b) => n + b.samples, 0)).toBe(stored.samples);
     figure('crash: batches the killed agent held in its spool, all delivered once after restart', held.length);
+    figure('crash: of them resent after the collector had stored them from its socket (dropped as repeats)', repeats);
   });
 
   it('with the collector down and the spool full, what is dropped is counted, and stored plus dropped is what was sampled', async () => {
