@@ -5,8 +5,9 @@ import path from 'node:path';
  * Writes `name` in `dir` so that after a crash or power loss it is either whole or absent: the
  * bytes go to a temporary file that is fsynced, renamed over the name, and the directory is
  * fsynced so the rename itself is on disk. Measured on the development VM (ext4 on virtio):
- * about 1 ms per call for a 20 KB batch against 0.2 ms without the two fsyncs, i.e. some 2 ms a
- * second at the default two batches a second (docs/RELIABILITY.md).
+ * about 1 ms per call for a 20 KB batch on a quiet disk, 4 to 7 ms on a busy one, against 0.2 ms
+ * without the two fsyncs: a few ms a second at the default two batches a second
+ * (docs/RELIABILITY.md; test/gpu/spool-append.mjs measures a node's own disk).
  */
 export function writeDurably(dir: string, name: string, data: string | Buffer): void {
   const tmp = path.join(dir, `${name}.tmp`);
