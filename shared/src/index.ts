@@ -6,3 +6,4 @@ export * from './protocol.js';
 export * from './cli-args.js';
 export * from './marks.js';
 export * from './backoff.js';
+export * from './fingerprint.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostFingerprintSchema, WorkloadRuntimeSchema } from './fingerprint.js';
 import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
@@ -24,6 +25,12 @@ export const AgentKeySchema = z.string().regex(/^[0-9a-f]{32,128}$/, '32 to 128 
 /** Sample, mark and health times more than this far ahead of the collector's clock are refused. */
 export const MAX_FUTURE_MS = 24 * 3600_000;
 
+/** Run labels (`config=fsdp_ffn_only`): runs with the same labels are repeats of one configuration. */
+export const RunLabelsSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'label keys are 1-64 letters, digits and _.-'), z.string().min(1).max(128).regex(/^[^\u0000-\u001f]+$/, 'label values are printable'))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 labels');
+export type RunLabels = z.infer<typeof RunLabelsSchema>;
+
 export const GpuInfoSchema = z.object({
   index: z.number().int().nonnegative(),
   uuid: z.string().max(128),
@@ -40,8 +47,18 @@ export const HelloSchema = z
     /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
     runId: id.nullable(),
     gpus: z.array(GpuInfoSchema).max(64),
-    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    capabilities: z.object({
+      gpm: z.boolean(),
+      fields: z.array(z.string().max(128)).max(256),
+      /** Where sm_active_pct comes from on this host (absent from older agents). */
+      smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+    }),
     agentVersion: z.string().max(64),
+    /** `run --label key=value`: what configuration this run is; stored on the run. Optional, so
+     * agents from before labels still say hello. */
+    labels: RunLabelsSchema.optional(),
+    /** The host's hardware and software, read once at start (absent from older agents). */
+    fingerprint: HostFingerprintSchema.optional(),
   })
   .strict();
 
@@ -78,6 +95,8 @@ export const BatchSchema = z
     loss: LossSchema,
     /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
     runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
+    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+    workload: WorkloadRuntimeSchema.optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.

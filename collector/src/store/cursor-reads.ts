@@ -25,10 +25,10 @@ export class CursorReads implements SinkSource {
       ),
       marksAfter: db.prepare(
         `SELECT m.rowid, m.rid, m.hid, r.id AS runId, h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.source FROM marks m
-         JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? ORDER BY m.rowid LIMIT ?`,
+         JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? AND m.timing IS NULL ORDER BY m.rowid LIMIT ?`,
       ),
-      marksUpTo: db.prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? ORDER BY t'),
-      latestBegin: db.prepare(`SELECT max(t) AS t FROM marks WHERE rid = ? AND hid = ? AND stage = ? AND step IS ? AND rank IS ? AND kind = 'begin' AND t <= ?`),
+      marksUpTo: db.prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? AND timing IS NULL ORDER BY t'),
+      latestBegin: db.prepare(`SELECT max(t) AS t FROM marks WHERE rid = ? AND hid = ? AND stage = ? AND step IS ? AND rank IS ? AND kind = 'begin' AND t <= ? AND timing IS NULL`),
       maxSamples: db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM samples'),
       maxMarks: db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM marks'),
       gpuTags: db.prepare('SELECT h.name AS host, g.idx, g.uuid, g.name FROM gpus g JOIN hosts h ON h.hid = g.hid'),
@@ -51,6 +51,10 @@ export class CursorReads implements SinkSource {
     return rows.map((r) => ({ ...this.decode(r, r.host), rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId }));
   }
 
+  /**
+   * Spans (marks with timing) stay out of the mark reads: they are summarised per step in the
+   * report, and thousands of them per request would flood the series.
+   */
   marksAfter(cursor: number, limit: number): Array<StoredMark & RowPlace> {
     const rows = this.q.marksAfter.all(cursor, limit) as Array<MarkRow & RowPlace & { host: string }>;
     return rows.map(markFromRow);

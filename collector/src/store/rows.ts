@@ -17,16 +17,26 @@ export interface MarkRow {
   rank: number | null;
   source: Mark['source'];
   gauges?: string | null;
+  timing?: Mark['timing'] | null;
+  category?: string | null;
+  dropped?: number | null;
+  inferred?: string | null;
 }
 
+type Optional = 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped' | 'inferred';
+
 /** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges'> & Pick<StoredMark, 'step' | 'rank' | 'gauges'> {
-  const { step, rank, gauges, ...rest } = r;
+export function markFromRow<R extends MarkRow>(r: R): Omit<R, Optional> & Pick<StoredMark, Optional> {
+  const { step, rank, gauges, timing, category, dropped, inferred, ...rest } = r;
   return {
     ...rest,
     ...(step !== null ? { step } : {}),
     ...(rank !== null ? { rank } : {}),
+    ...(inferred !== null && inferred !== undefined ? { inferred } : {}),
     ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
+    ...(timing !== null && timing !== undefined ? { timing } : {}),
+    ...(category !== null && category !== undefined ? { category } : {}),
+    ...(dropped !== null && dropped !== undefined ? { dropped } : {}),
   };
 }
 
@@ -57,6 +67,8 @@ export interface RunSummary {
   startedAt: number;
   endedAt: number | null;
   exitCode: number | null;
+  /** `run --label key=value` ({} where none were given). */
+  labels: Record<string, string>;
 }
 
 export interface StoredSample extends Sample {}

@@ -7,6 +7,7 @@ import { StagewatchError } from '@stagewatch/shared';
 import type { SinkSource } from '../sinks/types.js';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { CursorReads } from './cursor-reads.js';
+import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import {
   markFromRow,
   type AgentRegistration,
@@ -129,7 +130,9 @@ export class SqliteStore {
       const runId = hello.runId ?? `timeline:${hello.host}`;
       const rid = this.ridFor(hello.runId, hello.host, hid, now);
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello), keyHash);
+      if (hello.labels && Object.keys(hello.labels).length > 0) this.stmts.setLabels.run(JSON.stringify(hello.labels), rid);
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
+      if (hello.fingerprint) saveFingerprint(this.stmts, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
       const storedThrough = this.advanceStoredThrough(hello.agentId, bound?.storedThrough ?? 0);
       return { rid, hid, runId, storedThrough };
     })();
@@ -167,12 +170,16 @@ export class SqliteStore {
           s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const k of batch.marks) {
-          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
+          s.insertMark.run(
+            rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source,
+            k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null,
+          );
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         const l = batch.loss;
         if (l.batches > 0 || l.corrupt > 0 || l.rejected > 0) s.upsertLoss.run(agentId, l.batches, l.samples, l.corrupt, l.rejected, l.quarantinedSamples, now);
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
+        if (batch.workload) saveFingerprint(this.stmts, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -194,11 +201,11 @@ export class SqliteStore {
   private runSummaries(runId: string | null): RunSummary[] {
     const rows = this
       .stmt(
-        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, group_concat(h.name, char(10)) AS hosts
+        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, r.labels, group_concat(h.name, char(10)) AS hosts
          FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
          ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY r.started_at DESC`,
       )
-      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
+      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; labels: string | null; hosts: string | null }>;
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -206,6 +213,7 @@ export class SqliteStore {
       startedAt: r.started_at,
       endedAt: r.ended_at,
       exitCode: r.exit_code,
+      labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
     }));
   }
 
@@ -224,7 +232,7 @@ export class SqliteStore {
   marks(runId: string): StoredMark[] {
     const rows = this
       .stmt(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped, m.inferred FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
       .all(runId) as Array<MarkRow & { host: string }>;
@@ -263,7 +271,21 @@ export class SqliteStore {
       .stmt('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
-    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
+    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };
+  }
+
+  /** A run's stored fingerprints, oldest first (fingerprints.ts reads them). */
+  fingerprintRows(runId: string): FingerprintRow[] {
+    return this
+      .stmt('SELECT h.name AS host, f.kind, f.body FROM fingerprints f JOIN runs r ON r.rid = f.rid JOIN hosts h ON h.hid = f.hid WHERE r.id = ? ORDER BY f.rowid')
+      .all(runId) as FingerprintRow[];
+  }
+
+  /** The last hello of each agent of a run, least recently seen first. */
+  agentHellos(runId: string): HelloRow[] {
+    return this
+      .stmt('SELECT h.name AS host, a.hello FROM agents a JOIN runs r ON r.rid = a.rid JOIN hosts h ON h.hid = a.hid WHERE r.id = ? ORDER BY a.last_seen')
+      .all(runId) as HelloRow[];
   }
 
   /** What an agent last said it lost: dropped from a full spool, or quarantined. */

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { FINGERPRINT_WRITE_SQL } from './fingerprints.js';
 
 /** The write path's SQL, prepared once when the store opens (prepareWrites). */
 const SQL = {
@@ -20,11 +21,14 @@ const SQL = {
      ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples),
        corrupt = max(corrupt, excluded.corrupt), rejected = max(rejected, excluded.rejected),
        quarantined_samples = max(quarantined_samples, excluded.quarantined_samples), updated_at = excluded.updated_at`,
-  insertMark: 'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  insertMark:
+    'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  setLabels: 'UPDATE runs SET labels = ? WHERE rid = ?',
   insertClock: 'INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)',
   insertMetric: 'INSERT INTO metric_names(name) VALUES (?) RETURNING id',
   touchAgent: 'UPDATE agents SET last_seen = ? WHERE id = ?',
   endRunByRid: "UPDATE runs SET ended_at = ?, exit_code = ? WHERE rid = ? AND kind = 'run'",
+  ...FINGERPRINT_WRITE_SQL,
 } as const;
 
 export type WriteStatements = { readonly [K in keyof typeof SQL]: Database.Statement };
