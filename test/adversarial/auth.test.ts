@@ -34,6 +34,7 @@ const HTTP_PATHS: Array<[string, 'token' | 'public']> = [
   ['/api/runs/auth-good-run/report', 'token'],
   ['/api/runs/auth-good-run/report?format=html', 'token'],
   ['/api/runs/auth-good-run/series?host=auth-good', 'token'],
+  ['/api/compare?baseline=auth-good-run&runs=auth-good-run', 'token'],
   ['/metrics', 'token'],
   ['/healthz', 'public'],
   ['/', 'public'],
