@@ -8,17 +8,8 @@ import type { SinkSource } from '../sinks/types.js';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
-import {
-  markFromRow,
-  type AgentRegistration,
-  type MarkRow,
-  type PendingBatch,
-  type RunSummary,
-  type SampleRow,
-  type StoredMark,
-  type StoredSample,
-  type WriteResult,
-} from './rows.js';
+import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
+import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { applySchema, SOURCES } from './schema.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
