@@ -78,7 +78,7 @@ for (let sec = 0; sec < seconds; sec += 10) {
     }
   }
   samples += batch.length;
-  store.writeBatches([{ agentId: 'bench', hid: reg.hid, host, batch: { type: 'batch', seq: ++seq, runId: 'hour', samples: batch, health: [], marks, clock: null, loss: { batches: 0, samples: 0 } } }], Date.now());
+  store.writeBatches([{ agentId: 'bench', hid: reg.hid, host, batch: { type: 'batch', seq: ++seq, runId: 'hour', samples: batch, health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], Date.now());
 }
 const genS = (performance.now() - gen0) / 1000;
 store.close();

@@ -1,5 +1,5 @@
 /** The report's JSON shape (docs/REPORT.md, "Output"). */
-import type { Sample } from '@stagewatch/shared';
+import type { HostFingerprint, Sample, WorkloadRuntime } from '@stagewatch/shared';
 import type { MarkLike } from './stages.js';
 import type { HostSource } from './states.js';
 import type { Summary } from './stats.js';
@@ -17,6 +17,10 @@ export interface HostInput {
   host: string;
   gpus: Array<{ index: number; name: string }>;
   marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number>; source?: string }>;
+  /** What the host is (agent's hello) and what the workload said it runs on. */
+  fingerprint?: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
+  /** Where the agent said SM activity comes from (absent from older agents). */
+  smActivity?: 'gpm' | 'dcgm' | 'none';
 }
 
 export interface ReportInput {
@@ -72,10 +76,14 @@ export interface StageReport extends TimeShares {
   duration_s: number;
   samples: number;
   unterminated: boolean;
-  steps: { stage: string; count: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
+  /** Set where the agent inferred this stage's bounds (no log line or mark gave them): how, in words. */
+  inferred: string | null;
+  /** `inferred`: steps whose times were split evenly (a throttled progress bar drew them at once). */
+  steps: { stage: string; count: number; inferred: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
   gpus: GpuStage[];
   host: { cpu_pct: { mean: number | null }; cpu_core_max_pct: { mean: number | null; max: number | null }; disk_read_mibps: { mean: number | null; max: number | null }; disk_write_mibps: { mean: number | null } };
-  proc: { cpu_cores: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
+  /** The workload tree; thread_max_pct: its busiest thread, % of one core (null where the agent did not sample it). */
+  proc: { cpu_cores: { mean: number | null; max: number | null }; thread_max_pct: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
   /** Each workload process (agents that sample processes one by one). */
   procs: ProcStage[];
   workload: { torch_reserved_mib: { max: number | null }; torch_allocated_mib: { max: number | null } } | null;
@@ -88,7 +96,11 @@ export interface StageReport extends TimeShares {
 export interface HostReport {
   host: string;
   gpus: Array<{ index: number; name: string }>;
+  /** True where any SM activity samples exist (GPM, or DCGM on newer agents: see sm_activity). */
   gpm: boolean;
+  /** Which source gave SM activity: the agent's word, else GPM where samples exist. */
+  sm_activity: 'gpm' | 'dcgm' | 'none';
+  fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   /** Which figure the host-bound rule used: the best the run's data allowed. */
   host_bound_from: HostSource;
   stages: StageReport[];

@@ -8,6 +8,7 @@ import { loadPct } from './link.js';
 import type { GpuStage, HostInput, HostReport, ProcStage, Report, ReportInput, ReportRun, StageReport, TimeShares } from './report-types.js';
 import { labelOf, offloadStage } from './rules.js';
 import { fillSlots, SLOT_COUNT } from './slots.js';
+import { isSpanMark } from './span-pairs.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { drivingPids, hostModel, LaneCells, pidGpu, type HostModel, type LaneTime } from './states.js';
 import { max, round, summarize, type Summary } from './stats.js';
@@ -24,7 +25,8 @@ export interface HostBuilder {
 /** A report builder for one host; lastSampleT closes stages that never ended. */
 export function hostBuilder(h: HostInput, run: ReportRun, lastSampleT: number | null, th: Thresholds): HostBuilder {
   const endOfData = h.marks.reduce((a, m) => Math.max(a, m.t), Math.max(lastSampleT ?? 0, run.endedAt ?? 0));
-  const { stages, problems } = buildStages(preferExplicit(h.marks), endOfData);
+  // Spans (marks with timing) are summarised per step by breakdown.ts, never listed as stages.
+  const { stages, problems } = buildStages(preferExplicit(h.marks.filter((m) => !isSpanMark(m))), endOfData);
   const reported = stages.filter((s) => !(s.step !== undefined && s.depth > 0));
   const agg = new HostAggregator(reported, th);
   return {
@@ -60,7 +62,8 @@ function finishHost(h: HostInput, all: readonly StageInterval[], reported: reado
   const gauges = h.marks.filter((m) => m.gauges).map((m) => ({ t: m.t, g: m.gauges as Record<string, number> }));
   const ctx: StageCtx = { agg, model, th, gpm: agg.has.gpm, participants, hostLane };
   const stages = reported.map((s, i) => stageReport(s, all, agg.stages[i] as StageAcc, times[i] as Map<number, LaneTime>, gpus, gauges, ctx));
-  return { host: h.host, gpus, gpm: agg.has.gpm, host_bound_from: model.source, stages, problems };
+  const gpm = agg.has.gpm;
+  return { host: h.host, gpus, gpm, sm_activity: h.smActivity ?? (gpm ? 'gpm' : 'none'), fingerprint: h.fingerprint ?? { host: null, workload: null }, host_bound_from: model.source, stages, problems };
 }
 
 /**
@@ -216,7 +219,16 @@ function stageReport(s: StageInterval, all: readonly StageInterval[], acc: Stage
     duration_s: durationS,
     samples: acc.samples,
     unterminated: s.unterminated,
-    steps: slowest ? { stage: slowest.name, count: steps.length, duration_s: summarize(steps.map((c) => (c.end - c.start) / 1000)) as Summary, slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) } } : null,
+    inferred: s.inferred ?? null,
+    steps: slowest
+      ? {
+          stage: slowest.name,
+          count: steps.length,
+          inferred: steps.filter((c) => c.inferred !== undefined).length,
+          duration_s: summarize(steps.map((c) => (c.end - c.start) / 1000)) as Summary,
+          slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) },
+        }
+      : null,
     gpus: gpuStages,
     host: {
       cpu_pct: { mean: hs[H.cpu]?.mean() ?? null },
@@ -224,7 +236,11 @@ function stageReport(s: StageInterval, all: readonly StageInterval[], acc: Stage
       disk_read_mibps: { mean: hs[H.diskR]?.mean() ?? null, max: hs[H.diskR]?.max() ?? null },
       disk_write_mibps: { mean: hs[H.diskW]?.mean() ?? null },
     },
-    proc: { cpu_cores: { mean: acc.proc[P.cores]?.mean() ?? null, max: acc.proc[P.cores]?.max() ?? null }, rss_mib: { max: acc.proc[P.rss]?.max() ?? null } },
+    proc: {
+      cpu_cores: { mean: acc.proc[P.cores]?.mean() ?? null, max: acc.proc[P.cores]?.max() ?? null },
+      thread_max_pct: { mean: acc.proc[P.thread]?.mean() ?? null, max: acc.proc[P.thread]?.max() ?? null },
+      rss_mib: { max: acc.proc[P.rss]?.max() ?? null },
+    },
     procs,
     workload: reserved.length + allocated.length > 0 ? { torch_reserved_mib: { max: max(reserved) }, torch_allocated_mib: { max: max(allocated) } } : null,
     ...combined,

@@ -1,4 +1,3 @@
-import { forEachSampleRow } from '../store/report-reads.js';
 import type { SqliteStore, StoredSample } from '../store/sqlite.js';
 
 export interface Series {
@@ -95,8 +94,7 @@ export function bucketSeriesFromStore(store: SqliteStore, runId: string, host: s
   const pts = new Points();
   const names: string[] = [...new Set(Object.values(CHART_METRICS).flat())];
   const slot = new Map<string, number>(names.map((n, i) => [n, i]));
-  forEachSampleRow(
-    store,
+  store.reportReads().forEachSampleRow(
     runId,
     (m) => slot.get(m) ?? -1,
     names.length,

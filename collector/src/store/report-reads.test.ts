@@ -6,7 +6,6 @@ import type { Sample } from '@stagewatch/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SLOT_COUNT, SLOT_NAMES, slotOf } from '../analysis/slots.js';
 import { bucketSeries, bucketSeriesFromStore } from '../report/series.js';
-import { forEachSampleRow, lastSampleTimes } from './report-reads.js';
 import { SqliteStore } from './sqlite.js';
 
 const dirs: string[] = [];
@@ -22,14 +21,14 @@ const tmp = (): string => {
 function storeWith(dir: string, host: string, samples: Sample[]): SqliteStore {
   const store = new SqliteStore(dir);
   const reg = store.registerAgent({ type: 'hello', protocol: 1, agentId: `a-${host}`, host, runId: 'run', gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 't' }, 1);
-  store.writeBatches([{ agentId: `a-${host}`, hid: reg.hid, host, batch: { type: 'batch', seq: 1, runId: 'run', samples, health: [], marks: [], clock: null, loss: { batches: 0, samples: 0 } } }], 1);
+  store.writeBatches([{ agentId: `a-${host}`, hid: reg.hid, host, batch: { type: 'batch', seq: 1, runId: 'run', samples, health: [], marks: [], clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], 1);
   return store;
 }
 
 /** What forEachSampleRow hands the report, as plain samples with the slot metrics only. */
 function viaRows(store: SqliteStore): Sample[] {
   const out: Sample[] = [];
-  forEachSampleRow(store, 'run', slotOf, SLOT_COUNT, (r) => {
+  store.reportReads().forEachSampleRow('run', slotOf, SLOT_COUNT, (r) => {
     const m: Record<string, number> = {};
     r.values.forEach((v, i) => {
       if (!Number.isNaN(v)) m[SLOT_NAMES[i] as string] = v;
@@ -55,7 +54,7 @@ describe("the report's row iterator", () => {
     expect(direct.length).toBe(10_000);
     expect(direct.filter((s) => s.source === 'proc' && s.pid !== undefined).length).toBe(1667);
     expect(viaRows(store)).toEqual(direct);
-    expect(lastSampleTimes(store, 'run')).toEqual(new Map([['h1', 1_000_000 + Math.floor(9999 / 7) * 100]]));
+    expect(store.reportReads().lastSampleTimes('run')).toEqual(new Map([['h1', 1_000_000 + Math.floor(9999 / 7) * 100]]));
     // The charts' series read the same way, and leave out per-process samples (not the tree total).
     const charts = bucketSeriesFromStore(store, 'run', 'h1', 300, 0);
     expect(charts).toEqual(bucketSeries('h1', store.samples('run'), 300, 0));

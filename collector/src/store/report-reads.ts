@@ -1,7 +1,7 @@
+import type Database from 'better-sqlite3';
 import type { SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { SOURCES } from './schema.js';
-import type { SqliteStore } from './sqlite.js';
 
 /** One stored sample as the report reads it; the object and `values` are reused from row to row. */
 export interface SampleRowView {
@@ -30,21 +30,40 @@ const PACKED = `unhex(printf('%012X%012X%02X%04X%08X%08X%04X', rowid, t, source,
 const AFTER = 'rid = ? AND hid = ? AND (t, rowid) > (?, ?) ORDER BY t, rowid LIMIT ?';
 
 /**
- * A run's samples host by host (or of onlyHost) in time order, metrics decoded into slots
- * (`slotOf` names the slot of a metric, or -1): the report's row iterator.
+ * The store as the report reads it (SqliteStore.reportReads()): samples a page at a time, and each
+ * host's last sample time. The store keeps its handle private and hands this out.
  */
-export function forEachSampleRow(store: SqliteStore, runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string): void {
-  const names = store.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>;
+export class ReportReads {
+  constructor(private readonly db: Database.Database) {}
+
+  /**
+   * A run's samples host by host (or of onlyHost) in time order, metrics decoded into slots
+   * (`slotOf` names the slot of a metric, or -1): the report's row iterator.
+   */
+  forEachSampleRow(runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string): void {
+    forEachSampleRow(this.db, runId, slotOf, slotCount, visit, onlyHost);
+  }
+
+  /** Time of each host's last sample in a run (one index probe per host). */
+  lastSampleTimes(runId: string): Map<string, number> {
+    return lastSampleTimes(this.db, runId);
+  }
+}
+
+// Statements are prepared per call: the fallback below iterates one, and a reused statement
+// still iterating (a visit that reads again) could not run twice.
+function forEachSampleRow(db: Database.Database, runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string): void {
+  const names = db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>;
   const slotOfId = new Int16Array(names.reduce((a, n) => Math.max(a, n.id + 1), 0)).fill(-1);
   for (const n of names) slotOfId[n.id] = slotOf(n.name);
-  const hosts = store.db
+  const hosts = db
     .prepare('SELECT r.rid, h.hid, h.name FROM runs r JOIN run_hosts rh ON rh.rid = r.rid JOIN hosts h ON h.hid = rh.hid WHERE r.id = ? ORDER BY h.hid')
     .all(runId)
     .filter((h) => onlyHost === undefined || (h as { name: string }).name === onlyHost) as Array<{ rid: number; hid: number; name: string }>;
   // group_concat over an ordered subquery keeps its order in practice; page() checks, and a page
   // that came back out of order is read again row by row.
-  const packed = store.db.prepare(`SELECT CAST(group_concat(x, '') AS BLOB) FROM (SELECT ${PACKED} AS x FROM samples WHERE ${AFTER})`).pluck(true);
-  const rows = store.db.prepare(`SELECT CAST(${PACKED} AS BLOB) FROM samples WHERE ${AFTER}`).pluck(true);
+  const packed = db.prepare(`SELECT CAST(group_concat(x, '') AS BLOB) FROM (SELECT ${PACKED} AS x FROM samples WHERE ${AFTER})`).pluck(true);
+  const rows = db.prepare(`SELECT CAST(${PACKED} AS BLOB) FROM samples WHERE ${AFTER}`).pluck(true);
   const view: SampleRowView = { host: '', t: 0, source: 'gpu', gpu: undefined, dur: undefined, pid: undefined, values: new Float64Array(slotCount) };
   for (const h of hosts) {
     view.host = h.name;
@@ -108,12 +127,11 @@ function page(b: Buffer, slotOfId: Int16Array, view: SampleRowView, cursor: { t:
   if (o !== b.length) throw new StagewatchError('store-read', `packed sample rows: ${b.length - o} bytes left over at the end of a page`);
 }
 
-/** Time of each host's last sample in a run (one index probe per host). */
-export function lastSampleTimes(store: SqliteStore, runId: string): Map<string, number> {
-  const hosts = store.db
+function lastSampleTimes(db: Database.Database, runId: string): Map<string, number> {
+  const hosts = db
     .prepare('SELECT r.rid, h.hid, h.name FROM runs r JOIN run_hosts rh ON rh.rid = r.rid JOIN hosts h ON h.hid = rh.hid WHERE r.id = ?')
     .all(runId) as Array<{ rid: number; hid: number; name: string }>;
-  const last = store.db.prepare('SELECT max(t) AS t FROM samples WHERE rid = ? AND hid = ?');
+  const last = db.prepare('SELECT max(t) AS t FROM samples WHERE rid = ? AND hid = ?');
   const out = new Map<string, number>();
   for (const h of hosts) {
     const r = last.get(h.rid, h.hid) as { t: number | null };
