@@ -10,6 +10,7 @@ import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
 import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
 import { ProcTreeSampler } from './samplers/proc.js';
+import { Ticker } from './samplers/ticker.js';
 import type { Sampler, SamplerContext } from './samplers/types.js';
 
 export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
@@ -42,6 +43,7 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     host,
     log: opts.log,
     onHealthChange: (s) => opts.onHealth(s.health(Date.now())),
+    ticker: new Ticker(opts.intervalMs),
   };
   const backend = opts.gpuBackend ?? 'auto';
   const opened = backend === 'nvidia-smi' ? null : openNvml();

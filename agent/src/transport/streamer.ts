@@ -4,7 +4,9 @@ import type { Spool } from './spool.js';
 
 /**
  * Gathers samples into batches every `batchMs`; each batch is spooled to disk before it is
- * sent, so a batch exists until the collector acknowledges it.
+ * sent, so a batch exists until the collector acknowledges it. A batch goes out when a sample
+ * arrives once `batchMs` has passed, so flushing rides on the samplers' own wakeups (each wakeup
+ * of the idle agent costs CPU); the timer fires only when nothing arrived for two batch intervals.
  */
 export class Streamer {
   private samples: Sample[] = [];
@@ -12,6 +14,7 @@ export class Streamer {
   private marks: Mark[] = [];
   private runEnd: { t: number; exitCode: number | null } | null = null;
   private readonly timer: NodeJS.Timeout;
+  private lastFlush = Date.now();
   produced = 0;
   batches = 0;
 
@@ -19,18 +22,18 @@ export class Streamer {
     private readonly spool: Spool,
     private readonly client: CollectorClient,
     private readonly runId: string | null,
-    batchMs: number,
+    private readonly batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
   ) {
-    this.timer = setInterval(() => this.flush(), batchMs);
+    this.timer = setTimeout(() => this.flush(), 2 * batchMs);
   }
 
   add(s: Sample): void {
     this.samples.push(s);
     this.produced++;
     this.tee?.(s);
-    if (this.samples.length >= this.maxSamplesPerBatch) this.flush();
+    if (this.samples.length >= this.maxSamplesPerBatch || Date.now() - this.lastFlush >= this.batchMs) this.flush();
   }
 
   addHealth(h: SamplerHealth): void {
@@ -47,6 +50,8 @@ export class Streamer {
   }
 
   flush(): void {
+    this.lastFlush = Date.now();
+    this.timer.refresh();
     if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd) return;
     const { samples, health, marks, runEnd, runId } = this;
     this.samples = [];
@@ -63,7 +68,8 @@ export class Streamer {
   }
 
   stop(): void {
-    clearInterval(this.timer);
     this.flush();
+    // After the flush: flush() re-arms the timer.
+    clearTimeout(this.timer);
   }
 }
