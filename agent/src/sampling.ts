@@ -9,9 +9,10 @@ import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
 import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
+import { NvmlProcesses } from './nvml/processes.js';
 import { ProcTreeSampler } from './samplers/proc.js';
 import { Ticker } from './samplers/ticker.js';
-import type { Sampler, SamplerContext } from './samplers/types.js';
+import type { GpuProcessSource, Sampler, SamplerContext } from './samplers/types.js';
 
 export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
 export const GPU_BACKENDS: readonly GpuBackend[] = ['auto', 'nvml', 'nvidia-smi'];
@@ -51,7 +52,8 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
     samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
-    return begin(samplers, nvmlProbe(fast.api.version, fast.devices), ctx, opts);
+    const gpuProcs = new NvmlProcesses(fast.api, fast.devices, opts.intervalMs);
+    return begin(samplers, nvmlProbe(fast.api.version, fast.devices), ctx, opts, gpuProcs);
   }
   const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
   if (backend === 'nvml') {
@@ -106,9 +108,10 @@ export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDe
   };
 }
 
-function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions): Sampling {
+function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions, gpuProcs?: GpuProcessSource): Sampling {
   samplers.push(new HostSampler(ctx, opts.intervalMs));
-  if (opts.pid !== undefined) samplers.push(new ProcTreeSampler(ctx, opts.pid, opts.intervalMs));
+  const tree = (pid: number): ProcTreeSampler => new ProcTreeSampler(ctx, pid, opts.intervalMs, gpuProcs ? { gpuProcs } : {});
+  if (opts.pid !== undefined) samplers.push(tree(opts.pid));
   for (const s of samplers) s.start(opts.onSample);
   const healthTimer = setInterval(() => {
     const now = Date.now();
@@ -118,7 +121,7 @@ function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, op
     probe: probed,
     samplers,
     watchPid(pid) {
-      const s = new ProcTreeSampler(ctx, pid, opts.intervalMs);
+      const s = tree(pid);
       samplers.push(s);
       s.start(opts.onSample);
     },
