@@ -9,6 +9,7 @@ import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
 import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
+import { nvmlCaps } from './nvml/caps.js';
 import { NvmlProcesses } from './nvml/processes.js';
 import { ProcTreeSampler } from './samplers/proc.js';
 import { Ticker } from './samplers/ticker.js';
@@ -53,7 +54,7 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
     samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
     const gpuProcs = new NvmlProcesses(fast.api, fast.devices, opts.intervalMs);
-    return begin(samplers, nvmlProbe(fast.api.version, fast.devices), ctx, opts, gpuProcs);
+    return begin(samplers, nvmlProbe(fast.api.version, fast.devices, fast.api), ctx, opts, gpuProcs);
   }
   const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
   if (backend === 'nvml') {
@@ -94,8 +95,9 @@ export function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: s
 }
 
 /** What the probe says when GPUs are sampled through NVML (or, with no devices, not at all). */
-export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDevice[]): ProbeResult {
+export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDevice[], api?: NvmlApi): ProbeResult {
   return {
+    ...(api ? nvmlCaps(api, devices) : {}),
     nvidiaSmi: { path: null, version: null, error: null },
     gpus: devices.map((d) => ({ index: d.index, uuid: d.uuid, name: d.name, memTotalMib: d.memTotalMib === null ? null : Math.round(d.memTotalMib), migMode: d.migMode })),
     gpm: devices.some((d) => d.gpm),

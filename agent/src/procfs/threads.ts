@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
 import { parsePidStat, parseSchedstatNs } from './proc-tree.js';
 import type { ProcFiles } from './reader.js';
 
@@ -14,6 +14,11 @@ export function threadCpuNs(text: string, kind: 'schedstat' | 'stat'): number | 
   if (kind === 'schedstat') return parseSchedstatNs(text);
   const s = parsePidStat(text);
   return s ? s.cpuTicks * NS_PER_TICK : null;
+}
+
+/** Where this kernel gives thread CPU time: schedstat (ns) or stat (10 ms ticks). */
+export function threadCpuSource(procRoot = '/proc'): 'schedstat' | 'stat' {
+  return existsSync(`${procRoot}/self/task/${process.pid}/schedstat`) ? 'schedstat' : 'stat';
 }
 
 /** The busiest of `loads` (tid → CPU ns used over `elapsedMs`), as % of one core; null for none. */
