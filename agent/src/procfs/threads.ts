@@ -42,6 +42,7 @@ interface ProcessThreads {
   /** Every thread's CPU ns at the last full scan, and when. */
   full: Map<number, number> | null;
   fullAt: number;
+  fulls: number;
   /** The threads read every tick (the busiest at the last full scan): CPU ns at the last tick. */
   hot: Map<number, number>;
   hotAt: number;
@@ -94,11 +95,13 @@ export class ThreadLoads {
   sample(pid: number, now: number): number | null {
     let st = this.procs.get(pid);
     if (!st) {
-      st = { full: null, fullAt: 0, hot: new Map(), hotAt: 0 };
+      st = { full: null, fullAt: 0, fulls: 0, hot: new Map(), hotAt: 0 };
       this.procs.set(pid, st);
     }
     const deltas: number[] = [];
-    const fullDue = st.full === null || now - st.fullAt >= this.fullEveryMs - 1;
+    // The second read is a full one too: the first can only rank threads by their CPU since they
+    // started, which at a process's start is its main thread's initialisation.
+    const fullDue = st.fulls < 2 || now - st.fullAt >= this.fullEveryMs - 1;
     if (fullDue) {
       const all = new Map<number, number>();
       for (const e of readdirSync(`${this.procRoot}/${pid}/task`)) {
@@ -111,15 +114,22 @@ export class ThreadLoads {
           // the thread ended between listing and reading
         }
       }
-      for (const [tid, before] of st.hot) {
-        const ns = all.get(tid);
-        if (ns !== undefined) deltas.push(ns - before);
+      if (st.full && st.fullAt === st.hotAt) {
+        // Two full reads in a row: every thread has a delta for this tick, and one that was not
+        // there at the last read started since, so all of its CPU time falls in this tick.
+        for (const [tid, ns] of all) deltas.push(ns - (st.full.get(tid) ?? 0));
+      } else {
+        for (const [tid, before] of st.hot) {
+          const ns = all.get(tid);
+          if (ns !== undefined) deltas.push(ns - before);
+        }
       }
       const hot = hottest(st.full, all, this.hotCount);
       for (const tid of st.hot.keys()) if (!hot.includes(tid)) this.files.drop(this.path(pid, tid));
       st.hot = new Map(hot.map((tid) => [tid, all.get(tid) as number]));
       st.full = all;
       st.fullAt = now;
+      st.fulls++;
     } else {
       for (const [tid, before] of st.hot) {
         try {
