@@ -89,9 +89,11 @@ export class NvmlProcesses implements GpuProcessSource {
     const t0 = this.clock();
     for (const d of this.devices) {
       const count = [this.utilBuf.length / PROCESS_UTIL_BYTES];
-      const since = this.lastSeen.get(d.index) ?? Math.round(now * 1000);
+      // From the first call on: readings older than the agent's start are not this run's.
+      if (!this.lastSeen.has(d.index)) this.lastSeen.set(d.index, Math.round(now * 1000));
+      const since = this.lastSeen.get(d.index) as number;
       const rc = Number(f(d.handle, this.utilBuf, count, since));
-      if (rc === NVML_ERROR_NOT_FOUND) continue; // no sample newer than `since`
+      if (rc === NVML_ERROR_NOT_FOUND) continue; // no reading newer than `since`
       if (rc !== NVML_SUCCESS) {
         this.errors.set(`utilization ${d.index}`, this.api.errorString(rc));
         continue;
@@ -102,14 +104,16 @@ export class NvmlProcesses implements GpuProcessSource {
         if (s.tsUs <= since) continue;
         last = Math.max(last, s.tsUs);
         const key = `${d.index}:${s.pid}`;
-        const before = this.lastPidTs.get(key) ?? since;
+        const before = this.lastPidTs.get(key);
         this.lastPidTs.set(key, s.tsUs);
-        const gap = (s.tsUs - before) / 1000;
-        // A process with no SM use in a period gets no reading for it: the gap since its last
-        // reading can span several periods, while the value covers the last one only.
-        if (gap >= 10) this.period.set(d.index, Math.min(this.period.get(d.index) ?? gap, gap));
-        const durMs = Math.min(gap, this.period.get(d.index) ?? gap);
-        if (durMs > 0 && durMs <= MAX_PERIOD_MS && s.sm <= 100) out.push({ pid: s.pid, gpu: d.index, t: Math.round(s.tsUs / 1000), durMs: Math.round(durMs), smPct: s.sm });
+        const gap = before === undefined ? null : (s.tsUs - before) / 1000;
+        // NVML's sample period is the shortest gap between two readings of one process. A process
+        // with no SM use in a period gets no reading for it, so a gap can span several periods
+        // while the value covers the last one only.
+        if (gap !== null && gap >= 10) this.period.set(d.index, Math.min(this.period.get(d.index) ?? gap, gap));
+        const period = this.period.get(d.index);
+        const durMs = period === undefined ? null : gap === null ? period : Math.min(gap, period);
+        if (durMs !== null && durMs > 0 && durMs <= MAX_PERIOD_MS && s.sm <= 100) out.push({ pid: s.pid, gpu: d.index, t: Math.round(s.tsUs / 1000), durMs: Math.round(durMs), smPct: s.sm });
       }
       this.lastSeen.set(d.index, last);
     }

@@ -9,6 +9,9 @@ import { tempDir } from '../../../test/helpers/agent.js';
 import { DEFAULT_FIELDS } from '../nvidia-smi/fields.js';
 import { HostSampler } from './host.js';
 import { NvidiaSmiSampler } from './nvidia-smi.js';
+import { nvmlReplay } from '../../../test/helpers/nvml-replay.js';
+import { nvmlDevices } from '../nvml/device.js';
+import { NvmlProcesses } from '../nvml/processes.js';
 import { ProcTreeSampler } from './proc.js';
 import type { Sampler, SamplerContext } from './types.js';
 
@@ -91,6 +94,26 @@ describe('ProcTreeSampler', () => {
     } finally {
       process.kill(-(parent.pid as number), 'SIGKILL'); // the whole group, spinning child included
       idle.kill('SIGKILL');
+    }
+  });
+
+  it('maps a workload process to the GPU NVML lists it on, with its device memory and SM utilization', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      // The captured running process (pid 1132, 1766 MiB) stands for this child.
+      const api = nvmlReplay({ processPid: child.pid as number });
+      const gpuProcs = new NvmlProcesses(api, nvmlDevices(api), 100, api.cpuMs);
+      const out = collect(new ProcTreeSampler(context(), child.pid as number, 100, { gpuProcs }));
+      for (let i = 0; i < 100 && out.filter((s) => 'gpu_util_pct' in s.m).length < 2; i++) await sleep(50);
+      const mine = out.filter((s) => s.pid === child.pid && 'cpu_cores' in s.m);
+      expect(mine.at(-1)?.m).toMatchObject({ gpu_index: 0, gpu_mem_mib: 1766 });
+      const util = out.filter((s) => 'gpu_util_pct' in s.m);
+      expect(util.length).toBeGreaterThanOrEqual(2);
+      // NVML's per-process readings come with its own times and its sample period.
+      expect(util.every((s) => s.pid === child.pid && s.m.gpu_index === 0 && s.dur_ms === 200 && s.source === 'proc')).toBe(true);
+      expect(out.filter((s) => s.pid === undefined).every((s) => !('gpu_index' in s.m))).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
