@@ -33,7 +33,8 @@ describe('NVML sampler', () => {
   });
 
   it('reports the nvidia-smi path\'s metric names each tick, with the tick it covers, absent where unsupported', () => {
-    const { sampler, out, logs } = start(nvmlReplay());
+    const api = nvmlReplay();
+    const { sampler, out, logs } = start(api);
     vi.advanceTimersByTime(450);
     const query = byKey(out, 'mem_used_mib');
     const first = JSON.parse(fixture('nvml-100hz.jsonl').split('\n')[0] as string) as { used_mb: number; power_mw: number };
@@ -52,6 +53,8 @@ describe('NVML sampler', () => {
     expect(h.absent.nvlink_capacity_mibps).toEqual({ '[Not Supported]': query.length });
     expect(query.some((s) => 'nvlink_capacity_mibps' in s.m || 'nvlink_active_links' in s.m)).toBe(false);
     expect(logs.filter((l) => !l.includes('GPM:'))).toEqual([]);
+    // Memory (and once at enumeration), power and SM clock each tick; temperature and the like once a second; limits every 10 s.
+    expect([api.calls.memory, api.calls.power, api.calls.temperature, api.calls.pstate, api.calls.powerLimit]).toEqual([6, 5, 1, 1, 1]);
   });
 
   it('stamps utilization with NVML\'s own sample periods, not the tick', () => {

@@ -21,6 +21,12 @@ const MIB = 1024 * 1024;
  * SLOW_MS, and a query the GPU does not support is not asked again. GPM's cost is paced in GpmReader.
  */
 const SLOW_MS = 10_000;
+/**
+ * Temperature, memory clock, P-state and ECC counts move over seconds, not ticks: read once a
+ * second (each NVML call is an ioctl into the driver, a few µs hot and several times that between
+ * ticks), which halves the calls per tick.
+ */
+const MEDIUM_MS = 1000;
 /** Link byte counters on GPUs without GPM may take this share of a core (their cost is driver-dependent). */
 const LINK_BUDGET_SHARE = 0.001;
 /** nvmlDeviceGetPcieThroughput measures 20 ms per call and blocks that long; run off the event loop, once a second at most. */
@@ -53,6 +59,7 @@ export class NvmlSampler extends IntervalSampler {
   /** (gpu, query) pairs the GPU answered Not Supported: their reason, reported without asking again. */
   private readonly unsupported = new Map<string, string>();
   private readonly slow = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
+  private readonly medium = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
   private running = false;
 
   constructor(
@@ -134,8 +141,30 @@ export class NvmlSampler extends IntervalSampler {
     return fresh;
   }
 
+  /** Values that move over seconds, re-read every MEDIUM_MS (half a tick early counts as due). */
+  private mediumValues(d: NvmlDevice, now: number): { m: Record<string, number>; absent: Record<string, string> } {
+    const cached = this.medium.get(d.index);
+    if (cached && now - cached.at < MEDIUM_MS - this.intervalMs / 2) return cached;
+    const { NVML_TEMPERATURE_GPU, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC } = CONSTANTS;
+    const m: Record<string, number> = {};
+    const absent: Record<string, string> = {};
+    const put = (key: GpuMetric, r: Reading): void => {
+      if (r.ok) m[key] = r.value;
+      else absent[key] = r.reason;
+    };
+    const h = d.handle;
+    put('temp_c', this.read(d.index, 'temperature', h, NVML_TEMPERATURE_GPU));
+    put('mem_clock_mhz', this.read(d.index, 'clock', h, NVML_CLOCK_MEM));
+    put('fan_pct', this.read(d.index, 'fan', h));
+    put('pstate', this.read(d.index, 'pstate', h));
+    put('ecc_uncorrected', this.read(d.index, 'ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
+    const fresh = { at: now, m, absent };
+    this.medium.set(d.index, fresh);
+    return fresh;
+  }
+
   protected sampleOnce(emit: Emit): void {
-    const { NVML_TEMPERATURE_GPU, NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, NVML_MEMORY_V2 } = CONSTANTS;
+    const { NVML_CLOCK_SM, NVML_MEMORY_V2 } = CONSTANTS;
     for (const d of this.devices) {
       const now = Date.now();
       const st = this.per.get(d.index) as PerGpu;
@@ -178,16 +207,12 @@ export class NvmlSampler extends IntervalSampler {
       put('mem_total_mib', memReading(mem.total));
       put('mem_reserved_mib', memReading(mem.reserved));
       put('power_w', this.read(i, 'power', h), 1 / 1000);
-      put('temp_c', this.read(i, 'temperature', h, NVML_TEMPERATURE_GPU));
       put('sm_clock_mhz', this.read(i, 'clock', h, NVML_CLOCK_SM));
-      put('mem_clock_mhz', this.read(i, 'clock', h, NVML_CLOCK_MEM));
       put('clock_event_reasons', this.read(i, 'eventReasons', h));
-      put('fan_pct', this.read(i, 'fan', h));
-      put('pstate', this.read(i, 'pstate', h));
-      put('ecc_uncorrected', this.read(i, 'ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
-      const slow = this.slowValues(d, now);
-      Object.assign(m, slow.m);
-      Object.assign(absent, slow.absent);
+      for (const tier of [this.mediumValues(d, now), this.slowValues(d, now)]) {
+        Object.assign(m, tier.m);
+        Object.assign(absent, tier.absent);
+      }
       if (d.migMode !== null) m.mig_enabled = d.migMode === 'Enabled' ? 1 : 0;
       const link = st.links?.live() && st.linkPacer.tick() ? this.readLinks(st, now) : null;
       // Counters read over the same window as this tick's reading go into its sample.

@@ -11,6 +11,12 @@ import type { Emit, GpuHolder, GpuProcessSource, SamplerContext } from './types.
 const CLK_TCK = 100;
 /** Per-process samples per tick at most: the GPU users first, then the busiest by CPU. */
 export const MAX_PROCESS_SAMPLES = 16;
+/**
+ * Below this CPU (cores) a process's busiest thread is not looked for: it is at most this busy,
+ * and reading every thread of idle helpers (a torchrun agent, a shell) once a second is most of
+ * what busiest-thread tracking costs. Its samples then carry no thread_max_pct.
+ */
+export const THREAD_TRACK_MIN_CORES = 0.05;
 
 export interface ProcTreeOptions {
   procRoot?: string;
@@ -140,10 +146,15 @@ export class ProcTreeSampler extends IntervalSampler {
     for (const pid of pickProcesses(cores, holders, MAX_PROCESS_SAMPLES)) {
       const s = stats.get(pid) as ProcStat;
       let busiest: number | null = null;
-      try {
-        busiest = this.threads.sample(pid, now);
-      } catch {
-        // exited since its stat was read
+      if ((cores.get(pid) as number) < THREAD_TRACK_MIN_CORES) {
+        // Not tracked this tick: its next tracked reading starts afresh, over its own window.
+        this.threads.forget(pid);
+      } else {
+        try {
+          busiest = this.threads.sample(pid, now);
+        } catch {
+          // exited since its stat was read
+        }
       }
       if (busiest !== null) threadMax = Math.max(threadMax ?? 0, busiest);
       const m: Record<string, number> = { cpu_cores: round(cores.get(pid) as number, 3), rss_mib: round((s.rssPages * this.pageBytes) / 1048576), threads: s.threads };

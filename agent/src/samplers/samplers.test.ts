@@ -76,21 +76,26 @@ describe('ProcTreeSampler', () => {
       const later = both().slice(1);
       expect(later.length).toBeGreaterThanOrEqual(6);
       const mean = (xs: Sample[], k = 'cpu_cores'): number => xs.reduce((a, s) => a + (s.m[k] ?? 0), 0) / xs.length;
-      // Bounds are wide because CI machines have two shared cores.
-      expect(mean(later)).toBeGreaterThan(0.5);
+      // How much CPU the spinner gets depends on the machine's load (CI machines have two shared
+      // cores): the busy tree must stand well clear of the idle one, and stay under one core.
+      const idleMean = mean(tree(idleAll).slice(3));
+      expect(idleMean).toBeLessThan(0.2);
+      expect(mean(later)).toBeGreaterThan(Math.max(0.15, 5 * idleMean));
       expect(mean(later)).toBeLessThan(1.3);
-      expect(mean(tree(idleAll).slice(3))).toBeLessThan(0.2);
       expect(later[0]?.m.threads).toBeGreaterThan(2);
-      // Per process: the spinning child (RANK=3 in its environment) has one thread near a full core.
+      // Per process: the spinning child (RANK=3 in its environment) spends its CPU in one thread,
+      // so its busiest thread is its whole CPU.
       const child = busyAll.filter((s) => s.pid !== undefined && s.pid !== parent.pid && s.m.thread_max_pct !== undefined);
       expect(child.length).toBeGreaterThan(2);
-      expect(mean(child, 'thread_max_pct')).toBeGreaterThan(50);
+      expect(Math.abs(mean(child, 'thread_max_pct') - 100 * mean(child))).toBeLessThan(15);
       expect(child.every((s) => s.m.rank === 3 && s.dur_ms !== undefined && s.dur_ms > 0)).toBe(true);
+      // The sleeping parent: no RANK, and too idle for its threads to be looked at.
       const parentSamples = busyAll.filter((s) => s.pid === parent.pid);
-      expect(parentSamples.every((s) => s.m.rank === undefined)).toBe(true);
-      expect(mean(parentSamples.slice(2), 'thread_max_pct')).toBeLessThan(20);
+      expect(parentSamples.length).toBeGreaterThan(2);
+      expect(parentSamples.every((s) => s.m.rank === undefined && ((s.m.cpu_cores as number) >= 0.05 || !('thread_max_pct' in s.m)))).toBe(true);
+      expect(parentSamples.some((s) => (s.m.cpu_cores as number) < 0.05)).toBe(true);
       // The tree's busiest thread is the child's.
-      expect(Math.max(...later.map((s) => s.m.thread_max_pct ?? 0))).toBeGreaterThan(50);
+      expect(Math.max(...later.map((s) => s.m.thread_max_pct ?? 0))).toBeCloseTo(Math.max(...child.filter((s) => later.some((t) => t.t === s.t)).map((s) => s.m.thread_max_pct ?? 0)), 5);
     } finally {
       process.kill(-(parent.pid as number), 'SIGKILL'); // the whole group, spinning child included
       idle.kill('SIGKILL');

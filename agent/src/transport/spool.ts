@@ -36,6 +36,8 @@ const fileName = (seq: number, samples: number): string => `${String(seq).padSta
  */
 export class Spool {
   private readonly entries: Entry[] = [];
+  /** The latest batches' text, so sending one just written does not read its file back. */
+  private readonly recent = new Map<number, string>();
   private bytes = 0;
   private state: State;
   private seq: number;
@@ -113,6 +115,8 @@ export class Spool {
     renameSync(tmp, path.join(this.dir, name));
     const entry = { seq, samples, bytes: Buffer.byteLength(text) };
     this.entries.push(entry);
+    this.recent.set(seq, text);
+    if (this.recent.size > 8) this.recent.delete(this.recent.keys().next().value as number);
     this.bytes += entry.bytes;
     if (this.enforceCap() || reserve) this.writeState(this.state);
     return seq;
@@ -138,6 +142,7 @@ export class Spool {
 
   private remove(e: Entry): void {
     this.bytes -= e.bytes;
+    this.recent.delete(e.seq);
     try {
       unlinkSync(path.join(this.dir, fileName(e.seq, e.samples)));
     } catch {
@@ -152,6 +157,8 @@ export class Spool {
   read(seq: number): string | null {
     const e = this.entries.find((x) => x.seq === seq);
     if (!e) return null;
+    const cached = this.recent.get(seq);
+    if (cached !== undefined) return cached;
     try {
       return readFileSync(path.join(this.dir, fileName(e.seq, e.samples)), 'utf8');
     } catch {
