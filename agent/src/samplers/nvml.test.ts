@@ -32,29 +32,32 @@ describe('NVML sampler', () => {
     ]);
   });
 
-  it('reports the nvidia-smi path\'s metric names each tick, with the tick it covers, absent where unsupported', () => {
+  it('reports the nvidia-smi path\'s metric names: memory each tick, power, clocks and the rest each second, each over what it covers', () => {
     const api = nvmlReplay();
     const { sampler, out, logs } = start(api);
-    vi.advanceTimersByTime(450);
-    const query = byKey(out, 'mem_used_mib');
+    vi.advanceTimersByTime(1450);
+    const ticks = byKey(out, 'mem_used_mib');
+    const seconds = byKey(out, 'power_w');
     const first = JSON.parse(fixture('nvml-100hz.jsonl').split('\n')[0] as string) as { used_mb: number; power_mw: number };
-    expect(query[0]?.m).toEqual({
-      mem_used_mib: first.used_mb - 480, mem_total_mib: 81559, mem_reserved_mib: 480,
+    expect(ticks.map((s) => s.dur_ms)).toEqual(Array(15).fill(100));
+    expect(ticks[0]?.m).toEqual({ mem_used_mib: first.used_mb - 480 });
+    expect(seconds.map((s) => s.dur_ms)).toEqual([1000, 1000]);
+    expect(seconds[0]?.m).toEqual({
+      mem_total_mib: 81559, mem_reserved_mib: 480,
       power_w: Math.round(first.power_mw / 10) / 100, power_limit_w: 700, temp_c: 45, sm_clock_mhz: 1980, mem_clock_mhz: 2619,
       sm_clock_max_mhz: 1980, pstate: 0, mig_enabled: 0, pcie_link_gen: 5, pcie_link_width: 16,
       // Gen 5 x16: 16 lanes of 32 GT/s at 128b/130b.
       pcie_capacity_mibps: 60096.15,
     });
-    expect(query.map((s) => s.dur_ms)).toEqual([100, 100, 100, 100, 100]);
     const h = sampler.health(Date.now());
-    expect(h.absent.fan_pct).toEqual({ '[Not Supported]': query.length });
+    expect(h.absent.fan_pct).toEqual({ '[Not Supported]': 2 });
     // The replayed H100 has no NVLink in use: links and capacity absent with the reason, never 0.
-    expect(h.absent.nvlink_active_links).toEqual({ '[Not Supported]': query.length });
-    expect(h.absent.nvlink_capacity_mibps).toEqual({ '[Not Supported]': query.length });
-    expect(query.some((s) => 'nvlink_capacity_mibps' in s.m || 'nvlink_active_links' in s.m)).toBe(false);
+    expect(h.absent.nvlink_active_links).toEqual({ '[Not Supported]': 2 });
+    expect(h.absent.nvlink_capacity_mibps).toEqual({ '[Not Supported]': 2 });
+    expect(out.some((s) => 'nvlink_capacity_mibps' in s.m || 'nvlink_active_links' in s.m)).toBe(false);
     expect(logs.filter((l) => !l.includes('GPM:'))).toEqual([]);
-    // Memory (and once at enumeration), power and SM clock each tick; temperature and the like once a second; limits every 10 s.
-    expect([api.calls.memory, api.calls.power, api.calls.temperature, api.calls.pstate, api.calls.powerLimit]).toEqual([6, 5, 1, 1, 1]);
+    // Memory (and once at enumeration) each tick; power and the rest once a second; limits every 10 s.
+    expect([api.calls.memory, api.calls.power, api.calls.temperature, api.calls.pstate, api.calls.powerLimit]).toEqual([16, 2, 2, 2, 1]);
   });
 
   it('stamps utilization with NVML\'s own sample periods, not the tick', () => {
@@ -67,8 +70,8 @@ describe('NVML sampler', () => {
     expect(util.every((s) => s.dur_ms === 200 && (s.t - Date.parse('2026-11-22T14:47:00Z')) % 200 === 0)).toBe(true);
     expect(util.map((s) => s.m.util_pct)).toContain(88);
     expect(util.at(-1)?.m).toMatchObject({ util_pct: 100 });
-    // Utilization is not in the tick's reading when NVML gave it its own window.
-    expect(byKey(out, 'mem_used_mib').some((s) => 'util_pct' in s.m)).toBe(false);
+    // Utilization is in no other reading when NVML gave it its own window.
+    expect(out.some((s) => 'util_pct' in s.m && Object.keys(s.m).some((k) => k !== 'util_pct' && k !== 'mem_util_pct'))).toBe(false);
     // nvmlDeviceGetUtilizationRates is asked only when a new period ended (for memory utilization).
     expect(api.calls.utilization).toBe(util.length);
   });
@@ -99,9 +102,10 @@ describe('NVML sampler', () => {
     let fanCalls = 0;
     api.call.fan = () => (fanCalls++, NVML_ERROR_NOT_SUPPORTED);
     const { sampler } = start(api, 50);
-    vi.advanceTimersByTime(300);
+    vi.advanceTimersByTime(3000);
     expect(fanCalls).toBe(1);
-    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBeGreaterThan(3);
+    // Asked once, reported absent at every once-a-second reading (0, 1, 2 and 3 s).
+    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBe(4);
   });
 });
 

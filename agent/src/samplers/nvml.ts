@@ -22,9 +22,10 @@ const MIB = 1024 * 1024;
  */
 const SLOW_MS = 10_000;
 /**
- * Temperature, memory clock, P-state and ECC counts move over seconds, not ticks: read once a
- * second (each NVML call is an ioctl into the driver, a few µs hot and several times that between
- * ticks), which halves the calls per tick.
+ * Power (NVML's one-second average on Ampere and newer), clocks, temperature, P-state and ECC move
+ * over seconds, not ticks: they are read once a second into a sample of their own. Each NVML call
+ * is an ioctl into the driver, a few µs hot and several times that between ticks; each tick then
+ * asks for memory and utilization only.
  */
 const MEDIUM_MS = 1000;
 /** Link byte counters on GPUs without GPM may take this share of a core (their cost is driver-dependent). */
@@ -42,6 +43,8 @@ interface PerGpu {
   links: LinkCounters | null;
   linkPacer: CostPacer;
   prevAt: number;
+  /** When the once-a-second reading was last taken. */
+  secondAt: number;
   utilProblemSaid: boolean;
   pcieAt: number;
   pcieBusy: boolean;
@@ -51,7 +54,8 @@ interface PerGpu {
  * GPU sampling through NVML directly: a few library calls per GPU per tick instead of a nvidia-smi
  * process. Metric names and units match the nvidia-smi path. Every sample says what it covers:
  * utilization its NVML sample period (nvmlDeviceGetSamples), GPM its window, link counters the
- * time between two reads, and the other readings the time since the previous tick.
+ * time between two reads, memory the tick, and power, clocks and the rest the second since their
+ * previous reading.
  */
 export class NvmlSampler extends IntervalSampler {
   readonly name = 'gpu.nvml';
@@ -59,7 +63,6 @@ export class NvmlSampler extends IntervalSampler {
   /** (gpu, query) pairs the GPU answered Not Supported: their reason, reported without asking again. */
   private readonly unsupported = new Map<string, string>();
   private readonly slow = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
-  private readonly medium = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
   private running = false;
 
   constructor(
@@ -84,6 +87,7 @@ export class NvmlSampler extends IntervalSampler {
         links: d.gpm ? null : new LinkCounters(this.api, d.handle),
         linkPacer: new CostPacer(this.intervalMs, LINK_BUDGET_SHARE, this.intervalMs, 1000),
         prevAt: 0,
+        secondAt: -Infinity,
         utilProblemSaid: false,
         pcieAt: -Infinity,
         pcieBusy: false,
@@ -141,55 +145,58 @@ export class NvmlSampler extends IntervalSampler {
     return fresh;
   }
 
-  /** Values that move over seconds, re-read every MEDIUM_MS (half a tick early counts as due). */
-  private mediumValues(d: NvmlDevice, now: number): { m: Record<string, number>; absent: Record<string, string> } {
-    const cached = this.medium.get(d.index);
-    if (cached && now - cached.at < MEDIUM_MS - this.intervalMs / 2) return cached;
-    const { NVML_TEMPERATURE_GPU, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC } = CONSTANTS;
+  /**
+   * Readings that move over seconds, in a sample of their own every MEDIUM_MS that covers the time
+   * since the previous one: power (a one-second average on Ampere and newer, except GA100),
+   * clocks and their event reasons, temperature, P-state, ECC, and the slow values.
+   */
+  private secondly(d: NvmlDevice, now: number, mem: { total: number; reserved: number } | null): { m: Record<string, number>; absent: Record<string, string> } {
+    const { NVML_TEMPERATURE_GPU, NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC } = CONSTANTS;
     const m: Record<string, number> = {};
     const absent: Record<string, string> = {};
-    const put = (key: GpuMetric, r: Reading): void => {
-      if (r.ok) m[key] = r.value;
+    const put = (key: GpuMetric, r: Reading, scale = 1): void => {
+      if (r.ok) m[key] = Math.round(r.value * scale * 100) / 100;
       else absent[key] = r.reason;
     };
     const h = d.handle;
-    put('temp_c', this.read(d.index, 'temperature', h, NVML_TEMPERATURE_GPU));
-    put('mem_clock_mhz', this.read(d.index, 'clock', h, NVML_CLOCK_MEM));
-    put('fan_pct', this.read(d.index, 'fan', h));
-    put('pstate', this.read(d.index, 'pstate', h));
-    put('ecc_uncorrected', this.read(d.index, 'ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
-    const fresh = { at: now, m, absent };
-    this.medium.set(d.index, fresh);
-    return fresh;
+    const i = d.index;
+    put('power_w', this.read(i, 'power', h), 1 / 1000);
+    put('sm_clock_mhz', this.read(i, 'clock', h, NVML_CLOCK_SM));
+    put('clock_event_reasons', this.read(i, 'eventReasons', h));
+    put('temp_c', this.read(i, 'temperature', h, NVML_TEMPERATURE_GPU));
+    put('mem_clock_mhz', this.read(i, 'clock', h, NVML_CLOCK_MEM));
+    put('fan_pct', this.read(i, 'fan', h));
+    put('pstate', this.read(i, 'pstate', h));
+    put('ecc_uncorrected', this.read(i, 'ecc', h, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC));
+    if (mem) {
+      m.mem_total_mib = mem.total;
+      m.mem_reserved_mib = mem.reserved;
+    }
+    if (d.migMode !== null) m.mig_enabled = d.migMode === 'Enabled' ? 1 : 0;
+    const slow = this.slowValues(d, now);
+    return { m: { ...m, ...slow.m }, absent: { ...absent, ...slow.absent } };
   }
 
   protected sampleOnce(emit: Emit): void {
-    const { NVML_CLOCK_SM, NVML_MEMORY_V2 } = CONSTANTS;
     for (const d of this.devices) {
       const now = Date.now();
       const st = this.per.get(d.index) as PerGpu;
       const sample = (t: number, dur: number, m: Record<string, number>): Sample => ({ t, host: this.ctx.host, source: 'gpu', gpu: d.index, dur_ms: dur, m });
       const h = d.handle;
-      const i = d.index;
       const m: Record<string, number> = {};
       const absent: Record<string, string> = {};
-      const put = (key: GpuMetric, r: Reading, scale = 1): void => {
-        if (r.ok) m[key] = Math.round(r.value * scale * 100) / 100;
-        else absent[key] = r.reason;
-      };
       const dur = st.prevAt > 0 ? now - st.prevAt : this.intervalMs;
       st.prevAt = now;
       const windows = st.util.read(now);
       if (windows === null || windows.length > 0) {
         const util = { gpu: 0, memory: 0 };
         const urc = Number(this.api.call.utilization?.(h, util));
-        const r = (v: number): Reading => (urc === NVML_SUCCESS ? { ok: true, value: v } : { ok: false, reason: `[${this.api.errorString(urc)}]` });
         if (windows === null) {
-          if (!st.utilProblemSaid) this.ctx.log(`${this.name}: GPU ${i}: utilization samples unusable (${st.util.problem}); utilization as read each tick instead`);
+          if (!st.utilProblemSaid) this.ctx.log(`${this.name}: GPU ${d.index}: utilization samples unusable (${st.util.problem}); utilization as read each tick instead`);
           st.utilProblemSaid = true;
           // No usable NVML sample times on this GPU: utilization as of now, for the tick.
-          put('util_pct', r(util.gpu));
-          put('mem_util_pct', r(util.memory));
+          if (urc === NVML_SUCCESS) Object.assign(m, { util_pct: util.gpu, mem_util_pct: util.memory });
+          else absent.util_pct = absent.mem_util_pct = `[${this.api.errorString(urc)}]`;
         } else {
           windows.forEach((w, k) => {
             const um: Record<string, number> = { util_pct: w.pct };
@@ -199,28 +206,25 @@ export class NvmlSampler extends IntervalSampler {
           });
         }
       }
-      const mem = { version: NVML_MEMORY_V2, total: 0, reserved: 0, free: 0, used: 0 };
+      const mem = { version: CONSTANTS.NVML_MEMORY_V2, total: 0, reserved: 0, free: 0, used: 0 };
       const mrc = Number(this.api.call.memory?.(h, mem));
       // Whole MiB, as nvidia-smi prints them (it rounds: 2924.6 MiB reads 2925 on an H100).
-      const memReading = (v: unknown): Reading => (mrc === NVML_SUCCESS ? { ok: true, value: Math.round(Number(v) / MIB) } : { ok: false, reason: `[${this.api.errorString(mrc)}]` });
-      put('mem_used_mib', memReading(mem.used));
-      put('mem_total_mib', memReading(mem.total));
-      put('mem_reserved_mib', memReading(mem.reserved));
-      put('power_w', this.read(i, 'power', h), 1 / 1000);
-      put('sm_clock_mhz', this.read(i, 'clock', h, NVML_CLOCK_SM));
-      put('clock_event_reasons', this.read(i, 'eventReasons', h));
-      for (const tier of [this.mediumValues(d, now), this.slowValues(d, now)]) {
-        Object.assign(m, tier.m);
-        Object.assign(absent, tier.absent);
-      }
-      if (d.migMode !== null) m.mig_enabled = d.migMode === 'Enabled' ? 1 : 0;
+      if (mrc === NVML_SUCCESS) m.mem_used_mib = Math.round(Number(mem.used) / MIB);
+      else absent.mem_used_mib = absent.mem_total_mib = absent.mem_reserved_mib = `[${this.api.errorString(mrc)}]`;
       const link = st.links?.live() && st.linkPacer.tick() ? this.readLinks(st, now) : null;
       // Counters read over the same window as this tick's reading go into its sample.
       if (link && link.durMs === dur) Object.assign(m, link.m);
       else if (link && Object.keys(link.m).length > 0) emit(sample(link.t, link.durMs, link.m));
       if (link) Object.assign(absent, link.absent);
-      this.absent.add(absent);
       emit(sample(now, dur, m));
+      // Half a tick early counts as due, so timer jitter does not push the reading a tick late.
+      if (now - st.secondAt >= MEDIUM_MS - this.intervalMs / 2) {
+        const sec = this.secondly(d, now, mrc === NVML_SUCCESS ? { total: Math.round(Number(mem.total) / MIB), reserved: Math.round(Number(mem.reserved) / MIB) } : null);
+        Object.assign(absent, sec.absent);
+        emit(sample(now, Number.isFinite(st.secondAt) ? now - st.secondAt : MEDIUM_MS, sec.m));
+        st.secondAt = now;
+      }
+      this.absent.add(absent);
       for (const g of st.gpm?.tick(now) ?? []) {
         this.absent.add(g.absent);
         if (Object.keys(g.m).length > 0) emit(sample(g.t, g.durMs, g.m));
