@@ -16,6 +16,8 @@ export function everyTicks(costMs: number | null, tickMs: number, budgetShare: n
 export class CostPacer {
   private avgMs: number | null;
   private since = Infinity;
+  /** The first call pays for loading and JIT-compiling its path: it does not count (without a seed). */
+  private warmedUp: boolean;
 
   constructor(
     private readonly tickMs: number,
@@ -26,6 +28,7 @@ export class CostPacer {
     seedMs: number | null = null,
   ) {
     this.avgMs = seedMs;
+    this.warmedUp = seedMs !== null;
   }
 
   /** A window starts now: the next reading is due `every()` ticks from here. */
@@ -47,6 +50,10 @@ export class CostPacer {
 
   /** What one call just cost, in ms. */
   record(ms: number): void {
+    if (!this.warmedUp) {
+      this.warmedUp = true;
+      return;
+    }
     this.avgMs = this.avgMs === null ? ms : 0.8 * this.avgMs + 0.2 * ms;
   }
 
