@@ -1,4 +1,4 @@
-import type { GpuMetric, Sample } from '@stagewatch/shared';
+import type { GpuMetric } from '@stagewatch/shared';
 import { nvlinkCapacityMibps, pcieCapacityMibps } from '../link-capacity.js';
 import { CONSTANTS, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
 import { NVML_PCIE_UTIL_RX_BYTES, NVML_PCIE_UTIL_TX_BYTES } from '../nvml/decode.js';
@@ -9,7 +9,7 @@ import { LinkCounters, readNvlink } from '../nvml/links.js';
 import { UtilSamples } from '../nvml/util-samples.js';
 import { IntervalSampler } from './interval.js';
 import { CostPacer } from './pacer.js';
-import type { Emit, SamplerContext } from './types.js';
+import type { Emit, SamplerContext, TimedSample } from './types.js';
 
 export { nvmlDevices, type NvmlDevice } from '../nvml/device.js';
 
@@ -181,7 +181,7 @@ export class NvmlSampler extends IntervalSampler {
     for (const d of this.devices) {
       const now = Date.now();
       const st = this.per.get(d.index) as PerGpu;
-      const sample = (t: number, dur: number, m: Record<string, number>): Sample => ({ t, host: this.ctx.host, source: 'gpu', gpu: d.index, dur_ms: dur, m });
+      const sample = (t: number, dur: number, m: Record<string, number>): TimedSample => ({ t, host: this.ctx.host, source: 'gpu', gpu: d.index, dur_ms: dur, m });
       const h = d.handle;
       const m: Record<string, number> = {};
       const absent: Record<string, string> = {};

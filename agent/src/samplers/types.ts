@@ -1,7 +1,9 @@
 import type { Sample, SamplerHealth, SamplerState } from '@stagewatch/shared';
 import type { Ticker } from './ticker.js';
 
-export type Emit = (sample: Sample) => void;
+/** Every sample the agent emits says what it covers: `dur_ms` is required here, optional on the wire (older agents). */
+export type TimedSample = Sample & { dur_ms: number };
+export type Emit = (sample: TimedSample) => void;
 
 /** A plug-in source of samples, in the manner of a Telegraf input. */
 export interface Sampler {
