@@ -13,7 +13,7 @@ const seconds = Number(secondsArg ?? '60');
 let loadPid = null;
 let load = null;
 if (loadPy) {
-  load = spawn('python3', [loadPy, String(seconds + 20)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RANK: '0', LOCAL_RANK: '0' } });
+  load = spawn('python3', [loadPy, String(seconds + 20)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RANK: '0', LOCAL_RANK: '0', LIGHT: '1' } });
   loadPid = await new Promise((resolve) => load.stdout.once('data', (d) => resolve(Number(String(d).split('\n')[0]))));
 }
 const ticks = (pid) => { try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); } catch { return 0; } };
