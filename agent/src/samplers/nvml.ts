@@ -101,11 +101,6 @@ export class NvmlSampler extends IntervalSampler {
     for (const p of this.per.values()) p.gpm?.release();
   }
 
-  /** What GPM does on each GPU (its windows and what a get costs), for logs and the probe. */
-  gpmPlans(): Map<number, string> {
-    return new Map([...this.per].flatMap(([i, p]) => (p.gpm ? [[i, p.gpm.describe()] as const] : [])));
-  }
-
   private read(gpu: number, fn: string, ...args: unknown[]): Reading {
     const key = `${gpu}:${fn}:${args.slice(1).join(',')}`;
     const known = this.unsupported.get(key);
