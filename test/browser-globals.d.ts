@@ -5,5 +5,6 @@ interface Window {
     error: string | null;
     live?: { page: 'host'; updates: number; points: number; lastT: number; bands: number; stage: string; dropped: number };
     run?: { page: 'run'; stages: number; compareRows: number; charts: number };
+    compare?: { page: 'compare'; rows: number; metrics: number };
   };
 }

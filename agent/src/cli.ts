@@ -14,7 +14,8 @@ const USAGE = `usage: stagewatch-agent <command> [flags]
          [--gpu-backend auto|nvml|nvidia-smi]
                                                    stream to a collector until stopped
   run --collector URL [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
-      [daemon's flags] -- <command> [args...]     run a workload as one staged run
+      [--label key=value]... [daemon's flags] -- <command> [args...]
+                                                   run a workload as one staged run
   marks --collector URL --run-id ID [--shift-ms N] FILE
                                                    import stage marks into a run after the fact`;
 

@@ -3,6 +3,9 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isStagewatchError } from '@stagewatch/shared';
+import { compareRequest } from './commands/compare.js';
+import { COMPARE_FORMATS, renderCompare, type CompareFormat } from './report/compare-render.js';
+import { makeCompare } from './report/compare-load.js';
 import { presentedToken, type TokenAuth } from './auth.js';
 import { DEFAULT_THRESHOLDS } from './analysis/bottleneck.js';
 import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
@@ -30,6 +33,15 @@ function text(res: http.ServerResponse, type: string, body: string | Buffer): vo
   res.end(body);
 }
 
+/** A path segment decoded, or null where its percent-encoding is broken (`%c0%ae`, a lone `%`). */
+function decodePart(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 export interface ApiContext {
   store: SqliteStore;
   telemetry: CollectorTelemetry;
@@ -46,18 +58,32 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     [/^\/api\/runs$/, (_u, res) => json(res, 200, store.listRuns())],
     [/^\/api\/hosts$/, (_u, res) => json(res, 200, store.hosts())],
     [
+      /^\/api\/compare$/,
+      (url, res) => {
+        const q = (k: string): string | undefined => url.searchParams.get(k) ?? undefined;
+        const format = (q('format') ?? 'json') as CompareFormat;
+        if (!COMPARE_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${COMPARE_FORMATS.join(', ')}` });
+        const runs = (q('runs') ?? '').split(',').filter(Boolean);
+        const body = renderCompare(makeCompare(store, compareRequest({ baseline: q('baseline'), runs, metrics: q('metrics'), by: q('by'), confidence: q('confidence') })), format);
+        text(res, { json: 'application/json', md: 'text/markdown', html: 'text/html', csv: 'text/csv' }[format], body);
+      },
+    ],
+    [
       /^\/api\/runs\/([^/]+)\/report$/,
       (url, res, m) => {
         const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
         if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
-        const body = renderReport(makeReport(store, decodeURIComponent(m[1] as string), url.searchParams.get('vs') ?? undefined), format, store);
+        const runId = decodePart(m[1] as string);
+        if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
+        const body = renderReport(makeReport(store, runId, url.searchParams.get('vs') ?? undefined), format, store);
         text(res, format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html', body);
       },
     ],
     [
       /^\/api\/runs\/([^/]+)\/series$/,
       (url, res, m) => {
-        const runId = decodeURIComponent(m[1] as string);
+        const runId = decodePart(m[1] as string);
+        if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
         const host = url.searchParams.get('host');
         if (!host) return json(res, 400, { error: 'host is required' });
         if (!store.run(runId)) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
@@ -72,11 +98,14 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
     const fail = (e: unknown): void => {
       if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
+      if (isStagewatchError(e, 'usage')) return json(res, 400, { error: e.message });
       ctx.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     };
     if (url.pathname === '/healthz') return json(res, 200, { ok: true });
     if (url.pathname === '/metrics') {
+      // Host names, agent ids and every GPU's latest values: data, so behind the token like /api.
+      if (!ctx.auth.check(presentedToken(req.headers, url))) return json(res, 401, { error: 'missing or wrong token' });
       ctx.telemetry.registry.metrics().then((body) => text(res, 'text/plain; version=0.0.4', body), fail);
       return;
     }

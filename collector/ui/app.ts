@@ -1,5 +1,6 @@
 import { fmt, getJson, h, withToken } from './dom.js';
 import { liveHost, type LiveState } from './live.js';
+import { comparePage, type CompareState } from './compare.js';
 import { runPage, type RunState } from './run.js';
 import './style.css';
 
@@ -20,7 +21,7 @@ interface HostRow {
 
 declare global {
   interface Window {
-    __stagewatch: { ready: boolean; error: string | null; live?: LiveState; run?: RunState };
+    __stagewatch: { ready: boolean; error: string | null; live?: LiveState; run?: RunState; compare?: CompareState };
   }
 }
 
@@ -37,7 +38,7 @@ async function home(root: HTMLElement): Promise<() => void> {
     h('h2', {}, 'Runs'),
     h('table', { id: 'runs' }, h('thead', {}, h('tr', {}, h('th', {}, 'run'), h('th', {}, 'hosts'), h('th', {}, 'started'), h('th', {}, 'ended'), h('th', {}, 'exit'))),
       h('tbody', {}, ...runs.filter((r) => r.kind === 'run').map((r) => h('tr', {}, h('td', {}, link(`#/run/${encodeURIComponent(r.id)}`, r.id)), h('td', {}, r.hosts.join(', ')), h('td', {}, new Date(r.startedAt).toISOString()), h('td', {}, r.endedAt ? new Date(r.endedAt).toISOString() : 'running'), h('td', {}, r.exitCode === null ? '–' : String(r.exitCode)))))),
-    h('p', { class: 'muted' }, 'Compare two runs: #/run/A?vs=B'),
+    h('p', { class: 'muted' }, 'Compare two runs: #/run/A?vs=B · configurations over N runs: #/compare?baseline=A&runs=B,C'),
   );
   return () => {};
 }
@@ -59,6 +60,10 @@ async function route(): Promise<void> {
       const state: RunState = { page: 'run', stages: 0, compareRows: 0, charts: 0 };
       window.__stagewatch.run = state;
       cleanup = await runPage(root, parts[1], new URLSearchParams(query ?? '').get('vs'), state);
+    } else if (parts[0] === 'compare') {
+      const state: CompareState = { page: 'compare', rows: 0, metrics: 0 };
+      window.__stagewatch.compare = state;
+      cleanup = await comparePage(root, new URLSearchParams(query ?? ''), state);
     } else cleanup = await home(root);
   } catch (e) {
     window.__stagewatch.error = (e as Error).message;

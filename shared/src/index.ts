@@ -5,3 +5,5 @@ export * from './probe.js';
 export * from './protocol.js';
 export * from './cli-args.js';
 export * from './marks.js';
+export * from './backoff.js';
+export * from './fingerprint.js';

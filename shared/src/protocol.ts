@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostFingerprintSchema, WorkloadRuntimeSchema } from './fingerprint.js';
 import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
@@ -10,6 +11,25 @@ export const PROTOCOL_VERSION = 1;
 export const AGENT_PATH = '/agent';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
+
+/**
+ * A random secret born with an agent's id in its spool, sent in this header on every connection.
+ * The collector binds an agent id to the first key it sees (kept as a SHA-256 digest) and refuses
+ * a hello for that id with another key, so a client holding the token cannot write into, or
+ * take over the sequence space of, another agent. A header, not a hello field, so collectors
+ * and agents of either age still talk.
+ */
+export const AGENT_KEY_HEADER = 'x-stagewatch-agent-key';
+export const AgentKeySchema = z.string().regex(/^[0-9a-f]{32,128}$/, '32 to 128 lowercase hex digits');
+
+/** Sample, mark and health times more than this far ahead of the collector's clock are refused. */
+export const MAX_FUTURE_MS = 24 * 3600_000;
+
+/** Run labels (`config=fsdp_ffn_only`): runs with the same labels are repeats of one configuration. */
+export const RunLabelsSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'label keys are 1-64 letters, digits and _.-'), z.string().min(1).max(128).regex(/^[^\u0000-\u001f]+$/, 'label values are printable'))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 labels');
+export type RunLabels = z.infer<typeof RunLabelsSchema>;
 
 export const GpuInfoSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -27,8 +47,18 @@ export const HelloSchema = z
     /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
     runId: id.nullable(),
     gpus: z.array(GpuInfoSchema).max(64),
-    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    capabilities: z.object({
+      gpm: z.boolean(),
+      fields: z.array(z.string().max(128)).max(256),
+      /** Where sm_active_pct comes from on this host (absent from older agents). */
+      smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+    }),
     agentVersion: z.string().max(64),
+    /** `run --label key=value`: what configuration this run is; stored on the run. Optional, so
+     * agents from before labels still say hello. */
+    labels: RunLabelsSchema.optional(),
+    /** The host's hardware and software, read once at start (absent from older agents). */
+    fingerprint: HostFingerprintSchema.optional(),
   })
   .strict();
 
@@ -43,6 +73,12 @@ export const LossSchema = z.object({
   /** Batches the spool dropped (oldest first) because it was full, since the agent started. */
   batches: z.number().int().nonnegative(),
   samples: z.number().int().nonnegative(),
+  /** Spool entries that failed their checksum or could not be read: moved to quarantine, not sent. */
+  corrupt: z.number().int().nonnegative().default(0),
+  /** Spool entries the collector refused as invalid (closed with 1007, 1008 or 1009): quarantined. */
+  rejected: z.number().int().nonnegative().default(0),
+  /** Samples in the corrupt and rejected entries, as their file names say. */
+  quarantinedSamples: z.number().int().nonnegative().default(0),
 });
 
 export const BatchSchema = z
@@ -59,6 +95,8 @@ export const BatchSchema = z
     loss: LossSchema,
     /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
     runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
+    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+    workload: WorkloadRuntimeSchema.optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.
@@ -96,6 +134,7 @@ export type Hello = z.infer<typeof HelloSchema>;
 export type Batch = z.infer<typeof BatchSchema>;
 export type BatchInput = z.input<typeof BatchSchema>;
 export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
+export type Loss = z.infer<typeof LossSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type CollectorMessage = z.infer<typeof CollectorMessageSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;

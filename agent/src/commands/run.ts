@@ -3,12 +3,30 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { errorMessage, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { errorMessage, numberFlag, parseFlags, RunLabelsSchema, UsageError, type RunLabels } from '@stagewatch/shared';
 import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.js';
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
-import { STREAM_FLAGS, streamOptions } from './daemon.js';
+import { onDcgmPauseSignal, STREAM_FLAGS, streamOptions } from './daemon.js';
+
+/** `--label key=value` flags (repeatable) into the run's labels; a bad one is named. */
+export function parseLabels(flags: readonly string[]): RunLabels {
+  const labels: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--label ${JSON.stringify(f)}: give key=value, e.g. --label config=fsdp_ffn_only`);
+    const key = f.slice(0, eq);
+    if (key in labels) throw new UsageError(`--label ${key} given twice`);
+    labels[key] = f.slice(eq + 1);
+  }
+  const p = RunLabelsSchema.safeParse(labels);
+  if (!p.success) {
+    const i = p.error.issues[0];
+    throw new UsageError(`--label ${i?.path.map(String).join('.') || ''}: ${i?.message ?? 'invalid'}`);
+  }
+  return p.data;
+}
 
 export function generateRunId(host: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -24,7 +42,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('give the workload after --, e.g. run --collector ws://c:7711 -- python generate.py');
   const command = argv.slice(dash + 1);
-  const { values } = parseFlags(argv.slice(0, dash), { ...STREAM_FLAGS, preset: { type: 'string' }, stages: { type: 'string' }, marks: { type: 'string' } });
+  const { values } = parseFlags(argv.slice(0, dash), { ...STREAM_FLAGS, preset: { type: 'string' }, stages: { type: 'string' }, marks: { type: 'string' }, label: { type: 'string', multiple: true } });
+  const labels = parseLabels((values.label as unknown as string[] | undefined) ?? []);
+  delete values.label;
   const log = (msg: string): void => void process.stderr.write(`stagewatch-agent: ${msg}\n`);
   const host = typeof values.host === 'string' ? values.host : os.hostname();
   const opts = streamOptions({ 'interval-ms': '100', ...values, 'run-id': (values['run-id'] as string | undefined) ?? generateRunId(host) }, log);
@@ -32,14 +52,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const tracker = values.stages !== undefined || values.preset !== undefined
     ? new LogStageTracker(typeof values.stages === 'string' ? loadPreset(values.stages, true) : loadPreset(values.preset as string, false))
     : null;
-  const streaming = await startStreaming({ ...opts, host });
+  const streaming = await startStreaming({ ...opts, host, labels });
   const { streamer } = streaming.link;
-  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log);
+  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
   log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],
-    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_RUN_ID: opts.runId as string },
+    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_FINGERPRINT_URL: marksServer.fingerprintUrl, STAGEWATCH_RUN_ID: opts.runId as string },
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   if (child.pid !== undefined) streaming.sampling.watchPid(child.pid);
@@ -52,9 +72,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       from.on('data', (chunk: Buffer) => {
         const now = Date.now();
         for (const line of split.push(decoder.write(chunk))) streamer.addMarks(tracker.line(line, now));
+        // A bar tqdm just drew has no line end until its next redraw: read it now, when it was printed.
+        if (split.tail() !== '') streamer.addMarks(tracker.line(split.tail(), now, true));
       });
     }
   }
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -64,6 +87,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   ]);
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
+  stopPauseToggle();
   const ended = Date.now();
   if ('error' in exit) log(`could not start ${JSON.stringify(command[0])}: ${errorMessage(exit.error)}`);
   if (tracker) streamer.addMarks(tracker.finish(ended));

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
-import { gpuBackendFlag } from './daemon.js';
+import { gpuBackendFlag, onDcgmPauseSignal } from './daemon.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
 export async function sampleCommand(argv: string[]): Promise<number> {
@@ -12,6 +12,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     pid: { type: 'string' },
     host: { type: 'string' },
     'gpu-backend': { type: 'string' },
+    'no-dcgm': { type: 'boolean' },
   });
   const gpuBackend = gpuBackendFlag(values);
   const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
@@ -38,12 +39,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const sampling = await startSampling({
     intervalMs,
     gpuBackend,
+    ...(values['no-dcgm'] === true ? { dcgm: false } : {}),
     ...(pid !== undefined ? { pid } : {}),
     ...(host !== undefined ? { host } : {}),
     log: (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`),
     onSample: out,
     onHealth: out,
   });
+  const stopPauseToggle = onDcgmPauseSignal(sampling, (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`));
   const stopSignal = new AbortController();
   const onSignal = (): void => stopSignal.abort();
   // A reader that goes away (`| head`) ends sampling quietly.
@@ -60,6 +63,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  stopPauseToggle();
   await sampling.stop();
   return 0;
 }

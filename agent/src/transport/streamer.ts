@@ -1,4 +1,4 @@
-import type { Mark, Sample, SamplerHealth } from '@stagewatch/shared';
+import type { Mark, Sample, SamplerHealth, WorkloadRuntime } from '@stagewatch/shared';
 import type { CollectorClient } from './client.js';
 import type { Spool } from './spool.js';
 
@@ -13,8 +13,11 @@ export class Streamer {
   private health: SamplerHealth[] = [];
   private marks: Mark[] = [];
   private runEnd: { t: number; exitCode: number | null } | null = null;
+  private workload: WorkloadRuntime | null = null;
   private readonly timer: NodeJS.Timeout;
   private lastFlush = Date.now();
+  /** Quarantined entries the last spool health line counted. */
+  private quarantineSeen = 0;
   produced = 0;
   batches = 0;
 
@@ -25,8 +28,11 @@ export class Streamer {
     private readonly batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
+    /** Names the host on the spool's health line. */
+    private readonly host = 'localhost',
   ) {
-    this.timer = setTimeout(() => this.flush(), 2 * batchMs);
+    // The samplers keep the process alive; this timer only paces batches.
+    this.timer = setTimeout(() => this.flush(), 2 * batchMs).unref();
   }
 
   add(s: Sample): void {
@@ -44,6 +50,11 @@ export class Streamer {
     this.marks.push(...marks);
   }
 
+  /** What the workload's Python said about itself; goes out with the next batch. */
+  setWorkload(w: WorkloadRuntime): void {
+    this.workload = w;
+  }
+
   /** The run's workload exited; goes out with the last batch. */
   endRun(t: number, exitCode: number | null): void {
     this.runEnd = { t: Math.round(t), exitCode };
@@ -52,16 +63,24 @@ export class Streamer {
   flush(): void {
     this.lastFlush = Date.now();
     this.timer.refresh();
-    if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd) return;
-    const { samples, health, marks, runEnd, runId } = this;
+    const loss = this.spool.loss;
+    // A quarantine since the last batch is said on the spool's health line, in the next batch.
+    const quarantined = loss.corrupt + loss.rejected;
+    if (quarantined !== this.quarantineSeen) {
+      this.quarantineSeen = quarantined;
+      this.health.push(this.spool.health(this.host, Date.now(), this.batches));
+    }
+    if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd && !this.workload) return;
+    const { samples, health, marks, runEnd, runId, workload } = this;
     this.samples = [];
     this.health = [];
     this.marks = [];
     this.runEnd = null;
-    const loss = this.spool.loss;
-    // No clock here: the client adds the estimate it has when the batch is (re)sent.
+    this.workload = null;
+    // No clock here: the client adds the estimate it has when the batch is (re)sent. The loss is
+    // read inside render, which the spool repeats when it had to drop batches for this one.
     this.spool.append(samples.length, (seq) =>
-      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss, ...(runEnd ? { runEnd } : {}) }),
+      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss: this.spool.loss, ...(runEnd ? { runEnd } : {}), ...(workload ? { workload } : {}) }),
     );
     this.batches++;
     this.client.notify();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { preferExplicit } from './report.js';
-import { buildStages, innermostAt } from './stages.js';
+import { buildStages } from './stages.js';
 
 describe('buildStages', () => {
   it('nests stages and pairs steps by their number', () => {
@@ -24,9 +24,6 @@ describe('buildStages', () => {
       ['step', 0, 1, 2, 2],
       ['step', 1, 2, 4, 2],
     ]);
-    expect(innermostAt(stages, 2.5)?.step).toBe(1);
-    expect(innermostAt(stages, 4.5)?.name).toBe('request');
-    expect(innermostAt(stages, 6)).toBeNull();
   });
 
   it('closes a stage that never ended at the end of the data, and says so', () => {
@@ -51,6 +48,29 @@ describe('buildStages', () => {
       10,
     );
     expect(stages.map((s) => [s.start, s.end, s.ranks])).toEqual([[0, 5.5, 2], [6, 7, 1]]);
+  });
+});
+
+describe('inferred stages', () => {
+  it('carry the note of their begin mark, else of their end mark, through rank merges', () => {
+    const { stages } = buildStages(
+      [
+        { t: 0, kind: 'begin', stage: 't5_encode', inferred: 'from the line to the bar' },
+        { t: 1, kind: 'end', stage: 't5_encode', inferred: 'from the line to the bar' },
+        { t: 1, kind: 'begin', stage: 'denoise_step', step: 0 },
+        { t: 2, kind: 'end', stage: 'denoise_step', step: 0, inferred: 'split evenly' },
+        { t: 2, kind: 'begin', stage: 'save', rank: 0 },
+        { t: 2.1, kind: 'begin', stage: 'save', rank: 1, inferred: 'rank 1 guessed' },
+        { t: 3, kind: 'end', stage: 'save', rank: 0 },
+        { t: 3, kind: 'end', stage: 'save', rank: 1 },
+      ],
+      10,
+    );
+    expect(stages.map((s) => [s.name, s.inferred ?? null])).toEqual([
+      ['t5_encode', 'from the line to the bar'],
+      ['denoise_step', 'split evenly'],
+      ['save', 'rank 1 guessed'],
+    ]);
   });
 });
 
