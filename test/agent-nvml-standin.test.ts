@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeResultSchema, SampleSchema } from '@stagewatch/shared';
 import { runAgent, tempDir, type Line } from './helpers/agent.js';
+import { buildStandin, replayRows, writeReplay } from './helpers/dcgm-standin.js';
 import { ROOT } from './helpers/fixtures.js';
 
 /**
@@ -81,5 +82,21 @@ describe('the NVML path against a library with NVML\'s ABI', () => {
     expect(tx.every((l) => l.dur_ms === 20 && l.m?.pcie_tx_mibps === Math.round((851322 / 1024) * 100) / 100)).toBe(true);
     // The 20 ms calls ran on koffi's worker thread: the ticks kept their pace.
     expect(gpu(old.lines, 'mem_used_mib').length).toBeGreaterThan(20);
+  });
+
+  it('on a GPU without GPM where DCGM profiles it: PCIe rates from DCGM alone, not a second series from NVML counters', async () => {
+    // The stand-in libdcgm (test/dcgm-standin/) replaying the H100 capture's rows that have link columns.
+    const dcgmLib = buildStandin(dir);
+    const replay = writeReplay(dir, replayRows().filter((r) => r.cols[4] !== null));
+    const both = env({ STANDIN_GPM: '0', STAGEWATCH_DCGM_LIB: dcgmLib, STANDIN_DCGM_REPLAY: replay });
+    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '1.5'], both);
+    expect(r.stderr).toMatch(/SM activity through DCGM profiling .* on GPU\(s\) 0/);
+    const pcie = gpu(r.lines, 'pcie_rx_mibps');
+    expect(pcie.length).toBeGreaterThanOrEqual(3);
+    // Each from a DCGM reading (with its SM activity, over DCGM's 100 ms watch), none at the stand-in NVML counters' 9383 MiB/s.
+    expect(pcie.every((l) => l.m !== undefined && 'sm_active_pct' in l.m && l.dur_ms === 100 && (l.m.pcie_rx_mibps as number) < 1000)).toBe(true);
+    const probe = ProbeResultSchema.parse(JSON.parse((await runAgent(['probe', '--json'], both)).stdout));
+    expect(probe).toMatchObject({ smActivity: 'dcgm', dcgm: { active: true, gpus: [0] } });
+    expect(probe.gpuCaps?.[0]?.linkRates).toBe('dcgm');
   });
 });

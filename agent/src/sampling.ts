@@ -58,10 +58,11 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   const fast = opened && 'api' in opened && opened.devices.length === 0 ? { error: 'NVML sees no GPU' } : opened;
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
-    samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
+    const nvml = new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs);
+    samplers.push(nvml);
     const gpuProcs = new NvmlProcesses(fast.api, fast.devices, opts.intervalMs);
     const probed = nvmlProbe(fast.api.version, fast.devices, fast.api);
-    withDcgm(samplers, probed, fast.devices.filter((d) => !d.gpm).map((d) => d.index), ctx, opts);
+    nvml.leaveLinkRatesTo(withDcgm(samplers, probed, fast.devices.filter((d) => !d.gpm).map((d) => d.index), ctx, opts));
     return begin(samplers, probed, ctx, opts, gpuProcs);
   }
   const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
@@ -143,10 +144,13 @@ export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, interv
   }
   probed.dcgm = { active: true, mode: opened.mode, lib: opened.api.lib, gpus: opened.gpuIds, error: null };
   if (!probed.gpm) probed.smActivity = 'dcgm';
+  // DCGM's profiling gives these GPUs' PCIe/NVLink rates too; NVML's counters then stay unread.
+  for (const c of probed.gpuCaps ?? []) if (!c.gpm && opened.gpuIds.includes(c.index)) c.linkRates = 'dcgm';
   return opened;
 }
 
-function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): void {
+/** Adds the DCGM sampler where DCGM profiles; returns the GPUs it samples (none without DCGM). */
+function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): number[] {
   const opened = tryDcgm(probed, noGpm, opts.intervalMs, opts.dcgm !== false);
   if (opened) {
     samplers.push(new DcgmSampler(ctx, opened, opts.intervalMs));
@@ -157,6 +161,7 @@ function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | un
   } else if (probed.smActivity === 'none' && probed.backend !== 'none') {
     opts.log(`no SM activity on this host (GPM: no; DCGM: ${probed.dcgm?.error ?? '?'}): sm_active_pct is absent; util_pct is not SM activity`);
   }
+  return opened ? opened.gpuIds : [];
 }
 
 function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions, gpuProcs?: GpuProcessSource): Sampling {

@@ -28,7 +28,8 @@ export const ProbeResultSchema = z.object({
   backend: z.enum(['nvml', 'nvidia-smi', 'none']).optional(),
   /**
    * Per GPU, through NVML: GPM, utilization with NVML's sample times, link capacity (null where
-   * unknown), and where PCIe/NVLink rates come from (GPM; NVML byte counters; NVML PCIe throughput).
+   * unknown), and where PCIe/NVLink rates come from (GPM; DCGM profiling where it samples a GPU
+   * without GPM; NVML byte counters; NVML PCIe throughput).
    */
   gpuCaps: z
     .array(
@@ -39,7 +40,7 @@ export const ProbeResultSchema = z.object({
         nvlinkActiveLinks: z.number().int().nonnegative().nullable(),
         nvlinkCapacityMibps: z.number().nullable(),
         pcieCapacityMibps: z.number().nullable(),
-        linkRates: z.enum(['gpm', 'nvml-counters', 'nvml-throughput', 'none']),
+        linkRates: z.enum(['gpm', 'dcgm', 'nvml-counters', 'nvml-throughput', 'none']),
       }),
     )
     .optional(),

@@ -64,6 +64,8 @@ export class NvmlSampler extends IntervalSampler {
   private readonly unsupported = new Map<string, string>();
   private readonly slow = new Map<number, { at: number; m: Record<string, number>; absent: Record<string, string> }>();
   private running = false;
+  /** GPUs whose PCIe/NVLink rates another sampler gives (DCGM's profiling), so no second series. */
+  private readonly linksElsewhere = new Set<number>();
 
   constructor(
     ctx: SamplerContext,
@@ -76,6 +78,14 @@ export class NvmlSampler extends IntervalSampler {
     super(ctx, intervalMs);
   }
 
+  /**
+   * Leaves PCIe/NVLink rates of these GPUs to DCGM: its profiling fields count the same bytes GPM
+   * does, and two series of one metric on one GPU would disagree by their windows. Before start.
+   */
+  leaveLinkRatesTo(gpus: readonly number[]): void {
+    for (const g of gpus) this.linksElsewhere.add(g);
+  }
+
   override start(emit: Emit): void {
     this.running = true;
     for (const d of this.devices) {
@@ -84,7 +94,7 @@ export class NvmlSampler extends IntervalSampler {
       this.per.set(d.index, {
         util,
         gpm: d.gpm ? new GpmReader(this.api, d.handle, gpmIds, this.intervalMs, { log: (msg) => this.ctx.log(`${this.name}: GPU ${d.index} GPM: ${msg}`), clock: this.clock }) : null,
-        links: d.gpm ? null : new LinkCounters(this.api, d.handle),
+        links: d.gpm || this.linksElsewhere.has(d.index) ? null : new LinkCounters(this.api, d.handle),
         linkPacer: new CostPacer(this.intervalMs, LINK_BUDGET_SHARE, this.intervalMs, 1000),
         prevAt: 0,
         secondAt: -Infinity,
