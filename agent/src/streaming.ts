@@ -1,12 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
-import { PROTOCOL_VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
+import { PROTOCOL_VERSION, VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
 import { startSampling, type GpuBackend, type Sampling } from './sampling.js';
 import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
 import { Streamer } from './transport/streamer.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = VERSION;
 
 export interface LinkOptions {
   collector: string;
@@ -20,6 +20,8 @@ export interface LinkOptions {
   backoffMaxMs?: number;
   tee?: string;
   log: (msg: string) => void;
+  /** The collector refused this agent for good (see CollectorClient.onFatal). */
+  onFatal?: (message: string) => void;
 }
 
 export interface StopSummary {
@@ -48,6 +50,7 @@ export class Link {
       hello: () => this.hello as Hello,
       spool: this.spool,
       log: opts.log,
+      ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.backoffMaxMs ? { backoff: { initialMs: 250, maxMs: opts.backoffMaxMs } } : {}),
     });

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCode } from '@stagewatch/shared';
+import { AGENT_PATH, CloseCode, StagewatchError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
@@ -14,6 +14,7 @@ import { LatestValues } from './latest.js';
 import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
 import { gpuTags } from './store/cursor-reads.js';
+import { lockDataDir } from './store/data-lock.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
@@ -41,7 +42,15 @@ const LIVE_PATH = '/live';
 
 /** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  const store = new SqliteStore(opts.dataDir);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const lock = lockDataDir(opts.dataDir);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(opts.dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
@@ -65,9 +74,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const live = new LiveHub(store);
   ingest.onCommit.push((stored) => live.onCommit(stored));
 
-  const server = opts.tls
-    ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
-    : http.createServer(onRequest);
+  let heartbeat: NodeJS.Timeout | undefined;
+  let server: http.Server;
+  try {
+    server = opts.tls
+      ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
+      : http.createServer(onRequest);
+  } catch (e) {
+    await teardownEarly();
+    throw new StagewatchError('usage', `--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   // Browsers send nothing but the upgrade; keep their frames tiny.
@@ -119,7 +135,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   });
 
   // A connection that missed a whole heartbeat interval is dead: found within two intervals.
-  const heartbeat = setInterval(() => {
+  heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
         telemetry.deadConnections.inc();
@@ -131,10 +147,24 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     }
   }, heartbeatMs);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  // Everything started so far is stopped again if the collector cannot listen, so the process
+  // exits (and a supervisor's Restart= fires) instead of idling without a socket.
+  async function teardownEarly(): Promise<void> {
+    clearInterval(heartbeat);
+    live.close();
+    await Promise.all(sinks.map((s) => s.close()));
+    store.close();
+    lock.release();
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    await teardownEarly();
+    throw new StagewatchError('listen', listenMessage(e as NodeJS.ErrnoException, opts.host, opts.port));
+  }
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
@@ -150,6 +180,19 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       ingest.flush();
       await Promise.all(sinks.map((s) => s.close()));
       store.close();
+      lock.release();
     },
   };
+}
+
+/** A listen failure in words, with what to do about the common ones. */
+export function listenMessage(e: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host}:${port}`;
+  const hint: Record<string, string> = {
+    EADDRINUSE: 'the port is in use (another collector?); stop it or give another --port',
+    EACCES: 'permission denied (ports below 1024 need privileges); give a --port of 1024 or more',
+    EADDRNOTAVAIL: 'no interface on this machine has that address; check --host',
+    ENOTFOUND: 'the host name does not resolve; check --host',
+  };
+  return `cannot listen on ${where}: ${hint[e.code ?? ''] ?? e.message} (${e.code ?? 'error'})`;
 }

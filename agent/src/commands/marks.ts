@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errorMessage, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { errorMessage, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { parseMarksFile } from '../stages/marks-file.js';
 import { Link } from '../streaming.js';
 import { STREAM_FLAGS, streamOptions } from './daemon.js';
@@ -23,7 +23,7 @@ export async function marksCommand(argv: string[]): Promise<number> {
   }
   const shift = numberFlag(values, 'shift-ms', -1e13, 1e13, 0);
   const marks = parseMarksFile(text, 'file', file).map((m) => ({ ...m, t: m.t + shift }));
-  const log = (msg: string): void => void process.stderr.write(`stagewatch-agent: ${msg}\n`);
+  const log = loggerFromFlags('stagewatch-agent', values, false);
   // A spool of its own: these marks are one batch with their own agent id and sequence.
   const spoolDir = (values['spool-dir'] as string | undefined) ?? path.join(os.tmpdir(), `stagewatch-marks-${process.pid}-${Date.now()}`);
   const link = new Link({ ...streamOptions({ ...values, 'spool-dir': spoolDir }, log) });

@@ -1,18 +1,20 @@
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
 import { gpuBackendFlag } from './daemon.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
+    ...COMMON_FLAGS,
     'interval-ms': { type: 'string' },
     'duration-s': { type: 'string' },
     pid: { type: 'string' },
     host: { type: 'string' },
     'gpu-backend': { type: 'string' },
   });
+  const log = loggerFromFlags('stagewatch-agent', values, false);
   const gpuBackend = gpuBackendFlag(values);
   const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
   const durationS = numberFlag(values, 'duration-s', 0.1, 366 * 86400);
@@ -34,7 +36,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     gpuBackend,
     ...(pid !== undefined ? { pid } : {}),
     ...(host !== undefined ? { host } : {}),
-    log: (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`),
+    log,
     onSample: out,
     onHealth: out,
   });

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
-  AGENT_PATH,
   clockFromPing,
   CollectorMessageSchema,
   type ClockEstimate,
   type Hello,
 } from '@stagewatch/shared';
 import type { Spool } from './spool.js';
+import { agentUrl, upgradeRefusal } from './collector-url.js';
 
 export interface ClientOptions {
   url: string;
@@ -22,6 +22,8 @@ export interface ClientOptions {
   clockEveryMs?: number;
   /** The agent's clock; injectable so tests can skew it. */
   now?: () => number;
+  /** The collector refused us for good (a configuration error): called once, and the client stops. */
+  onFatal?: (message: string) => void;
 }
 
 /**
@@ -46,9 +48,17 @@ export class CollectorClient {
   private loop: Promise<void> | null = null;
 
   private readonly now: () => number;
+  private readonly url: string;
+  /** Why the collector refused us for good, once it did. */
+  fatal: string | null = null;
+  private everConnected = false;
+  private lostAt: number | null = null;
+  /** A backlog being sent after a (re)connect: logged when the spool is empty again. */
+  private catchUp: { since: number; backlog: number; sent: number } | null = null;
 
   constructor(private readonly opts: ClientOptions) {
     this.now = opts.now ?? Date.now;
+    this.url = agentUrl(opts.url);
   }
 
   start(): void {
@@ -84,6 +94,12 @@ export class CollectorClient {
     while (!this.stopped) {
       const why = await this.connectOnce();
       if (this.stopped) return;
+      if (this.fatal !== null) {
+        this.opts.log(`ERROR: configuration error: ${this.fatal}; not retrying (${this.opts.spool.size.batches} batches stay spooled)`);
+        this.opts.onFatal?.(this.fatal);
+        return;
+      }
+      this.lostAt ??= Date.now();
       const base = Math.min(maxMs, initialMs * 2 ** this.attempt++);
       const delay = base / 2 + Math.random() * (base / 2);
       this.opts.log(`collector ${this.opts.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
@@ -97,8 +113,7 @@ export class CollectorClient {
 
   private connectOnce(): Promise<string> {
     return new Promise<string>((resolve) => {
-      const url = `${this.opts.url.replace(/^http/, 'ws').replace(/\/+$/, '')}${AGENT_PATH}`;
-      const ws = new WebSocket(url, {
+      const ws = new WebSocket(this.url, {
         headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {},
         handshakeTimeout: 10_000,
         maxPayload: 1 << 20,
@@ -120,7 +135,9 @@ export class CollectorClient {
         resolve(why);
       };
       ws.on('unexpected-response', (_req, res) => {
-        finish(res.statusCode === 401 ? 'collector refused the token (HTTP 401)' : `collector answered HTTP ${res.statusCode}`);
+        const refusal = upgradeRefusal(res.statusCode ?? 0, this.url);
+        if (refusal.permanent) this.fatal = refusal.message;
+        finish(refusal.message);
       });
       ws.on('error', (e) => finish(e.message || String(e)));
       ws.on('close', (code, reason) => finish(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
@@ -148,6 +165,7 @@ export class CollectorClient {
         if (msg.type === 'welcome') {
           this.attempt = 0;
           this.opts.spool.ackThrough(msg.storedThrough);
+          this.onWelcome();
           this.startClock(ws);
         } else if (msg.type === 'pong') {
           this.onPong(msg.id, msg.t0, msg.t1, msg.t2, this.now());
@@ -160,6 +178,16 @@ export class CollectorClient {
         }
       });
     });
+  }
+
+  /** Says when the link is (back) up and how much it has to send; pump() says when that is done. */
+  private onWelcome(): void {
+    const backlog = this.opts.spool.size.batches;
+    if (!this.everConnected) this.opts.log(`connected to ${this.url}${backlog ? `; ${backlog} batches spooled from before to send` : ''}`);
+    else this.opts.log(`reconnected to ${this.url} after ${(((Date.now() - (this.lostAt ?? Date.now())) / 1000)).toFixed(1)} s; ${backlog} batches spooled to resend`);
+    this.everConnected = true;
+    this.lostAt = null;
+    this.catchUp = backlog > 0 ? { since: Date.now(), backlog, sent: 0 } : null;
   }
 
   private startClock(ws: WebSocket): void {
@@ -196,6 +224,11 @@ export class CollectorClient {
     const ws = this.ws;
     const spool = this.opts.spool;
     if (spool.size.batches === 0) {
+      if (this.catchUp) {
+        const c = this.catchUp;
+        this.catchUp = null;
+        this.opts.log(`caught up: ${c.sent} batches sent (${c.backlog} were spooled) in ${((Date.now() - c.since) / 1000).toFixed(1)} s`);
+      }
       for (const w of this.drainWaiters.splice(0)) w();
       return;
     }
@@ -209,6 +242,7 @@ export class CollectorClient {
       // The spooled text is a JSON object; the clock known now is put in front of its fields.
       ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
       this.inflight.add(seq);
+      if (this.catchUp) this.catchUp.sent++;
     }
   }
 }

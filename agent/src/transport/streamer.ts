@@ -10,7 +10,7 @@ export class Streamer {
   private samples: Sample[] = [];
   private health: SamplerHealth[] = [];
   private marks: Mark[] = [];
-  private runEnd: { t: number; exitCode: number | null } | null = null;
+  private runEnd: { t: number; exitCode: number | null; signal?: string } | null = null;
   private readonly timer: NodeJS.Timeout;
   produced = 0;
   batches = 0;
@@ -42,8 +42,8 @@ export class Streamer {
   }
 
   /** The run's workload exited; goes out with the last batch. */
-  endRun(t: number, exitCode: number | null): void {
-    this.runEnd = { t: Math.round(t), exitCode };
+  endRun(t: number, exitCode: number | null, signal?: string): void {
+    this.runEnd = { t: Math.round(t), exitCode, ...(signal ? { signal } : {}) };
   }
 
   flush(): void {

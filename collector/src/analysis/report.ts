@@ -4,7 +4,7 @@ import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { energyJoules, max, mean, round, summarize, type Summary } from './stats.js';
 
 export interface ReportInput {
-  run: { id: string; kind: string; startedAt: number; endedAt: number | null; exitCode: number | null };
+  run: { id: string; kind: string; startedAt: number; endedAt: number | null; exitCode: number | null; signal?: string | null };
   hosts: Array<{
     host: string;
     gpus: Array<{ index: number; name: string }>;

@@ -2,6 +2,7 @@ import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
+import { runOutcome } from './outcome.js';
 import { lineChartSvg, timelineSvg } from './svg.js';
 
 /** Every agent-supplied string passes through here before it reaches HTML or SVG. */
@@ -53,6 +54,6 @@ ${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.
 .num{text-align:right}.ev{color:#57606a;max-width:36em}.muted{color:#57606a}.badge{color:#fff;border-radius:1em;padding:0 .6em;font-size:.85em;white-space:nowrap}
 .bar{display:inline-block;width:10em;height:.9em;background:#f6f8fa;vertical-align:middle}.bar span{display:block;height:100%}svg{display:block;margin:.5em 0}</style></head>
 <body><h1>stagewatch report: run ${esc(r.run.id)}</h1>
-<p class="muted">hosts ${r.run.hosts.map(esc).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit ${r.run.exitCode}` : ''}</p>
+<p class="muted">hosts ${r.run.hosts.map(esc).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${runOutcome(r.run) ? ` · ${esc(runOutcome(r.run))}` : ''}</p>
 ${compare ? compareHtml(r, compare) : ''}${hosts}</body></html>\n`;
 }

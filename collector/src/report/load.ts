@@ -18,7 +18,7 @@ export function loadReportInput(store: SqliteStore, runId: string): ReportInput 
   for (const s of store.samples(runId)) (hostOf(s.host).samples as unknown[]).push(s);
   for (const m of marks) (hostOf(m.host).marks as unknown[]).push(m);
   return {
-    run: { id: run.id, kind: run.kind, startedAt: run.startedAt, endedAt: run.endedAt, exitCode: run.exitCode },
+    run: { id: run.id, kind: run.kind, startedAt: run.startedAt, endedAt: run.endedAt, exitCode: run.exitCode, signal: run.signal },
     hosts: [...byHost.values()].sort((a, b) => a.host.localeCompare(b.host)),
   };
 }

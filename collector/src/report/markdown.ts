@@ -1,6 +1,7 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
+import { runOutcome } from './outcome.js';
 
 const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
 // Agent-supplied strings go into table cells: keep them from breaking the table.
@@ -20,7 +21,7 @@ function gpuCells(s: StageReport): string[] {
 export function reportMarkdown(r: Report, compare?: { vs: Report; rows: StageComparison[] }): string {
   const out: string[] = [];
   out.push(`# stagewatch report: run ${cell(r.run.id)}`, '');
-  out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit code ${r.run.exitCode}` : ''}`, '');
+  out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${runOutcome(r.run) ? ` · ${runOutcome(r.run)}` : ''}`, '');
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available, utilization is not SM activity'}`, '');

@@ -7,7 +7,9 @@ CREATE TABLE IF NOT EXISTS runs(
   kind TEXT NOT NULL CHECK (kind IN ('run', 'timeline')),
   started_at INTEGER NOT NULL,
   ended_at INTEGER,
-  exit_code INTEGER
+  exit_code INTEGER,
+  signal TEXT,
+  data_start INTEGER
 );
 CREATE TABLE IF NOT EXISTS hosts(hid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS run_hosts(rid INTEGER NOT NULL, hid INTEGER NOT NULL, PRIMARY KEY (rid, hid)) WITHOUT ROWID;
@@ -49,3 +51,20 @@ CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, off
 `;
 
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
+
+/**
+ * Columns added after a store was first created: added in place, so an existing data directory
+ * keeps everything it holds. `data_start`: the earliest sample or mark time (a run starts at its
+ * first data, not when the collector first heard of it); `signal`: what interrupted the workload.
+ */
+const ADDED_COLUMNS: ReadonlyArray<[table: string, column: string, type: string]> = [
+  ['runs', 'signal', 'TEXT'],
+  ['runs', 'data_start', 'INTEGER'],
+];
+
+export function migrate(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const have = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+    if (!have) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}

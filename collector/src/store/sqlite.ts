@@ -1,10 +1,15 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { SCHEMA, SOURCES } from './schema.js';
+import { migrate, SCHEMA, SOURCES } from './schema.js';
+import { runSummaries, type RunSummary } from './runs.js';
+
+export type { RunSummary } from './runs.js';
+
+export const STORE_FILE = 'stagewatch.sqlite';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -58,15 +63,6 @@ export interface WriteResult {
   samples: number;
 }
 
-export interface RunSummary {
-  id: string;
-  kind: 'run' | 'timeline';
-  hosts: string[];
-  startedAt: number;
-  endedAt: number | null;
-  exitCode: number | null;
-}
-
 export interface StoredSample extends Sample {}
 
 export interface StoredMark extends Omit<Mark, 't'> {
@@ -87,10 +83,19 @@ export class SqliteStore {
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
 
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+  /** The store's file, for messages that must say which store they read. */
+  readonly file: string;
+
+  /** `mustExist`: open only a store that is there (a reader never creates one as a side effect). */
+  constructor(dataDir: string, opts: { mustExist?: boolean } = {}) {
+    this.file = path.resolve(dataDir, STORE_FILE);
+    if (opts.mustExist) {
+      if (!existsSync(this.file)) throw new StagewatchError('not-found', `no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+    }
     try {
-      this.db = new Database(path.join(dataDir, 'stagewatch.sqlite'));
+      this.db = new Database(this.file, { fileMustExist: opts.mustExist ?? false });
     } catch (e) {
       throw new StagewatchError('store-open', `cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
     }
@@ -100,6 +105,7 @@ export class SqliteStore {
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
+    migrate(this.db);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -131,7 +137,8 @@ export class SqliteStore {
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
-      endRunByRid: db.prepare("UPDATE runs SET ended_at = ?, exit_code = ? WHERE rid = ? AND kind = 'run'"),
+      endRunByRid: db.prepare("UPDATE runs SET ended_at = ?, exit_code = ?, signal = ? WHERE rid = ? AND kind = 'run'"),
+      dataStart: db.prepare('UPDATE runs SET data_start = min(coalesce(data_start, ?1), ?1) WHERE rid = ?2'),
     };
   }
 
@@ -191,15 +198,20 @@ export class SqliteStore {
         }
         const rid = this.ridFor(batch.runId, host, hid, now);
         const shift = batch.clock ? batch.clock.offsetMs : 0;
+        let first = Infinity;
         for (const smp of batch.samples) {
-          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
+          const t = Math.round(smp.t - shift);
+          if (t < first) first = t;
+          s.insertSample.run(rid, hid, t, SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
         }
         for (const k of batch.marks) {
+          if (k.t - shift < first) first = Math.floor(k.t - shift);
           s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
-        if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
+        if (first !== Infinity) s.dataStart.run(first, rid);
+        if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -210,30 +222,11 @@ export class SqliteStore {
   }
 
   listRuns(): RunSummary[] {
-    return this.runSummaries(null);
+    return runSummaries(this.db, null);
   }
 
   run(runId: string): RunSummary | null {
-    return this.runSummaries(runId)[0] ?? null;
-  }
-
-  /** Every run, or the one named. */
-  private runSummaries(runId: string | null): RunSummary[] {
-    const rows = this.db
-      .prepare(
-        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, group_concat(h.name, char(10)) AS hosts
-         FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
-         ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY r.started_at DESC`,
-      )
-      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; hosts: string | null }>;
-    return rows.map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      hosts: r.hosts ? r.hosts.split('\n').sort() : [],
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      exitCode: r.exit_code,
-    }));
+    return runSummaries(this.db, runId)[0] ?? null;
   }
 
   /** A run's samples in time order, optionally for one host. */
