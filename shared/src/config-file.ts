@@ -15,7 +15,11 @@ export function configSchema(flags: FlagTypes) {
   const shape: Record<string, z.ZodType<string | boolean>> = {};
   for (const [name, { type }] of Object.entries(flags)) {
     if (name === 'config' || name === 'help' || name === 'version') continue;
-    shape[name] = type === 'boolean' ? z.boolean() : z.union([z.string(), z.number().finite()]).transform(String);
+    shape[name] = (
+      type === 'boolean'
+        ? z.boolean({ error: 'expected true or false' })
+        : z.union([z.string(), z.number().finite()], { error: 'expected text or a number' }).transform(String)
+    ).optional() as z.ZodType<string | boolean>;
   }
   return z.strictObject(shape);
 }

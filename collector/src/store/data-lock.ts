@@ -27,6 +27,7 @@ export function lockDataDir(dir: string): DataLock {
     // No busy wait: a held lock is refused at once.
     db = new Database(file, { timeout: 0 });
     db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY');
     db.exec('CREATE TABLE IF NOT EXISTS holder(pid INTEGER)');
     // A write takes the EXCLUSIVE lock; in this locking mode it is kept until the connection closes.
     db.exec('BEGIN EXCLUSIVE; DELETE FROM holder; COMMIT');
