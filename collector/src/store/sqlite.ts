@@ -138,7 +138,7 @@ export class SqliteStore {
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
       endRunByRid: db.prepare("UPDATE runs SET ended_at = ?, exit_code = ?, signal = ? WHERE rid = ? AND kind = 'run'"),
-      dataStart: db.prepare('UPDATE runs SET data_start = min(coalesce(data_start, ?1), ?1) WHERE rid = ?2'),
+      dataStart: db.prepare('UPDATE runs SET data_start = min(coalesce(data_start, @t), @t) WHERE rid = @rid'),
     };
   }
 
@@ -210,7 +210,7 @@ export class SqliteStore {
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
-        if (first !== Infinity) s.dataStart.run(first, rid);
+        if (first !== Infinity) s.dataStart.run({ t: first, rid });
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
