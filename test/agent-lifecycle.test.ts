@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,6 +63,27 @@ describe('agent: the collector address and what a refusal means', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/configuration error: collector refused the token \(HTTP 401\): give the collector's token with --token or STAGEWATCH_TOKEN; not retrying \(\d+ batches stay spooled\)/);
     expect(r.stderr).not.toContain('a-wrong-token-22');
+  });
+});
+
+describe('agent: config file and JSON logs', () => {
+  it('takes --collector and --run-id from a YAML config, a flag overriding one, and logs JSON with levels', async () => {
+    const data = tempDir();
+    const col = await startCollectorProc(data);
+    running.push(col);
+    const cfg = path.join(tempDir(), 'agent.yaml');
+    writeFileSync(cfg, `collector: ${col.url.replace('http', 'ws')}/agent\nrun-id: from-config\ninterval-ms: 100\nlog-format: json\n`);
+    const proc = execa(process.execPath, [AGENT_BIN, 'daemon', '--config', cfg, '--run-id', 'from-flag', '--spool-dir', tempDir(), '--drain-s', '5'], { reject: false, env: FAKE_ENV });
+    let err = '';
+    proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await waitFor('the agent streaming', () => /connected from/.test(col.stderr()));
+    await sleep(500);
+    proc.kill('SIGTERM');
+    expect((await proc).exitCode).toBe(0);
+    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as { level: string; tool: string; msg: string });
+    expect(lines.every((l) => l.tool === 'stagewatch-agent' && ['debug', 'info', 'warn', 'error'].includes(l.level))).toBe(true);
+    expect(lines.some((l) => /streaming .* \(run from-flag\)/.test(l.msg))).toBe(true);
+    expect(storedSamples(data, 'from-flag').length).toBeGreaterThan(0);
   });
 });
 
