@@ -105,7 +105,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (url.pathname === LIVE_PATH) {
       const host = url.searchParams.get('host');
       if (!host) return refuse(400, 'Bad Request');
-      browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host));
+      const windowMs = Number(url.searchParams.get('window_ms') ?? '') || undefined;
+      browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host, windowMs));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
