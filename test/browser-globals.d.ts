@@ -16,6 +16,7 @@ interface Window {
       stale: boolean;
       windowMs: number;
       charts: number;
+      xSpanMs: number;
       yRanges: Record<string, [number, number]>;
     };
     run?: { page: 'run'; stages: number; compareRows: number; charts: number };

@@ -103,7 +103,8 @@ describe('web UI for an operator (Chromium)', () => {
     expect(y[1] - y[0]).toBeGreaterThanOrEqual(50);
     await page.click('#live-ranges button[data-ms="60000"]');
     await page.waitForFunction(() => window.__stagewatch.live?.windowMs === 60_000);
-    await page.waitForFunction(() => (window.__stagewatch.live?.points ?? 0) > 5, undefined, { timeout: 20_000 });
+    // The charts now show one minute, refilled from the collector's backfill.
+    await page.waitForFunction(() => window.__stagewatch.live?.xSpanMs === 60_000 && (window.__stagewatch.live?.points ?? 0) > 5, undefined, { timeout: 20_000 });
     await page.screenshot({ path: path.join(SHOTS, 'live-8gpu.png'), fullPage: true });
     // When the run ends the host stops streaming, and the page says so instead of a current stage.
     await eight;

@@ -23,7 +23,7 @@ async function route(): Promise<void> {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   try {
     if (parts[0] === 'host' && parts[1]) {
-      const state: LiveState = { page: 'host', updates: 0, points: 0, lastT: 0, bands: 0, stage: '', dropped: 0, stale: false, windowMs: 5 * 60_000, charts: 0, yRanges: {} };
+      const state: LiveState = { page: 'host', updates: 0, points: 0, lastT: 0, bands: 0, stage: '', dropped: 0, stale: false, windowMs: 5 * 60_000, charts: 0, xSpanMs: 0, yRanges: {} };
       window.__stagewatch.live = state;
       cleanup = await liveHost(root, parts[1], state);
     } else if (parts[0] === 'run' && parts[1]) {

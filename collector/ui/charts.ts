@@ -55,6 +55,9 @@ export interface ChartSpec {
   height?: number;
 }
 
+/** x tick labels: 24-hour UTC clock time (the page states the zone). */
+const clockLabel = (sec: number): string => new Date(sec * 1000).toISOString().slice(11, 19);
+
 const fmtValue = (unit: string) => (_u: uPlot, v: number | null): string =>
   v === null || v === undefined ? '–' : `${Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)}${unit ? ` ${unit}` : ''}`;
 
@@ -75,7 +78,7 @@ export function makeChart(el: HTMLElement, spec: ChartSpec, getBands: () => Band
       x: { time: true, range: () => range() },
       y: { range: (u) => yRange(unit, (u.data.slice(1) as Array<Array<number | null | undefined>>).flat()) },
     },
-    axes: [{}, { label: unit || undefined, size: AXIS_PX, labelSize: 14 }],
+    axes: [{ values: (_u, splits) => splits.map(clockLabel) }, { label: unit || undefined, size: AXIS_PX, labelSize: 14 }],
     series: [
       { label: `time (${TIME_ZONE})` },
       ...spec.keys.map((k, i) => ({

@@ -29,6 +29,8 @@ export interface LiveState {
   stale: boolean;
   windowMs: number;
   charts: number;
+  /** The x range shown, ms. */
+  xSpanMs: number;
   /** Each chart's y range as drawn, by title (tests read it; so can a person in the console). */
   yRanges: Record<string, [number, number]>;
 }
@@ -125,7 +127,7 @@ export async function liveHost(root: HTMLElement, host: string, state: LiveState
         : state.dropped > 0 ? `live (skipped ${state.dropped} samples to keep up)` : 'live';
       status.className = stale ? 'stale' : 'muted';
     }
-    Object.assign(state, { points: lines.get(charts[0]?.keys[0] ?? '')?.t.length ?? 0, bands: b.length, stage: stageEl.textContent, stale, lastT: data.lastT });
+    Object.assign(state, { xSpanMs: Math.round((x1 - x0) * 1000), points: lines.get(charts[0]?.keys[0] ?? '')?.t.length ?? 0, bands: b.length, stage: stageEl.textContent, stale, lastT: data.lastT });
     state.updates++;
   };
 

@@ -1,5 +1,5 @@
 import { BOTTLENECK_COLORS } from '../src/report/colors.js';
-import { AXIS_PX } from './charts.js';
+import { AXIS_PX, PALETTE } from './charts.js';
 import { h } from './dom.js';
 
 export interface BarStage {
@@ -39,7 +39,8 @@ export function fillBar(bar: HTMLElement, stages: readonly BarStage[], range: [n
     const seg = h('div', { class: 'segment', title: s.title ?? s.name }, s.name);
     seg.style.left = `${((a - t0) / span) * 100}%`;
     seg.style.width = `${Math.max(0.3, ((b - a) / span) * 100)}%`;
-    seg.style.background = s.bottleneck ? (BOTTLENECK_COLORS[s.bottleneck] ?? '#57606a') : '#57606a';
+    // Coloured by bottleneck where the report labelled it (run page), else one colour per stage.
+    seg.style.background = s.bottleneck ? (BOTTLENECK_COLORS[s.bottleneck] ?? '#57606a') : (PALETTE[segs.length % PALETTE.length] as string);
     segs.push(seg);
   }
   bar.replaceChildren(...segs);
