@@ -42,7 +42,7 @@ export function reportHtml(r: Report, compare?: { vs: Report; rows: StageCompari
         )
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>
-${timelineSvg(h.stages)}
+${timelineSvg(h.stages, 900, s && s.t.length > 0 ? [s.start, s.end] : undefined)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}
 <table><thead><tr><th>stage</th><th>s</th><th>util %</th><th>SM active %</th><th>mem MiB</th><th>power W</th><th>host CPU %</th><th>workload cores</th><th>torch reserved MiB</th><th>bottleneck</th><th>evidence</th></tr></thead><tbody>

@@ -13,13 +13,20 @@ export function leafStages(stages: readonly StageReport[]): StageReport[] {
   return leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
 }
 
-/** A bar per stage, as wide as it took, coloured by its bottleneck. */
-export function timelineSvg(stages: readonly StageReport[], width = 900): string {
+/** Left and right margins of the charts' plot area: the timeline uses the same, so both share one time axis. */
+export const CHART_PAD = { l: 44, r: 8 };
+
+/**
+ * A bar per stage, as wide as it took, coloured by its bottleneck. With `range` (the charts'
+ * [start, end] in ms) it is drawn on the charts' time axis, inside the same margins.
+ */
+export function timelineSvg(stages: readonly StageReport[], width = 900, range?: [number, number]): string {
   const ls = leafStages(stages);
   if (ls.length === 0) return '';
-  const t0 = Math.min(...ls.map((s) => s.start_ms));
-  const span = Math.max(...ls.map((s) => s.end_ms)) - t0 || 1;
-  const x = (t: number): number => ((t - t0) / span) * width;
+  const t0 = range ? range[0] : Math.min(...ls.map((s) => s.start_ms));
+  const span = (range ? range[1] : Math.max(...ls.map((s) => s.end_ms))) - t0 || 1;
+  const [left, plot] = range ? [CHART_PAD.l, width - CHART_PAD.l - CHART_PAD.r] : [0, width];
+  const x = (t: number): number => left + ((Math.min(t0 + span, Math.max(t0, t)) - t0) / span) * plot;
   const bars = ls
     .map((s) => {
       const w = Math.max(1, x(s.end_ms) - x(s.start_ms));
@@ -36,7 +43,7 @@ export function timelineSvg(stages: readonly StageReport[], width = 900): string
  * (one unit per chart) with a smallest span, so flat noise stays flat.
  */
 export function lineChartSvg(series: Series, keys: readonly string[], stages: readonly StageReport[], title: string, width = 900, height = 220): string {
-  const pad = { l: 44, r: 8, t: 22, b: 20 };
+  const pad = { ...CHART_PAD, t: 22, b: 20 };
   const w = width - pad.l - pad.r;
   const hgt = height - pad.t - pad.b;
   const drawn = keys.filter((k) => (series.lines[k]?.t.length ?? 0) > 0);
