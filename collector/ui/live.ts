@@ -70,6 +70,7 @@ export async function liveHost(root: HTMLElement, host: string, state: LiveState
   let charts: Array<{ plot: uPlot; keys: string[] }> = [];
   let shape = '';
   let bandsNow: Band[] = [];
+  let aligned: ResizeObserver | null = null;
   let bar = stageBar([], [0, 1], 1000);
   bar.id = 'live-bar';
   const width = (): number => Math.max(400, Math.min(1400, root.clientWidth || 1000) - 20);
@@ -97,7 +98,8 @@ export async function liveHost(root: HTMLElement, host: string, state: LiveState
     bar = stageBar([], range().map((x) => x * 1000) as [number, number], width());
     bar.id = 'live-bar';
     barSlot.replaceChildren(bar);
-    alignTo(bar, charts[0]?.plot.over);
+    aligned?.disconnect();
+    aligned = alignTo(bar, charts[0]?.plot.over);
   };
 
   const redraw = (): void => {
@@ -174,6 +176,7 @@ export async function liveHost(root: HTMLElement, host: string, state: LiveState
   const timer = setInterval(redraw, 500);
   return () => {
     clearInterval(timer);
+    aligned?.disconnect();
     ws?.close();
     for (const c of charts) c.plot.destroy();
   };

@@ -50,8 +50,8 @@ export function fillBar(bar: HTMLElement, stages: readonly BarStage[], range: [n
  * Puts the bar exactly over a chart's plot area (uPlot's `over` element), now and whenever that
  * area is laid out again: uPlot sizes it after a frame, and a resize moves it.
  */
-export function alignTo(bar: HTMLElement, over: HTMLElement | undefined): void {
-  if (!over) return;
+export function alignTo(bar: HTMLElement, over: HTMLElement | undefined): ResizeObserver | null {
+  if (!over) return null;
   const place = (): void => {
     const parent = bar.parentElement;
     const o = over.getBoundingClientRect();
@@ -60,5 +60,7 @@ export function alignTo(bar: HTMLElement, over: HTMLElement | undefined): void {
     bar.style.width = `${o.width}px`;
   };
   place();
-  new ResizeObserver(place).observe(over);
+  const watch = new ResizeObserver(place);
+  watch.observe(over);
+  return watch;
 }
