@@ -82,6 +82,7 @@ export class SqliteStore {
   private readonly stmts;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
+  private readonly dataStarts = new Map<number, number>();
 
   /** The store's file, for messages that must say which store they read. */
   readonly file: string;
@@ -210,7 +211,11 @@ export class SqliteStore {
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
-        if (first !== Infinity) s.dataStart.run({ t: first, rid });
+        // A run's first data only moves earlier: most batches skip the UPDATE.
+        if (first < (this.dataStarts.get(rid) ?? Infinity)) {
+          s.dataStart.run({ t: first, rid });
+          this.dataStarts.set(rid, first);
+        }
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
