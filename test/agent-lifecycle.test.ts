@@ -63,6 +63,13 @@ describe('agent: the collector address and what a refusal means', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/configuration error: collector refused the token \(HTTP 401\): give the collector's token with --token or STAGEWATCH_TOKEN; not retrying \(\d+ batches stay spooled\)/);
     expect(r.stderr).not.toContain('a-wrong-token-22');
+    // `marks` does not sit out its --drain-s waiting for acknowledgements that cannot come.
+    const file = path.join(tempDir(), 'marks.jsonl');
+    writeFileSync(file, `${JSON.stringify({ t: Date.now(), kind: 'begin', stage: 'x' })}\n`);
+    const marks = await execa(process.execPath, [AGENT_BIN, 'marks', '--collector', col.url, '--token', 'a-wrong-token-22', '--run-id', 'm', '--drain-s', '600', file], { reject: false, timeout: 60_000 });
+    expect(marks.timedOut).toBe(false);
+    expect(marks.exitCode).toBe(1);
+    expect(marks.stderr).toMatch(/configuration error: collector refused the token \(HTTP 401\)/);
   });
 });
 

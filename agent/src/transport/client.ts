@@ -44,7 +44,7 @@ export class CollectorClient {
   private samplesOfClock: ClockEstimate[] = [];
   private timers: NodeJS.Timeout[] = [];
   private readonly abort = new AbortController();
-  private drainWaiters: Array<() => void> = [];
+  private drainWaiters: Array<(drained: boolean) => void> = [];
   private loop: Promise<void> | null = null;
 
   private readonly now: () => number;
@@ -73,8 +73,10 @@ export class CollectorClient {
   /** Resolves once the spool is empty (everything acked), or after timeoutMs. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.opts.spool.size.batches === 0) return true;
+    // Refused for good: nothing more will be acknowledged, so do not wait for it.
+    if (this.fatal !== null) return false;
     const timeout = new AbortController();
-    const done = new Promise<boolean>((r) => this.drainWaiters.push(() => r(true)));
+    const done = new Promise<boolean>((r) => this.drainWaiters.push(r));
     const expired = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
     const drained = await Promise.race([done, expired]);
     timeout.abort();
@@ -97,12 +99,13 @@ export class CollectorClient {
       if (this.fatal !== null) {
         this.opts.log(`ERROR: configuration error: ${this.fatal}; not retrying (${this.opts.spool.size.batches} batches stay spooled)`);
         this.opts.onFatal?.(this.fatal);
+        for (const w of this.drainWaiters.splice(0)) w(false);
         return;
       }
       this.lostAt ??= Date.now();
       const base = Math.min(maxMs, initialMs * 2 ** this.attempt++);
       const delay = base / 2 + Math.random() * (base / 2);
-      this.opts.log(`collector ${this.opts.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
+      this.opts.log(`collector ${this.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
       try {
         await sleep(delay, undefined, { signal: this.abort.signal });
       } catch {
@@ -229,7 +232,7 @@ export class CollectorClient {
         this.catchUp = null;
         this.opts.log(`caught up: ${c.sent} batches sent (${c.backlog} were spooled) in ${((Date.now() - c.since) / 1000).toFixed(1)} s`);
       }
-      for (const w of this.drainWaiters.splice(0)) w();
+      for (const w of this.drainWaiters.splice(0)) w(true);
       return;
     }
     if (!ws || !this.readyToSend || ws.readyState !== WebSocket.OPEN) return;
