@@ -99,6 +99,7 @@ describe('web UI for an operator (Chromium)', () => {
     expect(Math.abs((bar?.x ?? 0) - (over?.x ?? 1))).toBeLessThan(1.5);
     expect(Math.abs((bar?.width ?? 0) - (over?.width ?? 1))).toBeLessThan(1.5);
     expect(await page.locator('text=times in UTC').count()).toBeGreaterThan(0);
+    await page.waitForFunction(() => window.__stagewatch.live?.yRanges['GPU power'] !== undefined);
     const y = await page.evaluate(() => window.__stagewatch.live?.yRanges['GPU power'] ?? ([0, 0] as [number, number]));
     expect((y[1] as number) - (y[0] as number)).toBeGreaterThanOrEqual(50);
     await page.click('#live-ranges button[data-ms="60000"]');

@@ -38,6 +38,13 @@ export interface RunState {
   charts: number;
 }
 
+/** "8× NVIDIA H100 80GB HBM3" rather than eight repeats; mixed models listed by index. */
+const gpuSummary = (gpus: HostJson['gpus']): string => {
+  if (gpus.length === 0) return 'no GPUs';
+  const names = [...new Set(gpus.map((g) => g.name))];
+  return names.length === 1 ? `${gpus.length}× ${names[0]}` : gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ');
+};
+
 /** Leaf stages (holding no other) make the bands and the timeline. */
 const leaves = (stages: StageJson[]): StageJson[] => leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
 
@@ -102,13 +109,14 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
   );
   if (r.compare) root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r));
   for (const host of r.hosts) {
-    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.gpm ? '' : ' · no GPM: SM activity unavailable'));
+    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, gpuSummary(host.gpus), host.gpm ? '' : ' · no GPM: SM activity unavailable'));
     root.append(section);
+    // The table is what a decision is made from: it comes first, the charts behind it explain it.
+    section.append(stageTable(host));
+    if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
     const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
     const bar = leaves(host.stages).map((st) => ({ name: st.name, start: st.start_ms, end: st.end_ms, bottleneck: st.bottleneck, title: `${st.name}: ${st.duration_s.toFixed(1)} s, ${st.bottleneck}` }));
     plots.push(...runCharts(section, series, bar, Math.min(1400, root.clientWidth || 1000) - 20));
-    section.append(stageTable(host));
-    if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
   }
   Object.assign(state, { stages: r.hosts.reduce((a, x) => a + x.stages.length, 0), compareRows: r.compare?.length ?? 0, charts: plots.length });
   return () => plots.forEach((p) => p.destroy());
