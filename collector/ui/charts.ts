@@ -46,6 +46,23 @@ function bandsPlugin(getBands: () => Band[]): uPlot.Plugin {
   };
 }
 
+/** Each series' newest value, as a per-series legend index: what the legend shows without a cursor. */
+export function latestIdxs(data: uPlot.AlignedData): Array<number | null> {
+  return data.map((col, i) => {
+    if (i === 0) return col.length > 0 ? col.length - 1 : null;
+    for (let j = col.length - 1; j >= 0; j--) if (typeof col[j] === 'number') return j;
+    return null;
+  });
+}
+
+/** Like Grafana's legend: the newest value of every series while the cursor is off the chart. */
+function latestInLegend(): uPlot.Plugin {
+  const show = (u: uPlot): void => {
+    if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idxs: latestIdxs(u.data) }, false);
+  };
+  return { hooks: { setData: show, setLegend: show } };
+}
+
 export interface ChartSpec {
   title: string;
   /** Series keys (`gpu0.util_pct`, ...): all of one unit, named from the metric catalogue. */
@@ -71,7 +88,7 @@ export function makeChart(el: HTMLElement, spec: ChartSpec, getBands: () => Band
     title: spec.title,
     width,
     height: spec.height ?? 200,
-    plugins: [bandsPlugin(getBands)],
+    plugins: [bandsPlugin(getBands), latestInLegend()],
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
     cursor: { sync: { key: CURSOR_SYNC } },
     scales: {
@@ -80,7 +97,7 @@ export function makeChart(el: HTMLElement, spec: ChartSpec, getBands: () => Band
     },
     axes: [{ values: (_u, splits) => splits.map(clockLabel) }, { label: unit || undefined, size: AXIS_PX, labelSize: 14 }],
     series: [
-      { label: `time (${TIME_ZONE})` },
+      { label: `time (${TIME_ZONE})`, value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : clockLabel(v)) },
       ...spec.keys.map((k, i) => ({
         label: seriesInfo(k).label,
         stroke: PALETTE[i % PALETTE.length] as string,
