@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`'s pretest: the tests talk to real programs (Debian's chromium for the browser tests,
 // victoria-metrics as an InfluxDB-protocol server, openssl for a TLS certificate, python3 for the
-// Python marks client). What is missing is installed with apt-get when this runs as root on
+// Python marks client, the real tqdm drawing the progress bars the wan preset reads, gcc building
+// the stand-in libdcgm from C). What is missing is installed with apt-get when this runs as root on
 // Debian; otherwise it says exactly what to install and stops, before a test fails obscurely.
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -17,17 +18,25 @@ function isExecutable(file) {
   }
 }
 
-/** What the tests run, how to tell it is there, and the Debian package that brings it. */
+/** Python has tqdm: the interpreters test/helpers/wan-logs.ts tries, in its order. */
+const pythonHasTqdm = () => ['/usr/bin/python3', 'python3'].some((py) => spawnSync(py, ['-c', 'import tqdm'], { stdio: 'ignore' }).status === 0);
+/** gcc can build what test/dcgm-standin/libdcgm-standin.c includes (libc headers come apart from gcc). */
+const canCompileC = () =>
+  spawnSync('gcc', ['-fsyntax-only', '-x', 'c', '-'], { input: '#include <stdio.h>\n#include <stdint.h>\n#include <sys/time.h>\nint main(void) { return 0; }\n', stdio: ['pipe', 'ignore', 'ignore'] }).status === 0;
+
+/** What the tests run, how to tell it is there, and the Debian packages that bring it. */
 const NEEDS = [
   { what: 'Chromium (browser tests, via playwright-core)', present: () => isExecutable(process.env.STAGEWATCH_CHROMIUM ?? '/usr/bin/chromium'), pkg: 'chromium', override: 'STAGEWATCH_CHROMIUM' },
   { what: 'victoria-metrics (InfluxDB-protocol sink tests)', present: () => (process.env.STAGEWATCH_VICTORIA_METRICS ? isExecutable(process.env.STAGEWATCH_VICTORIA_METRICS) : onPath('victoria-metrics')), pkg: 'victoria-metrics', override: 'STAGEWATCH_VICTORIA_METRICS' },
   { what: 'openssl (TLS test certificate)', present: () => onPath('openssl'), pkg: 'openssl' },
   { what: 'python3 (the Python marks client)', present: () => onPath('python3'), pkg: 'python3' },
+  { what: 'tqdm for python3 (the wan preset on real progress bars)', present: pythonHasTqdm, pkg: 'python3-tqdm' },
+  { what: 'gcc with the C library headers (the stand-in libdcgm)', present: canCompileC, pkg: ['gcc', 'libc6-dev'] },
 ];
 
 const missing = NEEDS.filter((n) => !n.present());
 if (missing.length === 0) process.exit(0);
-const pkgs = [...new Set(missing.map((m) => m.pkg))];
+const pkgs = [...new Set(missing.flatMap((m) => m.pkg))];
 const say = (msg) => process.stderr.write(`ensure-test-deps: ${msg}\n`);
 say(`missing: ${missing.map((m) => m.what).join('; ')}`);
 

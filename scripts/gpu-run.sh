@@ -8,6 +8,7 @@ N=/tmp/node
 {
   echo "## machine"; nvidia-smi -L; nproc; $N --version
   echo "## probe"; $N "$SW/agent.mjs" probe; $N "$SW/agent.mjs" probe --json > "$OUT/probe.json"
+  echo "## host fingerprint"; $N "$C/fingerprint.mjs" "$SW/agent.mjs" "$OUT"
   $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata 2> /tmp/collector.log &
   sleep 1
   echo "## overhead and agreement, while the workload runs"

@@ -20,5 +20,6 @@ interface Window {
       yRanges: Record<string, [number, number]>;
     };
     run?: { page: 'run'; stages: number; compareRows: number; charts: number };
+    compare?: { page: 'compare'; rows: number; metrics: number };
   };
 }

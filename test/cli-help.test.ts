@@ -8,7 +8,7 @@ import { COLLECTOR_BIN } from './helpers/processes.js';
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const TOOLS = {
   'stagewatch-agent': { bin: AGENT_BIN, commands: ['probe', 'sample', 'daemon', 'run', 'marks'] },
-  'stagewatch-collector': { bin: COLLECTOR_BIN, commands: ['serve', 'report'] },
+  'stagewatch-collector': { bin: COLLECTOR_BIN, commands: ['serve', 'report', 'compare'] },
 } as const;
 const cli = (bin: string, args: string[]) => execa(process.execPath, [bin, ...args], { reject: false, timeout: 20_000 });
 
@@ -43,11 +43,32 @@ describe('usage texts are complete', () => {
     for (const flag of ['--influx-url', '--influx-org', '--influx-bucket', '--influx-token', '--config', '--log-format']) expect(top, flag).toContain(flag);
   });
 
-  it('the agent names every streaming flag in daemon and run', async () => {
+  it('the agent names every flag each command takes (--label, --no-dcgm, --fingerprint-file, probe --fingerprint)', async () => {
     const { STREAM_FLAGS } = await import('../agent/src/commands/daemon.js');
-    for (const cmd of ['daemon', 'run']) {
+    const { RUN_FLAGS } = await import('../agent/src/commands/run.js');
+    const { PROBE_FLAGS } = await import('../agent/src/commands/probe.js');
+    const { SAMPLE_FLAGS } = await import('../agent/src/commands/sample.js');
+    const flags = { probe: PROBE_FLAGS, sample: SAMPLE_FLAGS, daemon: { ...STREAM_FLAGS, pid: {} }, run: RUN_FLAGS };
+    expect(Object.keys(RUN_FLAGS)).toEqual(expect.arrayContaining(['label', 'no-dcgm', 'fingerprint-file']));
+    expect(Object.keys(PROBE_FLAGS)).toEqual(expect.arrayContaining(['fingerprint', 'no-dcgm']));
+    for (const [cmd, known] of Object.entries(flags)) {
       const usage = (await cli(AGENT_BIN, [cmd, '--help'])).stdout;
-      for (const flag of Object.keys(STREAM_FLAGS)) expect(usage, `${cmd} --${flag}`).toContain(`--${flag}`);
+      for (const flag of Object.keys(known)) expect(usage, `${cmd} --${flag}`).toContain(`--${flag}`);
+    }
+    const top = (await cli(AGENT_BIN, ['--help'])).stdout;
+    for (const flag of ['--label', '--no-dcgm', '--fingerprint-file', '--fingerprint']) expect(top, flag).toContain(flag);
+  });
+
+  it('the collector names every report and compare flag', async () => {
+    const { REPORT_FLAGS } = await import('../collector/src/commands/report.js');
+    const { COMPARE_FLAGS } = await import('../collector/src/commands/compare.js');
+    const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
+    for (const [cmd, known] of Object.entries({ report: REPORT_FLAGS, compare: COMPARE_FLAGS })) {
+      const usage = (await cli(COLLECTOR_BIN, [cmd, '--help'])).stdout;
+      for (const flag of Object.keys(known)) {
+        expect(usage, `${cmd} --${flag}`).toContain(`--${flag}`);
+        expect(top, `${cmd} --${flag}`).toContain(`--${flag}`);
+      }
     }
   });
 

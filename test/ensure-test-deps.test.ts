@@ -31,15 +31,15 @@ describe('npm test sets up what the tests need (pretest)', () => {
       env: { PATH: barePath(true), STAGEWATCH_CHROMIUM: '/nonexistent/chromium' },
     });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('missing: Chromium (browser tests, via playwright-core); victoria-metrics (InfluxDB-protocol sink tests); openssl (TLS test certificate); python3 (the Python marks client)');
-    expect(r.stderr).toContain('install them first: sudo apt-get install -y --no-install-recommends chromium victoria-metrics openssl python3');
+    expect(r.stderr).toContain('missing: Chromium (browser tests, via playwright-core); victoria-metrics (InfluxDB-protocol sink tests); openssl (TLS test certificate); python3 (the Python marks client); gcc with the C library headers (the stand-in libdcgm)');
+    expect(r.stderr).toContain('install them first: sudo apt-get install -y --no-install-recommends chromium victoria-metrics openssl python3 gcc libc6-dev');
     expect(r.stderr).toContain('or point the tests at existing binaries: STAGEWATCH_CHROMIUM=/path/to/chromium STAGEWATCH_VICTORIA_METRICS=/path/to/victoria-metrics');
   });
 
   it('no apt-get: says so rather than guessing a package manager', async () => {
     const r = await execa(process.execPath, [SCRIPT], { reject: false, env: { PATH: barePath(false), STAGEWATCH_CHROMIUM: '/nonexistent/chromium' } });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('this is not a Debian-like system (no apt-get): install chromium, victoria-metrics, openssl, python3');
+    expect(r.stderr).toContain('this is not a Debian-like system (no apt-get): install chromium, victoria-metrics, openssl, python3, gcc, libc6-dev');
   });
 
   it('.ci/run runs the README\'s commands and nothing else', async () => {

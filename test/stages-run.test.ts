@@ -54,8 +54,9 @@ describe('stagewatch-agent run --preset wan', () => {
     expect(rep.run.endedAt).not.toBeNull();
     const stages = rep.hosts[0]?.stages ?? [];
     expect(stages.map((s) => s.name)).toEqual(['init', 't5_encode', 'denoise', 'vae_decode', 'save']);
-    // The log's own timestamps: init 12→39 s, T5 39→47 s, denoise 47→61 s, VAE 61→66 s.
-    const expected: Record<string, number> = { init: 27, t5_encode: 8, denoise: 14, vae_decode: 5 };
+    // The log's own timestamps: init 12→39 s, T5 39→47 s, denoise 47 s → the bar's 20/20 (the replay
+    // spreads the 20 bar lines evenly over 47→61 s, so 47 + 14·20/21 s), VAE from there → 66 s.
+    const expected: Record<string, number> = { init: 27, t5_encode: 8, denoise: (14 * 20) / 21, vae_decode: 66 - (47 + (14 * 20) / 21) };
     for (const s of stages.filter((x) => x.name in expected)) {
       expect(Math.abs(s.duration_s - (expected[s.name] as number) / SPEED), s.name).toBeLessThan(0.25);
     }

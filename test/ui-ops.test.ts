@@ -19,8 +19,9 @@ let browser: Browser;
 let base: string;
 const procs: ResultPromise[] = [];
 
-function agentRun(runId: string, host: string, workload: string[], env: Record<string, string>): ResultPromise {
-  const p = execa(process.execPath, [AGENT_BIN, 'run', '--collector', `ws://127.0.0.1:${collector.port}`, '--token', TOKEN, '--run-id', runId, '--host', host, '--preset', 'wan', '--interval-ms', '200', '--spool-dir', tempDir(), '--', ...workload], {
+function agentRun(runId: string, host: string, labels: string[], workload: string[], env: Record<string, string>): ResultPromise {
+  const flags = labels.flatMap((l) => ['--label', l]);
+  const p = execa(process.execPath, [AGENT_BIN, 'run', '--collector', `ws://127.0.0.1:${collector.port}`, '--token', TOKEN, '--run-id', runId, '--host', host, '--preset', 'wan', '--interval-ms', '200', '--spool-dir', tempDir(), ...flags, '--', ...workload], {
     reject: false,
     env: { STAGEWATCH_NVIDIA_SMI: FAKE_SMI, ...env },
   });
@@ -48,9 +49,9 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   // Eight GPUs on one host, the staged Wan workload replayed 4x faster.
-  eight = agentRun('eight-gpus', 'gpu-node-8', [process.execPath, path.join(ROOT, 'test/fixtures/replay-workload.mjs')], { SPEED: '4', STAGEWATCH_FAKE_SMI_SPEED: '4', STAGEWATCH_FAKE_SMI_GPUS: '8' });
+  eight = agentRun('eight-gpus', 'gpu-node-8', ['config=eight', 'model=t2v'], [process.execPath, path.join(ROOT, 'test/fixtures/replay-workload.mjs')], { SPEED: '4', STAGEWATCH_FAKE_SMI_SPEED: '4', STAGEWATCH_FAKE_SMI_GPUS: '8' });
   // A run stopped with Ctrl-C.
-  const stopped = agentRun('stopped-run', 'gpu-node-1', [process.execPath, '-e', 'console.log("Creating WanModel from /x"); setInterval(() => {}, 1000)'], { STAGEWATCH_FAKE_SMI_SPEED: '4' });
+  const stopped = agentRun('stopped-run', 'gpu-node-1', [], [process.execPath, '-e', 'console.log("Creating WanModel from /x"); setInterval(() => {}, 1000)'], { STAGEWATCH_FAKE_SMI_SPEED: '4' });
   await waitFor('the stopped run streaming', () => collector.store.run('stopped-run'));
   await sleep(1500);
   stopped.kill('SIGINT');
@@ -116,7 +117,7 @@ describe('web UI for an operator (Chromium)', () => {
     await page.close();
   });
 
-  it('run list: durations, hosts, how each run ended, and a picker that opens the comparison', async () => {
+  it('run list: durations, hosts, labels, how each run ended, and a picker that opens either comparison', async () => {
     await waitFor('the eight-GPU run ended', () => collector.store.run('eight-gpus')?.endedAt, 60_000);
     const page = await open('#/');
     const row = page.locator('#runs tr[data-run="stopped-run"]');
@@ -124,13 +125,27 @@ describe('web UI for an operator (Chromium)', () => {
     expect(await row.locator('td.duration').textContent()).toMatch(/^\d+(\.\d)? s$/);
     expect(await row.locator('td').last().textContent()).toBe('interrupted by SIGINT (exit 130)');
     expect(await page.locator('#runs tr[data-run="eight-gpus"] td').last().textContent()).toBe('exit 0');
+    expect(await page.locator('#runs tr[data-run="eight-gpus"] td.labels').textContent()).toBe('config=eight, model=t2v');
+    expect(await row.locator('td.labels').textContent()).toBe('–');
     expect(await page.locator('#compare').isDisabled()).toBe(true);
+    expect(await page.locator('#compare-configs').isDisabled()).toBe(true);
     await page.check('input.pick[data-run="eight-gpus"]');
+    expect(await page.locator('#compare-configs').isDisabled()).toBe(true);
     await page.check('input.pick[data-run="stopped-run"]');
+    expect(await page.locator('#compare-hint').textContent()).toBe('eight-gpus against stopped-run');
     await page.screenshot({ path: path.join(SHOTS, 'run-list.png'), fullPage: true });
     await Promise.all([page.waitForFunction(() => window.__stagewatch.run !== undefined && window.__stagewatch.ready), page.click('#compare')]);
     expect(page.url()).toContain('#/run/eight-gpus?vs=stopped-run');
     await page.close();
+    // The same two ticked the other way round: the configurations' comparison, the first ticked the baseline.
+    const again = await open('#/');
+    await again.check('input.pick[data-run="stopped-run"]');
+    await again.check('input.pick[data-run="eight-gpus"]');
+    expect(await again.locator('#compare-configs').isDisabled()).toBe(false);
+    await Promise.all([again.waitForFunction(() => window.__stagewatch.compare !== undefined && window.__stagewatch.ready), again.click('#compare-configs')]);
+    expect(again.url()).toContain('#/compare?baseline=stopped-run&runs=eight-gpus');
+    expect(await again.evaluate(() => window.__stagewatch.error)).toBeNull();
+    await again.close();
   });
 
   it('run page: the stage bar on the charts\' time axis, human legends, small multiples, the end of the run stated', async () => {

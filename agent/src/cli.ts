@@ -8,22 +8,31 @@ import { runCommand } from './commands/run.js';
 const BACKEND = '[--gpu-backend auto|nvml|nvidia-smi]';
 const STREAM = `--collector URL [--token T] [--run-id ID] [--host NAME] [--interval-ms N] [--batch-ms 500]
       [--spool-dir DIR] [--spool-max-mib 256] [--heartbeat-ms 10000] [--backoff-max-ms 30000]
-      [--drain-s S] [--tee FILE] ${BACKEND}
+      [--drain-s S] [--tee FILE] ${BACKEND} [--no-dcgm] [--fingerprint-file F]
       ${COMMON_USAGE}`;
 const COLLECTOR_NOTE = `URL is the collector's address, ws[s]://HOST:7711 (with or without /agent; http[s]:// works too).
 The token may also come from STAGEWATCH_TOKEN. A config file (YAML or JSON) takes the long flag
-names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.`;
+names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.
+--no-dcgm never starts DCGM profiling (SM activity then comes from GPM, or not at all); SIGUSR2
+pauses and resumes it, so Nsight can profile meanwhile. --fingerprint-file announces a host
+fingerprint saved earlier (probe --fingerprint) instead of reading this host's.`;
+const DCGM_NOTE = `--no-dcgm leaves DCGM alone (SM activity then comes from GPM, or not at all).`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   probe: {
     run: probeCommand,
-    usage: `usage: stagewatch-agent probe [--json]
-  What this host can sample: nvidia-smi, NVML, GPUs, GPM, the fields the driver knows.`,
+    usage: `usage: stagewatch-agent probe [--json | --fingerprint] [--no-dcgm]
+  What this host can sample: nvidia-smi, NVML, GPUs, GPM, DCGM profiling, where SM activity comes
+  from, the fields the driver knows. --fingerprint prints the host fingerprint the agent sends in
+  its hello (hardware, driver, software), with the raw answers it was read from, as JSON.
+  ${DCGM_NOTE}`,
   },
   sample: {
     run: sampleCommand,
     usage: `usage: stagewatch-agent sample --duration-s S [--interval-ms 1000] [--pid P] [--host NAME] ${BACKEND}
-  Prints samples and sampler health as JSON lines on stdout for S seconds, then exits.`,
+      [--no-dcgm] ${COMMON_USAGE}
+  Prints samples and sampler health as JSON lines on stdout for S seconds, then exits.
+  ${DCGM_NOTE} SIGUSR2 pauses and resumes DCGM profiling.`,
   },
   daemon: {
     run: daemonCommand,
@@ -37,9 +46,11 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     run: runCommand,
     usage: `usage: stagewatch-agent run ${STREAM}
-      [--preset wan | --stages FILE] [--marks FILE] -- <command> [args...]
+      [--preset wan | --stages FILE] [--marks FILE] [--label key=value]... -- <command> [args...]
   Runs the workload as one staged run: its output and exit code pass through unchanged, its
   process tree is sampled, its log lines (--preset/--stages) and posted marks become stages.
+  --label (repeatable; a list under label: in a config file) says what configuration the run is:
+  runs with the same labels are repeats of one configuration in compare.
   An interrupted workload (Ctrl-C) is recorded with its signal. --interval-ms defaults to 100,
   --drain-s to 30.
   ${COLLECTOR_NOTE}`,
@@ -53,15 +64,16 @@ const COMMANDS: Record<string, CommandSpec> = {
 };
 
 const USAGE = `usage: stagewatch-agent <command> [flags]        (stagewatch-agent <command> --help for more)
-  probe [--json]                                   what this host can sample
-  sample --duration-s S [--interval-ms N] [--pid P] [--host NAME] ${BACKEND}
+  probe [--json | --fingerprint] [--no-dcgm]      what this host can sample
+  sample --duration-s S [--interval-ms N] [--pid P] [--host NAME] ${BACKEND} [--no-dcgm]
                                                    print samples as JSON lines for S seconds
   daemon --collector URL [--token T] [--run-id ID] [--interval-ms 1000] [--batch-ms 500]
          [--spool-dir DIR] [--spool-max-mib 256] [--pid P] [--host NAME] [--tee FILE] ${BACKEND}
-         ${COMMON_USAGE}
+         [--no-dcgm] [--fingerprint-file F] ${COMMON_USAGE}
                                                    stream to a collector until stopped
   run --collector URL [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
-      [daemon's flags] -- <command> [args...]     run a workload as one staged run
+      [--label key=value]... [daemon's flags] -- <command> [args...]
+                                                   run a workload as one staged run
   marks --collector URL --run-id ID [--shift-ms N] FILE
                                                    import stage marks into a run after the fact
   --version                                        print the version`;

@@ -10,6 +10,8 @@ import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
 import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
 import { ProcTreeSampler } from './samplers/proc.js';
+import { DcgmSampler } from './samplers/dcgm.js';
+import { openDcgm, type DcgmSession } from './dcgm/session.js';
 import type { Sampler, SamplerContext } from './samplers/types.js';
 
 export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
@@ -21,6 +23,8 @@ export interface SamplingOptions {
   pid?: number;
   host?: string;
   healthEveryMs?: number;
+  /** Try DCGM for SM activity where a GPU has no GPM (default true; `--no-dcgm` turns it off). */
+  dcgm?: boolean;
   log: (msg: string) => void;
   onSample: (s: Sample) => void;
   onHealth: (h: SamplerHealth) => void;
@@ -31,6 +35,8 @@ export interface Sampling {
   samplers: Sampler[];
   /** Adds the workload sampler once the workload's pid is known. */
   watchPid(pid: number): void;
+  /** Pauses DCGM profiling (for Nsight), or resumes it; says what it did, or null without DCGM. */
+  toggleDcgmPause(): string | null;
   stop(): Promise<void>;
 }
 
@@ -49,13 +55,16 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
     samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
-    return begin(samplers, nvmlProbe(fast.api.version, fast.devices), ctx, opts);
+    const probed = nvmlProbe(fast.api.version, fast.devices);
+    withDcgm(samplers, probed, fast.devices.filter((d) => !d.gpm).map((d) => d.index), ctx, opts);
+    return begin(samplers, probed, ctx, opts);
   }
   const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
   if (backend === 'nvml') {
     opts.log(`WARNING: --gpu-backend nvml, but NVML is unavailable (${nvmlError}); GPU sampling off, host only`);
-    const none = nvmlProbe(null, []);
-    return begin(samplers, { ...none, nvml: { loaded: false, driverVersion: null, error: nvmlError }, backend: 'none' }, ctx, opts);
+    const none: ProbeResult = { ...nvmlProbe(null, []), nvml: { loaded: false, driverVersion: null, error: nvmlError }, backend: 'none' };
+    withDcgm(samplers, none, undefined, ctx, opts);
+    return begin(samplers, none, ctx, opts);
   }
   if (fast) opts.log(`NVML unavailable (${nvmlError}); sampling GPUs through nvidia-smi`);
   const smiPath = await resolveNvidiaSmi();
@@ -74,8 +83,9 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
   if (probed.gpm) {
     samplers.push(new GpmDmonSampler(ctx, { smiPath: smiPath as string, gpmIds: probed.gpmIds, intervalMs: opts.intervalMs }));
   } else if (!probed.nvidiaSmi.error) {
-    opts.log(`GPM not available (${probed.gpmError ?? 'unknown'}): no sm_active_pct; util_pct is not SM activity`);
+    opts.log(`GPM not available (${probed.gpmError ?? 'unknown'})`);
   }
+  withDcgm(samplers, probed, probed.gpm ? [] : probed.nvidiaSmi.error ? undefined : probed.gpus.map((g) => g.index), ctx, opts);
   return begin(samplers, probed, ctx, opts);
 }
 
@@ -104,6 +114,45 @@ export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDe
   };
 }
 
+/**
+ * DCGM where GPM is not: for `noGpm` GPUs (undefined: no GPU sampler knows the GPUs, so whichever
+ * DCGM supports). GPM wins where both exist: it costs nothing system-wide, DCGM's profiling holds
+ * the GPU's counters. Sets the probe's `smActivity` and `dcgm`; returns the open session, if any.
+ */
+export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, intervalMs: number, enabled = true): DcgmSession | null {
+  const off = { active: false, mode: null, lib: null, gpus: [] as number[] };
+  probed.smActivity = probed.gpm ? 'gpm' : 'none';
+  if (!enabled) {
+    probed.dcgm = { ...off, error: 'off (--no-dcgm)' };
+    return null;
+  }
+  if (noGpm !== undefined && noGpm.length === 0) {
+    probed.dcgm = { ...off, error: 'not needed: every GPU has GPM' };
+    return null;
+  }
+  const opened = openDcgm({ intervalMs, ...(noGpm ? { gpuIds: noGpm } : {}) });
+  if ('error' in opened) {
+    probed.dcgm = { ...off, error: opened.error };
+    return null;
+  }
+  probed.dcgm = { active: true, mode: opened.mode, lib: opened.api.lib, gpus: opened.gpuIds, error: null };
+  if (!probed.gpm) probed.smActivity = 'dcgm';
+  return opened;
+}
+
+function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): void {
+  const opened = tryDcgm(probed, noGpm, opts.intervalMs, opts.dcgm !== false);
+  if (opened) {
+    samplers.push(new DcgmSampler(ctx, opened, opts.intervalMs));
+    opts.log(
+      `SM activity through DCGM profiling (${opened.mode === 'hostengine' ? 'nv-hostengine' : 'embedded host engine'}, ${opened.api.lib}) on GPU(s) ${opened.gpuIds.join(', ')}, every ${opened.watchMs} ms. ` +
+        "Before Hopper this holds the GPUs' performance counters system-wide: Nsight cannot profile meanwhile; SIGUSR2 pauses and resumes it (--no-dcgm turns it off)",
+    );
+  } else if (probed.smActivity === 'none' && probed.backend !== 'none') {
+    opts.log(`no SM activity on this host (GPM: no; DCGM: ${probed.dcgm?.error ?? '?'}): sm_active_pct is absent; util_pct is not SM activity`);
+  }
+}
+
 function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions): Sampling {
   samplers.push(new HostSampler(ctx, opts.intervalMs));
   if (opts.pid !== undefined) samplers.push(new ProcTreeSampler(ctx, opts.pid, opts.intervalMs));
@@ -119,6 +168,10 @@ function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, op
       const s = new ProcTreeSampler(ctx, pid, opts.intervalMs);
       samplers.push(s);
       s.start(opts.onSample);
+    },
+    toggleDcgmPause() {
+      const d = samplers.find((x): x is DcgmSampler => x instanceof DcgmSampler);
+      return d ? (d.isPaused ? d.resume() : d.pause()) : null;
     },
     async stop() {
       clearInterval(healthTimer);

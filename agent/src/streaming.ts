@@ -1,6 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
-import { PROTOCOL_VERSION, VERSION, type GpuInfo, type Hello } from '@stagewatch/shared';
+import { PROTOCOL_VERSION, VERSION, type GpuInfo, type Hello, type HostFingerprint, type RunLabels } from '@stagewatch/shared';
+import { readFingerprint } from './fingerprint/index.js';
+import { resolveNvidiaSmi } from './probe.js';
 import { startSampling, type GpuBackend, type Sampling } from './sampling.js';
 import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
@@ -19,6 +21,8 @@ export interface LinkOptions {
   heartbeatMs?: number;
   backoffMaxMs?: number;
   tee?: string;
+  /** `run --label k=v`: sent in the hello, stored on the run. */
+  labels?: RunLabels;
   log: (msg: string) => void;
   /** The collector refused this agent for good (see CollectorClient.onFatal). */
   onFatal?: (message: string) => void;
@@ -59,8 +63,8 @@ export class Link {
     this.streamer = new Streamer(this.spool, this.client, opts.runId, opts.batchMs, 5000, tee ? (s) => tee.write(`${JSON.stringify(s)}\n`) : undefined);
   }
 
-  /** Connects, once what the hello says (GPUs, capabilities) is known. */
-  connect(gpus: GpuInfo[], capabilities: Hello['capabilities']): void {
+  /** Connects, once what the hello says (GPUs, capabilities, the host's fingerprint) is known. */
+  connect(gpus: GpuInfo[], capabilities: Hello['capabilities'], fingerprint?: HostFingerprint): void {
     this.hello = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -70,6 +74,8 @@ export class Link {
       gpus,
       capabilities,
       agentVersion: AGENT_VERSION,
+      ...(this.opts.labels && Object.keys(this.opts.labels).length > 0 ? { labels: this.opts.labels } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
     };
     this.client.start();
   }
@@ -93,26 +99,37 @@ export interface Streaming {
 }
 
 /** Sampling wired to the collector: samples → batches → spool → WebSocket. */
-export async function startStreaming(opts: LinkOptions & { intervalMs: number; pid?: number; gpuBackend?: GpuBackend }): Promise<Streaming> {
+export async function startStreaming(
+  opts: LinkOptions & { intervalMs: number; pid?: number; gpuBackend?: GpuBackend; fingerprint?: HostFingerprint; dcgm?: boolean },
+): Promise<Streaming> {
   const link = new Link(opts);
   const sampling = await startSampling({
     intervalMs: opts.intervalMs,
     ...(opts.gpuBackend ? { gpuBackend: opts.gpuBackend } : {}),
+    ...(opts.dcgm === false ? { dcgm: false } : {}),
     host: link.host,
     ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
     log: opts.log,
     onSample: (s) => link.streamer.add(s),
     onHealth: (h) => link.streamer.addHealth(h),
   });
-  link.connect(
-    sampling.probe.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMib: g.memTotalMib })),
-    { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported },
-  );
+  const gpus = sampling.probe.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMib: g.memTotalMib }));
+  // The fingerprint takes a few hundred ms of subprocesses: samples spool meanwhile, and the hello
+  // that carries it goes out when it is read, so the workload does not wait for it.
+  const connected = (opts.fingerprint ? Promise.resolve(opts.fingerprint) : resolveNvidiaSmi().then((smiPath) => readFingerprint({ smiPath, gpus, driverVersion: sampling.probe.nvml?.driverVersion ?? null })))
+    .catch((e: unknown) => {
+      opts.log(`host fingerprint not read: ${(e as Error).message}`);
+      return undefined;
+    })
+    .then((fp) =>
+      link.connect(gpus, { gpm: sampling.probe.gpm, fields: sampling.probe.fields.supported, ...(sampling.probe.smActivity ? { smActivity: sampling.probe.smActivity } : {}) }, fp),
+    );
   return {
     sampling,
     link,
     async stop(drainMs) {
       await sampling.stop();
+      await connected;
       return link.close(drainMs);
     },
   };

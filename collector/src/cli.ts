@@ -1,4 +1,5 @@
 import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
+import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -7,6 +8,8 @@ const SERVE = `serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data]
         [--influx-url URL --influx-org O --influx-bucket B [--influx-token T]]
         ${COMMON_USAGE}`;
 const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;
+const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
+          [--confidence 0.95] [--data DIR] [--out FILE]`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   serve: {
@@ -27,11 +30,21 @@ const COMMANDS: Record<string, CommandSpec> = {
   ./stagewatch-data: the collector's --data directory); --vs adds a stage-by-stage comparison.
   It never creates a store: a missing one is an error naming the path.`,
   },
+  compare: {
+    run: compareCommand,
+    usage: `usage: stagewatch-collector ${COMPARE}
+  Tabulates the runs (request total, step mean, communication, reserved memory, span:<name>;
+  --metrics picks them) against the baseline: runs with the same labels (run --label) form one
+  configuration row (--by run: one row per run), each change with its --confidence interval and
+  a verdict. Figures on different clocks are marked not comparable. Reads DIR/stagewatch.sqlite
+  (default ./stagewatch-data) and never creates a store.`,
+  },
 };
 
 const USAGE = `usage: stagewatch-collector <command> [flags]    (stagewatch-collector <command> --help for more)
   ${SERVE}
   ${REPORT}
+  ${COMPARE}
   --version`;
 
 export function main(argv: string[]): Promise<number> {

@@ -3,6 +3,9 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isStagewatchError } from '@stagewatch/shared';
+import { compareRequest } from './commands/compare.js';
+import { COMPARE_FORMATS, renderCompare, type CompareFormat } from './report/compare-render.js';
+import { makeCompare } from './report/compare-load.js';
 import { presentedToken, type TokenAuth } from './auth.js';
 import { DEFAULT_THRESHOLDS } from './analysis/bottleneck.js';
 import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
@@ -49,6 +52,17 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     [/^\/api\/runs$/, (_u, res) => json(res, 200, store.listRuns())],
     [/^\/api\/hosts$/, (_u, res) => json(res, 200, store.hosts())],
     [
+      /^\/api\/compare$/,
+      (url, res) => {
+        const q = (k: string): string | undefined => url.searchParams.get(k) ?? undefined;
+        const format = (q('format') ?? 'json') as CompareFormat;
+        if (!COMPARE_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${COMPARE_FORMATS.join(', ')}` });
+        const runs = (q('runs') ?? '').split(',').filter(Boolean);
+        const body = renderCompare(makeCompare(store, compareRequest({ baseline: q('baseline'), runs, metrics: q('metrics'), by: q('by'), confidence: q('confidence') })), format);
+        text(res, { json: 'application/json', md: 'text/markdown', html: 'text/html', csv: 'text/csv' }[format], body);
+      },
+    ],
+    [
       /^\/api\/runs\/([^/]+)\/report$/,
       (url, res, m) => {
         const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
@@ -75,6 +89,7 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
     const fail = (e: unknown): void => {
       if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
+      if (isStagewatchError(e, 'usage')) return json(res, 400, { error: e.message });
       ctx.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     };

@@ -70,7 +70,8 @@ export class LiveHub {
       for (const sub of this.subs) {
         if (sub.host !== p.host) continue;
         for (const s of p.batch.samples) sub.samples.push(shift ? { ...s, t: Math.round(s.t - shift) } : s);
-        for (const m of p.batch.marks) sub.marks.push({ ...m, t: m.t - shift, host: p.host });
+        // Spans (marks with timing) are summarised in the report; as live bands they would flood the view.
+        for (const m of p.batch.marks) if (m.timing === undefined) sub.marks.push({ ...m, t: m.t - shift, host: p.host });
       }
     }
   }

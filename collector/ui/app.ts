@@ -1,13 +1,14 @@
 import { AuthError, h, withToken } from './dom.js';
 import { home, type HomeState } from './home.js';
 import { liveHost, type LiveState } from './live.js';
+import { comparePage, type CompareState } from './compare.js';
 import { runPage, type RunState } from './run.js';
 import { tokenPrompt } from './token.js';
 import './style.css';
 
 declare global {
   interface Window {
-    __stagewatch: { ready: boolean; error: string | null; auth?: boolean; home?: HomeState; live?: LiveState; run?: RunState };
+    __stagewatch: { ready: boolean; error: string | null; auth?: boolean; home?: HomeState; live?: LiveState; run?: RunState; compare?: CompareState };
   }
 }
 
@@ -30,6 +31,10 @@ async function route(): Promise<void> {
       const state: RunState = { page: 'run', stages: 0, compareRows: 0, charts: 0 };
       window.__stagewatch.run = state;
       cleanup = await runPage(root, parts[1], new URLSearchParams(query ?? '').get('vs'), state);
+    } else if (parts[0] === 'compare') {
+      const state: CompareState = { page: 'compare', rows: 0, metrics: 0 };
+      window.__stagewatch.compare = state;
+      cleanup = await comparePage(root, new URLSearchParams(query ?? ''), state);
     } else {
       const state: HomeState = { page: 'home', runs: 0, selected: [] };
       window.__stagewatch.home = state;

@@ -11,8 +11,8 @@ export interface RunRow {
   endedAt: number | null;
   exitCode: number | null;
   signal?: string | null;
-  /** `run --label k=v` (issue #10): shown where the collector sends them. */
-  labels?: Record<string, string> | string[];
+  /** `run --label k=v`: what configuration the run is ({} where none were given). */
+  labels: Record<string, string>;
 }
 interface HostRow {
   host: string;
@@ -29,22 +29,36 @@ export interface HomeState {
 
 const link = (hash: string, text: string): HTMLAnchorElement => h('a', { href: withToken(location.pathname) + hash }, text);
 
-const labelsText = (l: RunRow['labels']): string => (!l ? '' : Array.isArray(l) ? l.join(', ') : Object.entries(l).map(([k, v]) => `${k}=${v}`).join(', '));
+const labelsText = (l: RunRow['labels']): string => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(', ');
 
-/** The hosts streaming now (or not any more) and the stored runs, with a picker to compare two. */
+/**
+ * The hosts streaming now (or not any more) and the stored runs, with a picker: two runs open the
+ * stage-by-stage comparison, two or more the configurations' comparison (the first picked is the
+ * baseline).
+ */
 export async function home(root: HTMLElement, state: HomeState): Promise<() => void> {
   const [runs, hosts] = await Promise.all([getJson<RunRow[]>('/api/runs'), getJson<HostRow[]>('/api/hosts')]);
   const now = Date.now();
   const compare = h('button', { type: 'button', id: 'compare', disabled: '' }, 'Compare the two selected runs');
+  const configs = h('button', { type: 'button', id: 'compare-configs', disabled: '' }, 'Compare configurations');
   const hint = h('span', { class: 'muted', id: 'compare-hint' }, 'select two runs');
   const picked: string[] = [];
   const update = (): void => {
     state.selected = [...picked];
     compare.toggleAttribute('disabled', picked.length !== 2);
-    hint.textContent = picked.length === 2 ? `${picked[0]} against ${picked[1]}` : `select ${2 - picked.length > 0 ? 2 - picked.length : 'only two'} run${picked.length === 1 ? '' : 's'}`;
+    configs.toggleAttribute('disabled', picked.length < 2);
+    hint.textContent =
+      picked.length === 2 ? `${picked[0]} against ${picked[1]}`
+      : picked.length > 2 ? `${picked.length - 1} runs against the baseline ${picked[0]}`
+      : `select ${2 - picked.length} run${picked.length === 1 ? '' : 's'}`;
   };
   compare.addEventListener('click', () => {
     if (picked.length === 2) location.hash = `#/run/${encodeURIComponent(picked[0] as string)}?vs=${encodeURIComponent(picked[1] as string)}`;
+  });
+  configs.addEventListener('click', () => {
+    if (picked.length < 2) return;
+    const [baseline, ...others] = picked as [string, ...string[]];
+    location.hash = `#/compare?baseline=${encodeURIComponent(baseline)}&runs=${others.map(encodeURIComponent).join(',')}`;
   });
   const runRows = runs
     .filter((r) => r.kind === 'run')
@@ -79,7 +93,7 @@ export async function home(root: HTMLElement, state: HomeState): Promise<() => v
         h('td', { class: now - x.lastSeen < STALE_AFTER_MS * 3 ? 'live' : 'stale' }, now - x.lastSeen < STALE_AFTER_MS * 3 ? 'live' : `stopped ${ago(now - x.lastSeen)}`),
       )))),
     h('h2', {}, 'Runs'),
-    h('p', {}, compare, ' ', hint),
+    h('p', {}, compare, ' ', configs, ' ', hint),
     h('table', { id: 'runs' }, h('thead', {}, h('tr', {}, ...['', 'run', 'hosts', 'labels', 'started', 'took', 'ended'].map((c) => h('th', {}, c)))), h('tbody', {}, ...runRows)),
     h('p', { class: 'muted' }, runRows.length === 0 ? 'No runs yet: `stagewatch-agent run --collector ... -- python generate.py` records one.' : ''),
     h('p', { class: 'muted' }, TZ_NOTE, ` · ${fmt(runRows.length)} runs`),

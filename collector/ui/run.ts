@@ -1,6 +1,11 @@
 import type uPlot from 'uplot';
+import type { HostFingerprint, WorkloadRuntime } from '@stagewatch/shared';
+import type { HostBreakdown } from '../src/analysis/breakdown.js';
+import type { Headline } from '../src/analysis/spans-report.js';
+import { fingerprintText } from '../src/report/fingerprint-text.js';
 import { leafIntervals } from '../src/report/leaves.js';
 import { runOutcome } from '../src/report/outcome.js';
+import { breakdownSection, headlineTable } from './breakdown.js';
 import { badge, fmt, getJson, h } from './dom.js';
 import { runCharts, type SeriesJson } from './run-charts.js';
 import { duration, utc } from './time-format.js';
@@ -11,7 +16,8 @@ interface StageJson {
   start_ms: number;
   end_ms: number;
   duration_s: number;
-  steps: { count: number; duration_s: { mean: number } } | null;
+  inferred: string | null;
+  steps: { count: number; inferred: number; duration_s: { mean: number } } | null;
   gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null; mem_used_mib: { max: number | null } }>;
   proc: { cpu_cores: { mean: number | null; max: number | null } };
   bottleneck: string;
@@ -21,13 +27,17 @@ interface HostJson {
   host: string;
   gpus: Array<{ index: number; name: string }>;
   gpm: boolean;
+  sm_activity: 'gpm' | 'dcgm' | 'none';
+  fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   stages: StageJson[];
   problems: string[];
+  breakdown?: HostBreakdown | null;
 }
 interface ReportJson {
   run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null; signal?: string | null };
   hosts: HostJson[];
-  compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; text: string }>;
+  headline?: Headline;
+  compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; why: object | null; text: string }>;
   vs?: { run: { id: string } };
 }
 
@@ -53,14 +63,20 @@ function stageTable(host: HostJson): HTMLElement {
     h(
       'tr',
       {},
-      h('td', { class: `depth${s.depth}` }, s.name, s.steps ? h('small', {}, ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each)`) : null),
+      h(
+        'td',
+        { class: `depth${s.depth}` },
+        s.name,
+        s.inferred ? h('small', { class: 'inferred', title: s.inferred }, ' (inferred)') : null,
+        s.steps ? h('small', {}, ` (${s.steps.count} steps, ${s.steps.duration_s.mean.toFixed(2)} s each${s.steps.inferred > 0 ? `; ${s.steps.inferred} split evenly` : ''})`) : null,
+      ),
       h('td', { class: 'num' }, s.duration_s.toFixed(1)),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.util_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.sm_active_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.mem_used_mib.max)).join(' · ') || '–'),
       h('td', { class: 'num' }, `${fmt(s.proc.cpu_cores.mean, 2)} / ${fmt(s.proc.cpu_cores.max, 2)}`),
       h('td', {}, badge(s.bottleneck)),
-      h('td', { class: 'evidence' }, s.evidence),
+      h('td', { class: 'evidence' }, s.evidence, s.inferred ? h('div', { class: 'inferred' }, `inferred: ${s.inferred}`) : null),
     ),
   );
   return h(
@@ -107,13 +123,20 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     h('h1', {}, 'Run ', h('code', {}, r.run.id), vs ? h('span', {}, ' vs ', h('code', {}, vs)) : null),
     h('p', { class: 'muted', id: 'run-summary' }, `hosts ${r.run.hosts.join(', ')} · started ${utc(r.run.startedAt)}${r.run.endedAt ? ` · took ${duration(r.run.endedAt - r.run.startedAt)}` : ' · running'}${runOutcome(r.run) ? ` · ${runOutcome(r.run)}` : ''}`),
   );
-  if (r.compare) root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r));
+  if (r.headline) root.append(headlineTable(r.headline));
+  if (r.compare) {
+    // Stages that differ between the hosts, with the host facts and figures bearing on them.
+    const why = r.compare.filter((c) => c.why !== null);
+    root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r), ...(why.length > 0 ? [h('ul', { class: 'why' }, ...why.map((c) => h('li', {}, c.text)))] : []));
+  }
   for (const host of r.hosts) {
-    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, gpuSummary(host.gpus), host.gpm ? '' : ' · no GPM: SM activity unavailable'));
+    const smNote = host.sm_activity === 'dcgm' ? ' · SM activity from DCGM profiling' : host.gpm ? '' : ' · no SM activity (no GPM, no DCGM)';
+    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, gpuSummary(host.gpus), smNote), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
     root.append(section);
     // The table is what a decision is made from: it comes first, the charts behind it explain it.
     section.append(stageTable(host));
     if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
+    if (host.breakdown) section.append(breakdownSection(host.breakdown));
     const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
     const bar = leaves(host.stages).map((st) => ({ name: st.name, start: st.start_ms, end: st.end_ms, bottleneck: st.bottleneck, title: `${st.name}: ${st.duration_s.toFixed(1)} s, ${st.bottleneck}` }));
     plots.push(...runCharts(section, series, bar, Math.min(1400, root.clientWidth || 1000) - 20));

@@ -42,7 +42,8 @@ export function parseFlags(
   }
   const file = parsed.values.config;
   if ('config' in options && typeof file === 'string') {
-    parsed.values = { ...readConfigFile(file, options as FlagTypes), ...parsed.values };
+    // Repeatable flags are lists here as parseArgs gives them; the command that declares one reads it so.
+    parsed.values = { ...(readConfigFile(file, options as FlagTypes) as Record<string, string | boolean>), ...parsed.values };
   }
   return parsed;
 }

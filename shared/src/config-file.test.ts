@@ -27,6 +27,16 @@ describe('config files', () => {
     expect(values).toMatchObject({ collector: 'ws://from-file:7711', 'interval-ms': '100' });
   });
 
+  it('a repeatable flag (run --label) takes a list or one value; the command line replaces the file\'s', () => {
+    const RUN = { config: { type: 'string' }, label: { type: 'string', multiple: true } } as const;
+    expect(readConfigFile(file('l1.yaml', 'label: [config=fsdp, model=t2v]\n'), RUN)).toEqual({ label: ['config=fsdp', 'model=t2v'] });
+    expect(readConfigFile(file('l2.yaml', 'label: config=fsdp\n'), RUN)).toEqual({ label: ['config=fsdp'] });
+    expect(() => readConfigFile(file('l3.yaml', 'label: {config: fsdp}\n'), RUN)).toThrow(/--config .*l3\.yaml: label: /);
+    const f = file('l4.yaml', 'label: [config=fsdp, model=t2v]\n');
+    expect(parseFlags(['--config', f], RUN).values.label).toEqual(['config=fsdp', 'model=t2v']);
+    expect(parseFlags(['--config', f, '--label', 'config=ulysses'], RUN).values.label).toEqual(['config=ulysses']);
+  });
+
   it.each([
     ['c.yaml', 'colector: ws://c:7711\n', /--config .*c\.yaml: unknown key "colector" \(known: collector, interval-ms, json\)/],
     ["d.yaml", "json: \"yes\"\n", /--config .*d\.yaml: json: expected true or false/],

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { StagewatchError } from './errors.js';
 
 /** What a command's flags look like, as node:util parseArgs declares them. */
-export type FlagTypes = Record<string, { type: 'string' | 'boolean' }>;
+export type FlagTypes = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+
+/** A flag's value from a config file: repeatable flags (`label`) come as a list. */
+export type ConfigValue = string | boolean | string[];
 
 /**
  * A config file's keys are the command's long flag names (`collector`, `interval-ms`, ...), so
@@ -12,20 +15,19 @@ export type FlagTypes = Record<string, { type: 'string' | 'boolean' }>;
  * same rules as the flag. Unknown keys are refused by name, so a typo is never silently ignored.
  */
 export function configSchema(flags: FlagTypes) {
-  const shape: Record<string, z.ZodType<string | boolean>> = {};
-  for (const [name, { type }] of Object.entries(flags)) {
+  const shape: Record<string, z.ZodType<ConfigValue>> = {};
+  const text = z.union([z.string(), z.number().finite()], { error: 'expected text or a number' }).transform(String);
+  for (const [name, { type, multiple }] of Object.entries(flags)) {
     if (name === 'config' || name === 'help' || name === 'version') continue;
-    shape[name] = (
-      type === 'boolean'
-        ? z.boolean({ error: 'expected true or false' })
-        : z.union([z.string(), z.number().finite()], { error: 'expected text or a number' }).transform(String)
-    ).optional() as z.ZodType<string | boolean>;
+    // A repeatable flag takes a list (label: [config=a, model=t2v]) or one value, as on the command line.
+    const value = type === 'boolean' ? z.boolean({ error: 'expected true or false' }) : multiple ? z.union([z.array(text), text.transform((v) => [v])]) : text;
+    shape[name] = value.optional() as z.ZodType<ConfigValue>;
   }
   return z.strictObject(shape);
 }
 
 /** The config file as flag values; a StagewatchError('config') names the file, the key and the problem. */
-export function readConfigFile(file: string, flags: FlagTypes): Record<string, string | boolean> {
+export function readConfigFile(file: string, flags: FlagTypes): Record<string, ConfigValue> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -51,5 +53,5 @@ export function readConfigFile(file: string, flags: FlagTypes): Record<string, s
         : `${where}: ${issue?.message ?? 'does not match'}`;
     throw new StagewatchError('config', `--config ${file}: ${what}`);
   }
-  return parsed.data as Record<string, string | boolean>;
+  return parsed.data as Record<string, ConfigValue>;
 }

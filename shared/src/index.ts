@@ -8,3 +8,4 @@ export * from './marks.js';
 export * from './version.js';
 export * from './log.js';
 export * from './config-file.js';
+export * from './fingerprint.js';

@@ -9,10 +9,26 @@ export const StageNameSchema = z
 
 export const GaugesSchema = z.record(z.string().min(1).max(64), z.number());
 
+/** Where a span's times came from: CUDA events resolved to wall-clock, or the host clock. */
+export const SpanTimingSchema = z.enum(['cuda', 'host']);
+export type SpanTiming = z.infer<typeof SpanTimingSchema>;
+
+/** A span's kind of work (`communication`, `compute`, ...): short, shown in reports. */
+export const SpanCategorySchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'categories use letters, digits and _.-');
+
 /**
  * What a workload POSTs to `STAGEWATCH_MARKS_URL`, one JSON object a line:
  * `{"kind":"begin"|"end","stage":"...","step"?:n,"rank"?:n,"gauges"?:{...},"t"?:epoch ms}`.
  * Without `t` the agent stamps the mark when it arrives.
+ *
+ * Spans (fine-grained, repeated inside steps) are marks that carry `timing`; they may carry a
+ * `category`. `dropped` is the number of marks the workload's client has dropped so far (buffer
+ * full or undeliverable), carried on the first mark of a later batch. All three are optional, so
+ * marks written before they existed still validate.
  */
 export const WorkloadMarkSchema = z.strictObject({
   kind: z.enum(['begin', 'end']),
@@ -21,6 +37,9 @@ export const WorkloadMarkSchema = z.strictObject({
   rank: z.number().int().nonnegative().optional(),
   gauges: GaugesSchema.optional(),
   t: z.number().positive().optional(),
+  timing: SpanTimingSchema.optional(),
+  category: SpanCategorySchema.optional(),
+  dropped: z.number().int().nonnegative().optional(),
 });
 export type WorkloadMark = z.infer<typeof WorkloadMarkSchema>;
 
@@ -28,6 +47,11 @@ export type WorkloadMark = z.infer<typeof WorkloadMarkSchema>;
 export const MarkSchema = WorkloadMarkSchema.extend({
   t: z.number().nonnegative(),
   source: z.enum(['log', 'http', 'file']),
+  /**
+   * Set where no line or mark of the workload says this boundary, and the agent worked it out
+   * (a stage between two log lines, steps a throttled progress bar drew at once): how, in words.
+   */
+  inferred: z.string().min(1).max(200).optional(),
 });
 export type Mark = z.infer<typeof MarkSchema>;
 

@@ -26,5 +26,11 @@ export const ProbeResultSchema = z.object({
   nvml: z.object({ loaded: z.boolean(), driverVersion: z.string().nullable(), error: z.string().nullable() }).optional(),
   /** What GPU sampling uses on this host: NVML directly, nvidia-smi, or nothing (host only). */
   backend: z.enum(['nvml', 'nvidia-smi', 'none']).optional(),
+  /** Where SM activity comes from: GPM (Hopper and newer), DCGM profiling (where GPM is not), or nowhere. */
+  smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+  /** DCGM, tried where a GPU has no GPM: whether it gives profiling metrics, through what, for which GPUs, or why not. */
+  dcgm: z
+    .object({ active: z.boolean(), mode: z.enum(['hostengine', 'embedded']).nullable(), lib: z.string().nullable(), gpus: z.array(z.number().int()), error: z.string().nullable() })
+    .optional(),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HostFingerprintSchema, WorkloadRuntimeSchema } from './fingerprint.js';
 import { MarkSchema } from './marks.js';
 import { sampleIssues, SampleShapeSchema, SamplerHealthSchema } from './sample.js';
 
@@ -10,6 +11,12 @@ export const PROTOCOL_VERSION = 1;
 export const AGENT_PATH = '/agent';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
+
+/** Run labels (`config=fsdp_ffn_only`): runs with the same labels are repeats of one configuration. */
+export const RunLabelsSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'label keys are 1-64 letters, digits and _.-'), z.string().min(1).max(128).regex(/^[^\u0000-\u001f]+$/, 'label values are printable'))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 labels');
+export type RunLabels = z.infer<typeof RunLabelsSchema>;
 
 export const GpuInfoSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -27,8 +34,18 @@ export const HelloSchema = z
     /** A benchmark run this agent belongs to; null streams into the host's rolling timeline. */
     runId: id.nullable(),
     gpus: z.array(GpuInfoSchema).max(64),
-    capabilities: z.object({ gpm: z.boolean(), fields: z.array(z.string().max(128)).max(256) }),
+    capabilities: z.object({
+      gpm: z.boolean(),
+      fields: z.array(z.string().max(128)).max(256),
+      /** Where sm_active_pct comes from on this host (absent from older agents). */
+      smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
+    }),
     agentVersion: z.string().max(64),
+    /** `run --label key=value`: what configuration this run is; stored on the run. Optional, so
+     * agents from before labels still say hello. */
+    labels: RunLabelsSchema.optional(),
+    /** The host's hardware and software, read once at start (absent from older agents). */
+    fingerprint: HostFingerprintSchema.optional(),
   })
   .strict();
 
@@ -66,6 +83,8 @@ export const BatchSchema = z
         signal: z.string().regex(/^SIG[A-Z0-9]+$/).max(16).optional(),
       })
       .optional(),
+    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+    workload: WorkloadRuntimeSchema.optional(),
   })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.

@@ -17,15 +17,17 @@ const runs = [
   { name: 'agent daemon, 1 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '1', '--seconds', '20'] },
   { name: 'agent daemon, 10 Hz, host only', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20', '--backend', 'host-only'] },
   { name: 'report, 1 h x 8 GPUs x 10 Hz', script: 'report-time.mjs', args: [] },
+  { name: 'Python marks client, host cost per call', script: 'python-client.py', args: ['--n', '200000'], runner: 'python3' },
 ];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
 const rows = [];
 for (const r of runs) {
   if (only && !r.script.startsWith(only)) continue;
-  const cmd = `node test/bench/${r.script} ${r.args.join(' ')}`;
+  const runner = r.runner ?? 'node';
+  const cmd = `${runner} test/bench/${r.script} ${r.args.join(' ')}`;
   console.log(`\n# ${r.name}\n$ ${cmd}`);
-  const out = execFileSync(process.execPath, [path.join(here, r.script), ...r.args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(r.runner ?? process.execPath, [path.join(here, r.script), ...r.args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const res = JSON.parse(out.trim().split('\n').at(-1));
   console.log(JSON.stringify(res, null, 1));
   rows.push({ ...r, cmd, res });
@@ -48,4 +50,12 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
   if (!('reportJsonS' in res)) continue;
   console.log(`| ${name} | ${res.samples} | ${res.stages} | ${res.storeWriteS} | ${res.reportJsonS} | ${res.markdownS} | ${res.htmlS} | ${res.peakRssMib} | \`${cmd}\` |`);
+}
+console.log('\n| Python client (per call, sender thread running) | median µs | p99 µs | command |');
+console.log('| --- | --- | --- | --- |');
+for (const { cmd, res } of rows) {
+  if (!('mark' in res && 'span' in res)) continue;
+  for (const [k, what] of [['mark', 'mark() (one stage mark)'], ['span', 'span() enter+exit, host timing'], ['collective_with_tag', 'traced collective + tag(), host timing'], ['mark_disabled', 'mark() with no agent'], ['span_disabled', 'span() with no agent']]) {
+    console.log(`| ${what} | ${res[k].median_us} | ${res[k].p99_us} | \`${cmd}\` |`);
+  }
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { loadFingerprintFile } from '../fingerprint/index.js';
 import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { startStreaming } from '../streaming.js';
 import { agentUrl } from '../transport/collector-url.js';
@@ -20,6 +21,8 @@ export const STREAM_FLAGS = {
   'drain-s': { type: 'string' },
   tee: { type: 'string' },
   'gpu-backend': { type: 'string' },
+  'fingerprint-file': { type: 'string' },
+  'no-dcgm': { type: 'boolean' },
 } as const;
 
 export function gpuBackendFlag(values: Record<string, string | boolean | undefined>): GpuBackend {
@@ -55,8 +58,17 @@ export function streamOptions(values: Record<string, string | boolean | undefine
     backoffMaxMs: intFlag(values, 'backoff-max-ms', 100, 600_000, 30_000),
     ...(typeof values.tee === 'string' ? { tee: values.tee } : {}),
     gpuBackend: gpuBackendFlag(values),
+    ...(typeof values['fingerprint-file'] === 'string' ? { fingerprint: loadFingerprintFile(values['fingerprint-file']) } : {}),
+    ...(values['no-dcgm'] === true ? { dcgm: false } : {}),
     log,
   };
+}
+
+/** SIGUSR2 pauses DCGM profiling (so Nsight can profile) and resumes it; returns the unhook. */
+export function onDcgmPauseSignal(sampling: { toggleDcgmPause(): string | null }, log: (m: string) => void): () => void {
+  const toggle = (): void => log(sampling.toggleDcgmPause() ?? 'SIGUSR2: no DCGM profiling to pause on this host');
+  process.on('SIGUSR2', toggle);
+  return () => void process.off('SIGUSR2', toggle);
 }
 
 /** `daemon --collector URL`: stream this host continuously until SIGTERM/SIGINT. */
@@ -83,7 +95,9 @@ export async function daemonCommand(argv: string[]): Promise<number> {
     },
   });
   log(`streaming ${streaming.link.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   await stopped;
+  stopPauseToggle();
   const summary = await streaming.stop(fatal ? 0 : drainMs);
   log(`summary ${JSON.stringify(summary)}`);
   return fatal ? 2 : 0;

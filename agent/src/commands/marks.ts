@@ -6,12 +6,15 @@ import { parseMarksFile } from '../stages/marks-file.js';
 import { Link } from '../streaming.js';
 import { STREAM_FLAGS, streamOptions } from './daemon.js';
 
+/** The streaming flags (so one config file serves daemon, run and marks) and the shift. */
+export const MARKS_FLAGS = { ...STREAM_FLAGS, 'shift-ms': { type: 'string' } } as const;
+
 /**
  * `marks --collector URL --run-id ID [--shift-ms N] FILE`: imports stage marks after the fact
  * (marks.jsonl form, or the JSON-lines form with `t`), on this host's clock, into a run.
  */
 export async function marksCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...STREAM_FLAGS, 'shift-ms': { type: 'string' } }, true);
+  const { values, positionals } = parseFlags(argv, MARKS_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError(`give exactly one marks file (got ${positionals.length})`);
   if (typeof values['run-id'] !== 'string') throw new UsageError('--run-id is required: marks belong to a run');
   const file = positionals[0] as string;

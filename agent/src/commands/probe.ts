@@ -1,20 +1,37 @@
+import { readFingerprintWithRaw } from '../fingerprint/index.js';
 import { probe, resolveNvidiaSmi } from '../probe.js';
-import { nvmlProbe, openNvml } from '../sampling.js';
+import { closeDcgm } from '../dcgm/session.js';
+import { nvmlProbe, openNvml, tryDcgm } from '../sampling.js';
 import { parseFlags } from '@stagewatch/shared';
 
+export const PROBE_FLAGS = { json: { type: 'boolean' }, fingerprint: { type: 'boolean' }, 'no-dcgm': { type: 'boolean' } } as const;
+
 export async function probeCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, PROBE_FLAGS);
+  if (values.fingerprint) {
+    // The host fingerprint as the agent sends it in its hello, with the raw answers it was read from.
+    const r = await readFingerprintWithRaw({ smiPath: await resolveNvidiaSmi() });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return 0;
+  }
   const r = await probe({ smiPath: await resolveNvidiaSmi() });
   // The NVML fast path, where the library loads; the GPU list then comes from it.
   const opened = openNvml();
+  let noGpm: number[] | undefined = r.nvidiaSmi.error ? undefined : r.gpm ? [] : r.gpus.map((g) => g.index);
   if ('api' in opened) {
     const fast = nvmlProbe(opened.api.version, opened.devices);
     r.nvml = fast.nvml;
-    if (fast.gpus.length > 0) Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml' });
+    if (fast.gpus.length > 0) {
+      Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml' });
+      noGpm = opened.devices.filter((d) => !d.gpm).map((d) => d.index);
+    }
   } else {
     r.nvml = { loaded: false, driverVersion: null, error: opened.error };
   }
   r.backend ??= r.nvidiaSmi.error ? 'none' : 'nvidia-smi';
+  // DCGM is opened, watched and released again: the answer is whether profiling really works here.
+  const session = tryDcgm(r, noGpm, 1000, values['no-dcgm'] !== true);
+  if (session) closeDcgm(session);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
@@ -25,6 +42,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
     ...r.gpus.map((g) => `GPU ${g.index}     ${g.name} ${g.uuid} ${g.memTotalMib ?? '?'} MiB, MIG ${g.migMode ?? 'n/a'}`),
     `NVML      ${r.nvml?.loaded ? `loaded (driver ${r.nvml.driverVersion})` : `not loaded: ${r.nvml?.error ?? '?'}`}; GPU backend: ${r.backend}`,
     `GPM       ${r.gpm ? `yes (metrics ${r.gpmIds.join(',')})` : `no${r.gpmError ? ` (${r.gpmError})` : ''}`}`,
+    `DCGM      ${r.dcgm?.active ? `profiling through ${r.dcgm.mode === 'hostengine' ? 'nv-hostengine' : 'an embedded host engine'} (${r.dcgm.lib}) on GPU(s) ${r.dcgm.gpus.join(', ')}` : `no (${r.dcgm?.error ?? '?'})`}`,
+    `SM activity from ${r.smActivity ?? 'none'}`,
     `fields    ${r.fields.supported.length} supported${r.fields.unsupported.length ? `; unsupported: ${r.fields.unsupported.join(', ')}` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

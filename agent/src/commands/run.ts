@@ -3,12 +3,39 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { errorMessage, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { errorMessage, loggerFromFlags, numberFlag, parseFlags, RunLabelsSchema, UsageError, type RunLabels } from '@stagewatch/shared';
 import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.js';
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
-import { STREAM_FLAGS, streamOptions } from './daemon.js';
+import { onDcgmPauseSignal, STREAM_FLAGS, streamOptions } from './daemon.js';
+
+/** `--label key=value` flags (repeatable) into the run's labels; a bad one is named. */
+export function parseLabels(flags: readonly string[]): RunLabels {
+  const labels: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--label ${JSON.stringify(f)}: give key=value, e.g. --label config=fsdp_ffn_only`);
+    const key = f.slice(0, eq);
+    if (key in labels) throw new UsageError(`--label ${key} given twice`);
+    labels[key] = f.slice(eq + 1);
+  }
+  const p = RunLabelsSchema.safeParse(labels);
+  if (!p.success) {
+    const i = p.error.issues[0];
+    throw new UsageError(`--label ${i?.path.map(String).join('.') || ''}: ${i?.message ?? 'invalid'}`);
+  }
+  return p.data;
+}
+
+/** Every flag `run` takes: the streaming ones, where stages come from, and the run's labels. */
+export const RUN_FLAGS = {
+  ...STREAM_FLAGS,
+  preset: { type: 'string' },
+  stages: { type: 'string' },
+  marks: { type: 'string' },
+  label: { type: 'string', multiple: true },
+} as const;
 
 export function generateRunId(host: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -24,7 +51,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('give the workload after --, e.g. run --collector ws://c:7711 -- python generate.py');
   const command = argv.slice(dash + 1);
-  const { values } = parseFlags(argv.slice(0, dash), { ...STREAM_FLAGS, preset: { type: 'string' }, stages: { type: 'string' }, marks: { type: 'string' } });
+  const { values } = parseFlags(argv.slice(0, dash), RUN_FLAGS);
+  const labels = parseLabels((values.label as unknown as string[] | undefined) ?? []);
+  delete values.label;
   const log = loggerFromFlags('stagewatch-agent', values, false);
   const host = typeof values.host === 'string' ? values.host : os.hostname();
   const opts = streamOptions({ 'interval-ms': '100', ...values, 'run-id': (values['run-id'] as string | undefined) ?? generateRunId(host) }, log);
@@ -34,14 +63,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     : null;
   // A collector that refuses us for good does not stop the workload: its data stays spooled.
   const onFatal = (msg: string): void => log(`ERROR: the collector refuses this run (${msg}); the workload goes on, its data stays in ${opts.spoolDir} and goes out once the agent is configured right`);
-  const streaming = await startStreaming({ ...opts, host, onFatal });
+  const streaming = await startStreaming({ ...opts, host, labels, onFatal });
   const { streamer } = streaming.link;
-  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log);
+  const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
   log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],
-    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_RUN_ID: opts.runId as string },
+    env: { ...process.env, STAGEWATCH_MARKS_URL: marksServer.url, STAGEWATCH_FINGERPRINT_URL: marksServer.fingerprintUrl, STAGEWATCH_RUN_ID: opts.runId as string },
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   if (child.pid !== undefined) streaming.sampling.watchPid(child.pid);
@@ -54,9 +83,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       from.on('data', (chunk: Buffer) => {
         const now = Date.now();
         for (const line of split.push(decoder.write(chunk))) streamer.addMarks(tracker.line(line, now));
+        // A bar tqdm just drew has no line end until its next redraw: read it now, when it was printed.
+        if (split.tail() !== '') streamer.addMarks(tracker.line(split.tail(), now, true));
       });
     }
   }
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   // The signal the agent passed on: the workload was interrupted even if it then exits with a code of its own.
   let forwarded: NodeJS.Signals | null = null;
   const forward = (sig: NodeJS.Signals): void => {
@@ -71,6 +103,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   ]);
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
+  stopPauseToggle();
   const ended = Date.now();
   if ('error' in exit) log(`could not start ${JSON.stringify(command[0])}: ${errorMessage(exit.error)}`);
   if (tracker) streamer.addMarks(tracker.finish(ended));

@@ -52,7 +52,7 @@ export function parseQueryXml(xml: string): { driverVersion: string | null; gpus
   return { driverVersion, gpus };
 }
 
-function tag(xml: string, name: string): string | null {
+export function tag(xml: string, name: string): string | null {
   const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
   return m ? (m[1] as string).trim() : null;
 }

@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { StageNameSchema, StagewatchError, type Mark } from '@stagewatch/shared';
+import { StageNameSchema, StagewatchError } from '@stagewatch/shared';
 import wan from './presets/wan.json' with { type: 'json' };
 
+export { LogStageTracker } from './tracker.js';
+
+/** A stage the log never names, worked out from the lines around it; `note` says how (shown in reports). */
+const InferredSchema = z.strictObject({ stage: StageNameSchema, note: z.string().min(1).max(200) });
+
 const RuleSchema = z.union([
-  z.strictObject({ pattern: z.string().min(1), stage: StageNameSchema }),
-  z.strictObject({ pattern: z.string().min(1), step: StageNameSchema, within: StageNameSchema }),
+  // `before`: the line begins that (inferred) stage, and `stage` begins at the first progress update.
+  z.strictObject({ pattern: z.string().min(1), stage: StageNameSchema, before: InferredSchema.optional() }),
+  // `after`: when the bar completes, `within` ends and that (inferred) stage begins.
+  z.strictObject({ pattern: z.string().min(1), step: StageNameSchema, within: StageNameSchema, after: InferredSchema.optional() }),
   z.strictObject({ pattern: z.string().min(1), end: z.literal(true) }),
 ]);
 
@@ -16,6 +23,7 @@ export const PresetSchema = z.strictObject({
   rules: z.array(RuleSchema).min(1),
 });
 export type Preset = z.infer<typeof PresetSchema>;
+export type Rule = z.infer<typeof RuleSchema>;
 
 /** Built-in presets: data files under ./presets, imported so a bundled agent carries them. */
 export const BUILTIN_PRESETS: Record<string, unknown> = { wan };
@@ -49,76 +57,11 @@ export function loadPreset(nameOrFile: string, isFile: boolean): Preset {
 }
 
 /**
- * Turns log lines into marks. Logged stages are sequential: a new stage ends the one before.
- * A progress line `k/N` ends step k-1 and begins step k; step 0 begins with its stage.
- */
-export class LogStageTracker {
-  private readonly rules: Array<{ re: RegExp; rule: z.infer<typeof RuleSchema> }>;
-  private current: string | null = null;
-  private openStep: { stage: string; step: number } | null = null;
-  private readonly stepRuleFor = new Map<string, string>();
-
-  constructor(preset: Preset) {
-    this.rules = preset.rules.map((rule) => ({ re: new RegExp(rule.pattern), rule }));
-    for (const { rule } of this.rules) if ('step' in rule) this.stepRuleFor.set(rule.within, rule.step);
-  }
-
-  /** Marks for one line seen at time t (most lines give none). */
-  line(text: string, t: number): Mark[] {
-    for (const { re, rule } of this.rules) {
-      const m = re.exec(text);
-      if (!m) continue;
-      if ('stage' in rule) return this.enter(rule.stage, t);
-      if ('end' in rule) return this.finish(t);
-      const k = Number(m.groups?.step);
-      const total = Number(m.groups?.total);
-      if (!Number.isInteger(k)) return [];
-      const out = this.current === rule.within ? [] : this.enter(rule.within, t);
-      // tqdm redraws the same count; only a count past the open step moves on.
-      if (this.openStep && k - 1 === this.openStep.step) {
-        out.push(this.mark('end', rule.step, t, this.openStep.step));
-        this.openStep = null;
-        if (!(k >= total)) {
-          out.push(this.mark('begin', rule.step, t, k));
-          this.openStep = { stage: rule.step, step: k };
-        }
-      }
-      return out;
-    }
-    return [];
-  }
-
-  /** Ends whatever is open (the workload exited). */
-  finish(t: number): Mark[] {
-    const out: Mark[] = [];
-    if (this.openStep) out.push(this.mark('end', this.openStep.stage, t, this.openStep.step));
-    if (this.current) out.push(this.mark('end', this.current, t));
-    this.openStep = null;
-    this.current = null;
-    return out;
-  }
-
-  private enter(stage: string, t: number): Mark[] {
-    if (this.current === stage) return [];
-    const out = this.finish(t);
-    out.push(this.mark('begin', stage, t));
-    this.current = stage;
-    const step = this.stepRuleFor.get(stage);
-    if (step) {
-      out.push(this.mark('begin', step, t, 0));
-      this.openStep = { stage: step, step: 0 };
-    }
-    return out;
-  }
-
-  private mark(kind: 'begin' | 'end', stage: string, t: number, step?: number): Mark {
-    return { t, kind, stage, source: 'log', ...(step !== undefined ? { step } : {}) };
-  }
-}
-
-/**
  * Splits a byte stream into lines on \n, \r\n and a lone \r, since tqdm redraws its bar with \r.
- * The bytes themselves are passed through untouched elsewhere.
+ * tqdm writes `\r<bar>` and flushes: the bar is complete when it arrives but its terminator comes
+ * only with the next redraw, so `tail()` hands out the unterminated rest for the caller to read
+ * now (and it comes again, complete, from a later push). The bytes themselves are passed through
+ * untouched elsewhere.
  */
 export class LineSplitter {
   private rest = '';
@@ -126,6 +69,10 @@ export class LineSplitter {
     const parts = (this.rest + chunk).split(/\r\n|\r|\n/);
     this.rest = parts.pop() ?? '';
     return parts;
+  }
+  /** What arrived after the last line end: a progress bar drawn with a leading \r, or half a line. */
+  tail(): string {
+    return this.rest;
   }
   end(): string[] {
     const r = this.rest;

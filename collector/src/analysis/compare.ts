@@ -1,6 +1,7 @@
 import type { Bottleneck } from './bottleneck.js';
 import type { Report, StageReport } from './report.js';
 import { round } from './stats.js';
+import { explain, explanationText, stageDiffers, type Explanation } from './why.js';
 
 export interface StageComparison {
   stage: string;
@@ -12,11 +13,14 @@ export interface StageComparison {
   ratio: number | null;
   bottleneck_a: Bottleneck;
   bottleneck_b: Bottleneck;
+  /** Where the stage differs (DIFFERS_RATIO): the host facts and stage figures bearing on its labels. */
+  why: Explanation | null;
   text: string;
 }
 
 const LABELS: Record<string, string> = {
   request: 'Whole request',
+  prompt_extend: 'Prompt extension',
   init: 'Model init',
   t5_encode: 'T5 encoding',
   denoise: 'Denoising',
@@ -42,6 +46,7 @@ export function compareReports(a: Report, b: Report): StageComparison[] {
       if (!sb) continue;
       used.add(sb);
       const ratio = sb.duration_s > 0 ? round(sa.duration_s / sb.duration_s, 2) : null;
+      const why = stageDiffers(ratio) ? explain(sa, sb, ha.fingerprint, hb.fingerprint) : null;
       out.push({
         stage: sa.name,
         host_a: ha.host,
@@ -51,7 +56,8 @@ export function compareReports(a: Report, b: Report): StageComparison[] {
         ratio,
         bottleneck_a: sa.bottleneck,
         bottleneck_b: sb.bottleneck,
-        text: `${stageLabel(sa.name)}: ${sa.duration_s.toFixed(1)} s vs ${sb.duration_s.toFixed(1)} s, ${ratio === null ? 'n/a' : `${ratio.toFixed(1)}x`}, ${sa.bottleneck} vs ${sb.bottleneck}`,
+        why,
+        text: `${stageLabel(sa.name)}: ${sa.duration_s.toFixed(1)} s vs ${sb.duration_s.toFixed(1)} s, ${ratio === null ? 'n/a' : `${ratio.toFixed(1)}x`}, ${sa.bottleneck} vs ${sb.bottleneck}${why ? `; ${explanationText(why)}` : ''}`,
       });
     }
   });

@@ -1,5 +1,6 @@
-import type { Sample } from '@stagewatch/shared';
+import type { HostFingerprint, Sample, WorkloadRuntime } from '@stagewatch/shared';
 import { classifyGpu, classifyStage, type Bottleneck, type HostFacts, type Thresholds } from './bottleneck.js';
+import { isSpanMark } from './span-pairs.js';
 import { buildStages, type MarkLike, type StageInterval } from './stages.js';
 import { energyJoules, max, mean, round, summarize, type Summary } from './stats.js';
 
@@ -11,6 +12,10 @@ export interface ReportInput {
     /** In time order. */
     samples: readonly Sample[];
     marks: ReadonlyArray<MarkLike & { gauges?: Record<string, number>; source?: string }>;
+    /** What the host is (agent's hello) and what the workload said it runs on. */
+    fingerprint?: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
+    /** Where the agent said SM activity comes from (absent from older agents). */
+    smActivity?: 'gpm' | 'dcgm' | 'none';
   }>;
 }
 
@@ -38,10 +43,14 @@ export interface StageReport {
   duration_s: number;
   samples: number;
   unterminated: boolean;
-  steps: { stage: string; count: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
+  /** Set where the agent inferred this stage's bounds (no log line or mark gave them): how, in words. */
+  inferred: string | null;
+  /** `inferred`: steps whose times were split evenly (a throttled progress bar drew them at once). */
+  steps: { stage: string; count: number; inferred: number; duration_s: Summary; slowest: { step: number; duration_s: number } } | null;
   gpus: GpuStage[];
   host: { cpu_pct: { mean: number | null }; cpu_core_max_pct: { mean: number | null; max: number | null }; disk_read_mibps: { mean: number | null; max: number | null }; disk_write_mibps: { mean: number | null } };
-  proc: { cpu_cores: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
+  /** thread_max_pct: the workload's busiest thread, % of one core (null where the agent did not sample it). */
+  proc: { cpu_cores: { mean: number | null; max: number | null }; thread_max_pct: { mean: number | null; max: number | null }; rss_mib: { max: number | null } };
   workload: { torch_reserved_mib: { max: number | null }; torch_allocated_mib: { max: number | null } } | null;
   bottleneck: Bottleneck;
   evidence: string;
@@ -50,7 +59,11 @@ export interface StageReport {
 export interface HostReport {
   host: string;
   gpus: Array<{ index: number; name: string }>;
+  /** True where any SM activity samples exist (GPM, or DCGM on newer agents: see sm_activity). */
   gpm: boolean;
+  /** Which source gave SM activity: the agent's word, else GPM where samples exist. */
+  sm_activity: 'gpm' | 'dcgm' | 'none';
+  fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
   stages: StageReport[];
   problems: string[];
 }
@@ -140,14 +153,15 @@ function hostReport(h: ReportInput['hosts'][number], run: ReportInput['run'], th
   series.sortAll();
   allTimes.sort();
   const endOfData = h.marks.reduce((a, m) => Math.max(a, m.t), Math.max(lastT, run.endedAt ?? 0));
-  const { stages, problems } = buildStages(preferExplicit(h.marks), endOfData);
+  // Spans (marks with timing) are summarised per step by breakdown.ts, never listed as stages.
+  const { stages, problems } = buildStages(preferExplicit(h.marks.filter((m) => !isSpanMark(m))), endOfData);
   const gauges = h.marks.filter((m) => m.gauges).map((m) => ({ t: m.t, g: m.gauges as Record<string, number> }));
   const gpus = [...gpuIdx].sort((a, b) => a - b).map((index) => ({ index, name: h.gpus.find((g) => g.index === index)?.name ?? 'unknown GPU' }));
   const gpm = gpus.some((g) => series.has(`gpu${g.index}.sm_active_pct`));
   const reports = stages
     .filter((s) => !(s.step !== undefined && s.depth > 0))
     .map((s) => stageReport(s, stages, series, allTimes, gpus, gpm, gauges, th));
-  return { host: h.host, gpus, gpm, stages: reports, problems };
+  return { host: h.host, gpus, gpm, sm_activity: h.smActivity ?? (gpm ? 'gpm' : 'none'), fingerprint: h.fingerprint ?? { host: null, workload: null }, stages: reports, problems };
 }
 
 function stageReport(
@@ -213,8 +227,9 @@ function stageReport(
     duration_s: round((s.end - s.start) / 1000, 3),
     samples: times.range(s.start, s.end).t.length,
     unterminated: s.unterminated,
+    inferred: s.inferred ?? null,
     steps: slowest
-      ? { stage: slowest.name, count: steps.length, duration_s: summarize(stepDur) as Summary, slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) } }
+      ? { stage: slowest.name, count: steps.length, inferred: steps.filter((c) => c.inferred !== undefined).length, duration_s: summarize(stepDur) as Summary, slowest: { step: slowest.step as number, duration_s: round((slowest.end - slowest.start) / 1000, 3) } }
       : null,
     gpus: gpuStages,
     host: {
@@ -223,7 +238,11 @@ function stageReport(
       disk_read_mibps: { mean: mean(r('host.disk_read_mibps')), max: max(r('host.disk_read_mibps')) },
       disk_write_mibps: { mean: mean(r('host.disk_write_mibps')) },
     },
-    proc: { cpu_cores: { mean: workloadCores, max: max(r('proc.cpu_cores')) }, rss_mib: { max: max(r('proc.rss_mib')) } },
+    proc: {
+      cpu_cores: { mean: workloadCores, max: max(r('proc.cpu_cores')) },
+      thread_max_pct: { mean: mean(r('proc.thread_max_pct')), max: max(r('proc.thread_max_pct')) },
+      rss_mib: { max: max(r('proc.rss_mib')) },
+    },
     workload: reserved.length + allocated.length > 0 ? { torch_reserved_mib: { max: max(reserved) }, torch_allocated_mib: { max: max(allocated) } } : null,
     bottleneck: stage.label,
     evidence: stage.evidence,

@@ -54,6 +54,29 @@ describe('buildStages', () => {
   });
 });
 
+describe('inferred stages', () => {
+  it('carry the note of their begin mark, else of their end mark, through rank merges', () => {
+    const { stages } = buildStages(
+      [
+        { t: 0, kind: 'begin', stage: 't5_encode', inferred: 'from the line to the bar' },
+        { t: 1, kind: 'end', stage: 't5_encode', inferred: 'from the line to the bar' },
+        { t: 1, kind: 'begin', stage: 'denoise_step', step: 0 },
+        { t: 2, kind: 'end', stage: 'denoise_step', step: 0, inferred: 'split evenly' },
+        { t: 2, kind: 'begin', stage: 'save', rank: 0 },
+        { t: 2.1, kind: 'begin', stage: 'save', rank: 1, inferred: 'rank 1 guessed' },
+        { t: 3, kind: 'end', stage: 'save', rank: 0 },
+        { t: 3, kind: 'end', stage: 'save', rank: 1 },
+      ],
+      10,
+    );
+    expect(stages.map((s) => [s.name, s.inferred ?? null])).toEqual([
+      ['t5_encode', 'from the line to the bar'],
+      ['denoise_step', 'split evenly'],
+      ['save', 'rank 1 guessed'],
+    ]);
+  });
+});
+
 describe('preferExplicit', () => {
   it('keeps one copy of a stage marked by both the workload and a log preset: the workload\'s', () => {
     const marks = [

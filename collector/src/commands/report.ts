@@ -5,13 +5,11 @@ import { makeReport, readThresholds, renderReport, REPORT_FORMATS, type ReportFo
 import { SqliteStore } from '../store/sqlite.js';
 import { emptyReportNote } from '../report/empty.js';
 
+export const REPORT_FLAGS = { vs: { type: 'string' }, format: { type: 'string' }, data: { type: 'string' }, thresholds: { type: 'string' }, out: { type: 'string' } } as const;
+
 /** `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]` */
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    argv,
-    { vs: { type: 'string' }, format: { type: 'string' }, data: { type: 'string' }, thresholds: { type: 'string' }, out: { type: 'string' } },
-    true,
-  );
+  const { values, positionals } = parseFlags(argv, REPORT_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError(`give exactly one run id (got ${positionals.length})`);
   const format = (values.format ?? 'md') as ReportFormat;
   if (!REPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`);

@@ -1,5 +1,9 @@
 import { stageLabel, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
+import type { SpannedReport } from '../analysis/spans-report.js';
+import { breakdownHtml, headlineHtml } from './breakdown-html.js';
+import { fingerprintText } from './fingerprint-text.js';
+import { smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { runOutcome } from './outcome.js';
@@ -27,26 +31,27 @@ function compareHtml(r: Report, c: { vs: Report; rows: StageComparison[] }): str
 }
 
 /** One self-contained HTML file: inline SVG charts, no script, no external resource. */
-export function reportHtml(r: Report, compare?: { vs: Report; rows: StageComparison[] }, series: Record<string, Series> = {}): string {
+export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; rows: StageComparison[] }, series: Record<string, Series> = {}): string {
   const hosts = r.hosts
     .map((h) => {
       const s = series[h.host];
       const keys = s ? Object.keys(s.series).filter((k) => /^gpu\d+\.(util_pct|sm_active_pct)$/.test(k)) : [];
       const rows = h.stages
         .map(
-          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.steps ? ` <small>(${st.steps.count} steps)</small>` : ''}</td>
+          (st) => `<tr><td style="padding-left:${0.5 + st.depth}em">${esc(st.name)}${st.inferred ? ` <small class="inferred" title="${esc(st.inferred)}">(inferred)</small>` : ''}${st.steps ? ` <small>(${esc(stepsText(st.steps))})</small>` : ''}</td>
 <td class="num">${st.duration_s.toFixed(1)}</td><td class="num">${st.gpus.map((g) => n(g.util_pct?.mean)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.sm_active_pct?.mean)).join(' · ') || '–'}</td><td class="num">${st.gpus.map((g) => n(g.mem_used_mib.max)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.power_w.mean)).join(' · ') || '–'}</td><td class="num">${n(st.host.cpu_pct.mean)}</td><td class="num">${n(st.proc.cpu_cores.mean, 2)}</td>
-<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}</td></tr>`,
+<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
         )
         .join('\n');
-      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${h.gpm ? '' : ' · no GPM: SM activity not available'}</p>
+      return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
+<p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
 ${timelineSvg(h.stages, 900, s && s.t.length > 0 ? [s.start, s.end] : undefined)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}
 <table><thead><tr><th>stage</th><th>s</th><th>util %</th><th>SM active %</th><th>mem MiB</th><th>power W</th><th>host CPU %</th><th>workload cores</th><th>torch reserved MiB</th><th>bottleneck</th><th>evidence</th></tr></thead><tbody>
-${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : ''}</section>`;
+${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : ''}${'breakdown' in h && h.breakdown ? breakdownHtml(h.breakdown) : ''}</section>`;
     })
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>stagewatch report ${esc(r.run.id)}</title>
@@ -55,5 +60,5 @@ ${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.
 .bar{display:inline-block;width:10em;height:.9em;background:#f6f8fa;vertical-align:middle}.bar span{display:block;height:100%}svg{display:block;margin:.5em 0}</style></head>
 <body><h1>stagewatch report: run ${esc(r.run.id)}</h1>
 <p class="muted">hosts ${r.run.hosts.map(esc).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${runOutcome(r.run) ? ` · ${esc(runOutcome(r.run))}` : ''}</p>
-${compare ? compareHtml(r, compare) : ''}${hosts}</body></html>\n`;
+${'headline' in r ? headlineHtml(r.headline) : ''}${compare ? compareHtml(r, compare) : ''}${hosts}</body></html>\n`;
 }

@@ -3,6 +3,7 @@ import { StagewatchError } from '@stagewatch/shared';
 import { DEFAULT_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/bottleneck.js';
 import { compareReports, type StageComparison } from '../analysis/compare.js';
 import { buildReport, type Report } from '../analysis/report.js';
+import { addBreakdown, type SpannedReport } from '../analysis/spans-report.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { reportHtml } from './html.js';
 import { loadReportInput } from './load.js';
@@ -12,13 +13,19 @@ import { bucketSeries, type Series } from './series.js';
 export type ReportFormat = 'json' | 'md' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
 
-export type ReportJson = Report & { compare?: StageComparison[]; vs?: Report };
+export type ReportJson = SpannedReport & { compare?: StageComparison[]; vs?: Report };
+
+/** One run's report with its per-step span breakdown and headline figures. */
+export function runReport(store: SqliteStore, runId: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): SpannedReport {
+  const input = loadReportInput(store, runId);
+  return addBreakdown(buildReport(input, thresholds), input);
+}
 
 /** The report of one run, and with `vs` its stage-by-stage comparison with another. */
 export function makeReport(store: SqliteStore, runId: string, vs?: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): ReportJson {
-  const a = buildReport(loadReportInput(store, runId), thresholds);
+  const a = runReport(store, runId, thresholds);
   if (vs === undefined) return a;
-  const b = buildReport(loadReportInput(store, vs), thresholds);
+  const b = runReport(store, vs, thresholds);
   return { ...a, compare: compareReports(a, b), vs: b };
 }
 

@@ -1,5 +1,6 @@
 import { StagewatchError } from '@stagewatch/shared';
 import type { ReportInput } from '../analysis/report.js';
+import { runFingerprints, runSmActivity } from '../store/fingerprints.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 /** Everything the report needs for one run, read from the store. */
@@ -8,10 +9,16 @@ export function loadReportInput(store: SqliteStore, runId: string): ReportInput 
   if (!run) throw new StagewatchError('not-found', `no run ${JSON.stringify(runId)} in the store`);
   const gpus = store.gpus(runId);
   const marks = store.marks(runId);
+  const ids = runFingerprints(store, runId);
+  const sm = runSmActivity(store, runId);
   const byHost = new Map<string, ReportInput['hosts'][number]>();
   const hostOf = (host: string): ReportInput['hosts'][number] => {
     let h = byHost.get(host);
-    if (!h) byHost.set(host, (h = { host, gpus: gpus.filter((g) => g.host === host).map(({ index, name }) => ({ index, name })), samples: [], marks: [] }));
+    if (!h) {
+      const gs = gpus.filter((g) => g.host === host).map(({ index, name }) => ({ index, name }));
+      const smActivity = sm.get(host);
+      byHost.set(host, (h = { host, gpus: gs, samples: [], marks: [], fingerprint: ids.get(host) ?? { host: null, workload: null }, ...(smActivity ? { smActivity } : {}) }));
+    }
     return h;
   };
   for (const host of run.hosts) hostOf(host);

@@ -21,12 +21,15 @@ export function samplesAfter(store: SqliteStore, cursor: number, limit: number):
   return rows.map((r) => ({ ...store.sampleFromRow(r, r.host), rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId }));
 }
 
-/** Marks stored after a cursor (rowid), oldest first. */
+/**
+ * Marks stored after a cursor (rowid), oldest first. Spans (marks with timing) stay out: they are
+ * summarised per step in the report, and thousands of them per request would flood the series.
+ */
 export function marksAfter(store: SqliteStore, cursor: number, limit: number): Array<StoredMark & { rowid: number; runId: string; rid: number; hid: number }> {
   const rows = store.db
     .prepare(
       `SELECT m.rowid, m.rid, m.hid, r.id AS runId, h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.source FROM marks m
-       JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? ORDER BY m.rowid LIMIT ?`,
+       JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? AND m.timing IS NULL ORDER BY m.rowid LIMIT ?`,
     )
     .all(cursor, limit) as Array<MarkRow & { rowid: number; rid: number; hid: number; runId: string; host: string }>;
   return rows.map(markFromRow);
@@ -35,7 +38,7 @@ export function marksAfter(store: SqliteStore, cursor: number, limit: number): A
 /** Marks of one run and host up to time t: enough to know which stage was open then. */
 export function marksUpTo(store: SqliteStore, rid: number, hid: number, t: number): Array<{ t: number; kind: 'begin' | 'end'; stage: string; step?: number; rank?: number }> {
   const rows = store.db
-    .prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? ORDER BY t')
+    .prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? AND timing IS NULL ORDER BY t')
     .all(rid, hid, t) as MarkRow[];
   return rows.map(markFromRow);
 }

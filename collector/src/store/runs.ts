@@ -11,13 +11,15 @@ export interface RunSummary {
   exitCode: number | null;
   /** The signal that interrupted the workload (`SIGINT`, `SIGTERM`, ...), or null. */
   signal: string | null;
+  /** `run --label key=value` ({} where none were given). */
+  labels: Record<string, string>;
 }
 
 /** Every run, or the one named, newest first. */
 export function runSummaries(db: Database.Database, runId: string | null): RunSummary[] {
   const rows = db
     .prepare(
-      `SELECT r.id, r.kind, coalesce(r.data_start, r.started_at) AS started_at, r.ended_at, r.exit_code, r.signal,
+      `SELECT r.id, r.kind, coalesce(r.data_start, r.started_at) AS started_at, r.ended_at, r.exit_code, r.signal, r.labels,
               group_concat(h.name, char(10)) AS hosts
        FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
        ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY 3 DESC`,
@@ -29,6 +31,7 @@ export function runSummaries(db: Database.Database, runId: string | null): RunSu
     ended_at: number | null;
     exit_code: number | null;
     signal: string | null;
+    labels: string | null;
     hosts: string | null;
   }>;
   return rows.map((r) => ({
@@ -39,5 +42,6 @@ export function runSummaries(db: Database.Database, runId: string | null): RunSu
     endedAt: r.ended_at,
     exitCode: r.exit_code,
     signal: r.signal,
+    labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
   }));
 }

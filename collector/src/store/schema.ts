@@ -1,3 +1,4 @@
+
 /** The embedded store's tables. Times are epoch ms on the collector's clock (agent clocks corrected). */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -9,7 +10,8 @@ CREATE TABLE IF NOT EXISTS runs(
   ended_at INTEGER,
   exit_code INTEGER,
   signal TEXT,
-  data_start INTEGER
+  data_start INTEGER,
+  labels TEXT
 );
 CREATE TABLE IF NOT EXISTS hosts(hid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS run_hosts(rid INTEGER NOT NULL, hid INTEGER NOT NULL, PRIMARY KEY (rid, hid)) WITHOUT ROWID;
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS loss(
 );
 CREATE TABLE IF NOT EXISTS marks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL, agent_id TEXT NOT NULL, t REAL NOT NULL,
-  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL
+  kind TEXT NOT NULL, stage TEXT NOT NULL, step INTEGER, rank INTEGER, gauges TEXT, source TEXT NOT NULL,
+  timing TEXT, category TEXT, dropped INTEGER, inferred TEXT
 );
 CREATE INDEX IF NOT EXISTS marks_run_host_t ON marks(rid, hid, t);
 CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);
@@ -53,18 +56,22 @@ CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, off
 export const SOURCES = ['gpu', 'host', 'proc'] as const;
 
 /**
- * Columns added after a store was first created: added in place, so an existing data directory
- * keeps everything it holds. `data_start`: the earliest sample or mark time (a run starts at its
- * first data, not when the collector first heard of it); `signal`: what interrupted the workload.
+ * Columns added after the first release: a store made before them gains them on open (NULL in old
+ * rows), so an existing data directory keeps everything it holds. `signal`: what interrupted the
+ * workload; `data_start`: the run's earliest sample or mark (a run starts at its first data, not
+ * when the collector first heard of it); `labels`: `run --label`; the marks' span fields.
  */
-const ADDED_COLUMNS: ReadonlyArray<[table: string, column: string, type: string]> = [
-  ['runs', 'signal', 'TEXT'],
-  ['runs', 'data_start', 'INTEGER'],
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: 'runs', column: 'signal', type: 'TEXT' },
+  { table: 'runs', column: 'data_start', type: 'INTEGER' },
+  { table: 'runs', column: 'labels', type: 'TEXT' },
+  { table: 'marks', column: 'timing', type: 'TEXT' },
+  { table: 'marks', column: 'category', type: 'TEXT' },
+  { table: 'marks', column: 'dropped', type: 'INTEGER' },
+  { table: 'marks', column: 'inferred', type: 'TEXT' },
 ];
 
-export function migrate(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
-  for (const [table, column, type] of ADDED_COLUMNS) {
-    const have = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
-    if (!have) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-  }
+/** The ALTER statements an existing store needs, given each table's present columns. */
+export function migrations(columnsOf: (table: string) => readonly string[]): string[] {
+  return ADDED_COLUMNS.filter((c) => !columnsOf(c.table).includes(c.column)).map((c) => `ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
 }

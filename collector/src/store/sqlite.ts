@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { migrate, SCHEMA, SOURCES } from './schema.js';
+import { FINGERPRINT_SCHEMA, saveFingerprint } from './fingerprints.js';
+import { migrations, SCHEMA, SOURCES } from './schema.js';
 import { runSummaries, type RunSummary } from './runs.js';
 
 export type { RunSummary } from './runs.js';
@@ -30,16 +31,26 @@ export interface MarkRow {
   rank: number | null;
   source: Mark['source'];
   gauges?: string | null;
+  timing?: Mark['timing'] | null;
+  category?: string | null;
+  dropped?: number | null;
+  inferred?: string | null;
 }
 
+type Optional = 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped' | 'inferred';
+
 /** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(r: R): Omit<R, 'step' | 'rank' | 'gauges'> & Pick<StoredMark, 'step' | 'rank' | 'gauges'> {
-  const { step, rank, gauges, ...rest } = r;
+export function markFromRow<R extends MarkRow>(r: R): Omit<R, Optional> & Pick<StoredMark, Optional> {
+  const { step, rank, gauges, timing, category, dropped, inferred, ...rest } = r;
   return {
     ...rest,
     ...(step !== null ? { step } : {}),
     ...(rank !== null ? { rank } : {}),
+    ...(inferred !== null && inferred !== undefined ? { inferred } : {}),
     ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
+    ...(timing !== null && timing !== undefined ? { timing } : {}),
+    ...(category !== null && category !== undefined ? { category } : {}),
+    ...(dropped !== null && dropped !== undefined ? { dropped } : {}),
   };
 }
 
@@ -105,8 +116,9 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA);
-    migrate(this.db);
+    this.db.exec(SCHEMA + FINGERPRINT_SCHEMA);
+    const columnsOf = (table: string): string[] => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+    for (const sql of migrations(columnsOf)) this.db.exec(sql);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
@@ -134,7 +146,10 @@ export class SqliteStore {
         `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
       ),
-      insertMark: db.prepare('INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertMark: db.prepare(
+        'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setLabels: db.prepare('UPDATE runs SET labels = ? WHERE rid = ?'),
       insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
       insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
@@ -177,7 +192,9 @@ export class SqliteStore {
       const runId = hello.runId ?? `timeline:${hello.host}`;
       const rid = this.ridFor(hello.runId, hello.host, hid, now);
       this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
+      if (hello.labels && Object.keys(hello.labels).length > 0) this.stmts.setLabels.run(JSON.stringify(hello.labels), rid);
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
+      if (hello.fingerprint) saveFingerprint(this.db, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
       let storedThrough = 0;
       for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
         if (seq === storedThrough + 1) storedThrough = seq;
@@ -207,7 +224,10 @@ export class SqliteStore {
         }
         for (const k of batch.marks) {
           if (k.t - shift < first) first = Math.floor(k.t - shift);
-          s.insertMark.run(rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source);
+          s.insertMark.run(
+            rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source,
+            k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null,
+          );
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
@@ -217,6 +237,7 @@ export class SqliteStore {
           this.dataStarts.set(rid, first);
         }
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
+        if (batch.workload) saveFingerprint(this.db, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -249,7 +270,7 @@ export class SqliteStore {
   marks(runId: string): StoredMark[] {
     const rows = this.db
       .prepare(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source FROM marks m
+        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped, m.inferred FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
       .all(runId) as Array<MarkRow & { host: string }>;
@@ -288,7 +309,7 @@ export class SqliteStore {
       .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
-    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host) };
+    return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };
   }
 
   counts(): { samples: number; batches: number } {
