@@ -8,6 +8,7 @@ export default defineConfig({
   },
   test: {
     include: ['{shared,agent,collector}/src/**/*.test.ts', 'test/**/*.test.ts'],
+    setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

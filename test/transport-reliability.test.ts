@@ -37,7 +37,7 @@ describe('agent → collector over a real WebSocket into a real SQLite file', ()
     await sleep(1000);
     const summary = await agent.stop();
     expect(summary.unsent).toBe(0);
-    expect(summary.lost).toEqual({ batches: 0, samples: 0 });
+    expect(summary.lost).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 });
     const sent = teeSamples(tee);
     expect(sent.length).toBe(summary.samples);
     const stored = storedSamples(data, 'kill-test');

@@ -29,7 +29,7 @@ function store(runId: string, config: string, stepMs: number): void {
       marks.push({ kind: 'begin', stage: name, step: k, t: b + s, source: 'http', timing: 'cuda', category }, { kind: 'end', stage: name, step: k, t: b + e, source: 'http', timing: 'cuda', category });
     }
   }
-  collector.store.writeBatches([{ agentId: `a-${runId}`, hid: reg.hid, host: 'h', batch: { type: 'batch', seq: 1, runId, samples: [], health: [], marks, clock: null, loss: { batches: 0, samples: 0 } } }], Date.now());
+  collector.store.writeBatches([{ agentId: `a-${runId}`, hid: reg.hid, host: 'h', batch: { type: 'batch', seq: 1, runId, samples: [], health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], Date.now());
 }
 
 beforeAll(async () => {

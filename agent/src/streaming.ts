@@ -60,7 +60,7 @@ export class Link {
     });
     const tee = opts.tee ? createWriteStream(opts.tee, { flags: 'a' }) : null;
     this.tee = tee;
-    this.streamer = new Streamer(this.spool, this.client, opts.runId, opts.batchMs, 5000, tee ? (s) => tee.write(`${JSON.stringify(s)}\n`) : undefined);
+    this.streamer = new Streamer(this.spool, this.client, opts.runId, opts.batchMs, 5000, tee ? (s) => tee.write(`${JSON.stringify(s)}\n`) : undefined, this.host);
   }
 
   /** Connects, once what the hello says (GPUs, capabilities, the host's fingerprint) is known. */

@@ -3,8 +3,12 @@ import {
   AGENT_MESSAGE_TYPES,
   AgentMessageSchema,
   CloseCode,
+  errorMessage,
+  isStagewatchError,
+  MAX_FUTURE_MS,
   PROTOCOL_VERSION,
   type AgentMessage,
+  type Batch,
   type CollectorMessage,
 } from '@stagewatch/shared';
 import type { Ingestor } from './ingest.js';
@@ -20,6 +24,10 @@ export interface ConnectionContext {
   maxBufferedBytes: number;
   /** Pause reading while this many of the connection's batches wait for a commit. */
   maxPendingBatches: number;
+  /** ... or while this many of its samples do: a few huge batches weigh as much as many small ones. */
+  maxPendingSamples: number;
+  /** Close a connection that has not said hello after this long. */
+  helloTimeoutMs: number;
 }
 
 // A close reason is limited to 123 bytes by RFC 6455.
@@ -30,19 +38,28 @@ export class AgentConnection {
   private reg: (AgentRegistration & { agentId: string; host: string }) | null = null;
   private closed = false;
   private pendingBatches = 0;
+  private pendingSamples = 0;
   private paused = false;
   private ackQueue: number[] = [];
   private ackScheduled = false;
+  private readonly helloTimer: NodeJS.Timeout;
 
+  /** `agentKey`: the one the agent presented at the upgrade (AGENT_KEY_HEADER), already validated. */
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: ConnectionContext,
     private readonly peer: string,
+    private readonly agentKey: string | null = null,
   ) {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary, Date.now()));
     ws.on('close', () => {
       this.closed = true;
+      clearTimeout(this.helloTimer);
     });
+    // A socket that never says hello would otherwise be held (and pinged) for ever.
+    this.helloTimer = setTimeout(() => {
+      if (!this.reg) this.reject('no-hello', CloseCode.policy, `no hello within ${ctx.helloTimeoutMs} ms`);
+    }, ctx.helloTimeoutMs).unref();
   }
 
   get agentId(): string | null {
@@ -65,13 +82,14 @@ export class AgentConnection {
 
   /** Stop reading while the agent is not reading our acks or the store is behind. */
   private applyBackpressure(): void {
-    const over = this.ws.bufferedAmount > this.ctx.maxBufferedBytes || this.pendingBatches >= this.ctx.maxPendingBatches;
+    const behind = (): boolean => this.pendingBatches >= this.ctx.maxPendingBatches || this.pendingSamples >= this.ctx.maxPendingSamples;
+    const over = this.ws.bufferedAmount > this.ctx.maxBufferedBytes || behind();
     if (over && !this.paused) {
       this.paused = true;
       this.ws.pause();
       const check = setInterval(() => {
         if (this.closed) return clearInterval(check);
-        if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes && this.pendingBatches < this.ctx.maxPendingBatches) {
+        if (this.ws.bufferedAmount <= this.ctx.maxBufferedBytes && !behind()) {
           clearInterval(check);
           this.paused = false;
           this.ws.resume();
@@ -91,7 +109,10 @@ export class AgentConnection {
     }
     const type = (raw as { type?: unknown } | null)?.type;
     if (typeof type !== 'string' || !(AGENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-      return this.reject('unknown-type', CloseCode.policy, `unknown message type ${JSON.stringify(type ?? null)}`);
+      // Only a string is quoted back: stringifying whatever came (an array nested 100,000 deep)
+      // could itself throw.
+      const named = typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : type === undefined ? 'null' : `(${Array.isArray(type) ? 'an array' : typeof type})`;
+      return this.reject('unknown-type', CloseCode.policy, `unknown message type ${named}`);
     }
     const parsed = AgentMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -112,7 +133,14 @@ export class AgentConnection {
       if (msg.protocol !== PROTOCOL_VERSION) {
         return this.reject('protocol', CloseCode.policy, `protocol ${msg.protocol} not supported (collector speaks ${PROTOCOL_VERSION})`);
       }
-      const reg = this.ctx.store.registerAgent(msg, Date.now());
+      let reg;
+      try {
+        reg = this.ctx.store.registerAgent(msg, Date.now(), this.agentKey);
+      } catch (e) {
+        if (isStagewatchError(e, 'agent-key')) return this.reject('agent-key', CloseCode.policy, e.message);
+        return this.reject('store', CloseCode.internal, `store write failed: ${errorMessage(e)}`);
+      }
+      clearTimeout(this.helloTimer);
       this.reg = { ...reg, agentId: msg.agentId, host: msg.host };
       this.ctx.log(`agent ${msg.agentId} on ${msg.host} connected from ${this.peer}, run ${reg.runId}, stored through seq ${reg.storedThrough}`);
       this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
@@ -120,12 +148,18 @@ export class AgentConnection {
     }
     const reg = this.reg;
     if (!reg) return this.reject('protocol', CloseCode.policy, `${msg.type} before hello`);
+    const ahead = farFuture(msg, receivedAt);
+    if (ahead) return this.reject('time', CloseCode.policy, ahead);
     if (msg.loss.samples > 0) this.ctx.telemetry.agentLoss.set({ agent: reg.agentId }, msg.loss.samples);
+    if (msg.loss.corrupt > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'corrupt' }, msg.loss.corrupt);
+    if (msg.loss.rejected > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'rejected' }, msg.loss.rejected);
     this.pendingBatches++;
+    this.pendingSamples += msg.samples.length;
     this.applyBackpressure();
     this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg }, (outcome) => {
       this.pendingBatches--;
-      if (!outcome.ok) return this.reject('store', CloseCode.internal, outcome.error);
+      this.pendingSamples -= msg.samples.length;
+      if (!outcome.ok) return outcome.closing ? undefined : this.reject('store', CloseCode.internal, outcome.error);
       this.queueAck(msg.seq);
     });
   }
@@ -142,4 +176,21 @@ export class AgentConnection {
       this.send({ type: 'ack', seqs });
     });
   }
+}
+
+/**
+ * Why a batch lies too far in the future, or null. Times are corrected by the batch's clock
+ * estimate first, so only a clock that is wrong beyond what the offset explains is refused:
+ * such data would stretch a run across years in every report.
+ */
+export function farFuture(b: Batch, now: number): string | null {
+  const shift = b.clock?.offsetMs ?? 0;
+  const limit = now + MAX_FUTURE_MS;
+  const lists: Array<[string, ReadonlyArray<{ t: number }>]> = [['samples', b.samples], ['marks', b.marks], ['health', b.health]];
+  for (const [field, list] of lists) {
+    const i = list.findIndex((x) => x.t - shift > limit);
+    if (i >= 0) return `${field}.${i}.t is ${Math.round(((list[i] as { t: number }).t - shift - now) / 3600_000)} h ahead of the collector's clock (limit ${MAX_FUTURE_MS / 3600_000} h)`;
+  }
+  if (b.runEnd && b.runEnd.t - shift > limit) return `runEnd.t is ahead of the collector's clock by more than ${MAX_FUTURE_MS / 3600_000} h`;
+  return null;
 }

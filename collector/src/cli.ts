@@ -4,7 +4,7 @@ import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
 const SERVE = `serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data] [--token T | --tokens-file F]
-        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--max-payload-mib 16]
+        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--hello-timeout-ms 10000] [--max-payload-mib 16]
         [--influx-url URL --influx-org O --influx-bucket B [--influx-token T]]
         ${COMMON_USAGE}`;
 const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;

@@ -36,6 +36,15 @@ function text(res: http.ServerResponse, type: string, body: string | Buffer): vo
   res.end(body);
 }
 
+/** A path segment decoded, or null where its percent-encoding is broken (`%c0%ae`, a lone `%`). */
+function decodePart(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 export interface ApiContext {
   store: SqliteStore;
   telemetry: CollectorTelemetry;
@@ -67,14 +76,17 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
       (url, res, m) => {
         const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
         if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
-        const body = renderReport(makeReport(store, decodeURIComponent(m[1] as string), url.searchParams.get('vs') ?? undefined), format, store);
+        const runId = decodePart(m[1] as string);
+        if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
+        const body = renderReport(makeReport(store, runId, url.searchParams.get('vs') ?? undefined), format, store);
         text(res, format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html', body);
       },
     ],
     [
       /^\/api\/runs\/([^/]+)\/series$/,
       (url, res, m) => {
-        const runId = decodeURIComponent(m[1] as string);
+        const runId = decodePart(m[1] as string);
+        if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
         const host = url.searchParams.get('host');
         if (!host) return json(res, 400, { error: 'host is required' });
         if (!store.run(runId)) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
@@ -95,6 +107,8 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     };
     if (url.pathname === '/healthz') return json(res, 200, { ok: true });
     if (url.pathname === '/metrics') {
+      // Host names, agent ids and every GPU's latest values: data, so behind the token like /api.
+      if (!ctx.auth.check(presentedToken(req.headers, url))) return json(res, 401, { error: 'missing or wrong token' });
       ctx.telemetry.registry.metrics().then((body) => text(res, 'text/plain; version=0.0.4', body), fail);
       return;
     }

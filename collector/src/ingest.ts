@@ -1,7 +1,8 @@
 import type { CollectorTelemetry } from './telemetry.js';
 import type { PendingBatch, SqliteStore } from './store/sqlite.js';
 
-export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string };
+/** `closing`: the collector is shutting down and took no more; the agent sends it again later. */
+export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string; closing?: true };
 
 interface Queued {
   item: PendingBatch;
@@ -10,14 +11,17 @@ interface Queued {
 }
 
 /**
- * Group commit: batches from every connection wait a few milliseconds and are written in one
- * transaction, which is what lets one SQLite writer keep up with hundreds of agents. Each batch
- * is acknowledged only after its transaction committed.
+ * Group commit: batches from every connection wait a few milliseconds and are written together,
+ * which is what lets one SQLite writer keep up with hundreds of agents. Each batch is
+ * acknowledged only after its transaction committed. One transaction takes about `commitSamples`
+ * samples (a batch is never split); what is left waits for the next turn of the event loop, so
+ * one agent that floods cannot hold /healthz and the other connections for a long commit.
  */
 export class Ingestor {
   private queue: Queued[] = [];
   private queuedSamples = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private closed = false;
 
   /** Called after each commit with what it stored (sinks wake up on it). */
   readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
@@ -26,30 +30,56 @@ export class Ingestor {
     private readonly store: SqliteStore,
     private readonly telemetry: CollectorTelemetry,
     private readonly log: (msg: string) => void,
-    private readonly opts = { maxDelayMs: 10, maxSamples: 20_000 },
+    private readonly opts = { maxDelayMs: 10, maxSamples: 20_000, commitSamples: 5_000 },
   ) {}
 
   submit(item: PendingBatch, done: (o: IngestOutcome) => void): void {
+    if (this.closed) return done({ ok: false, error: 'collector shutting down', closing: true });
     this.queue.push({ item, receivedAt: Date.now(), done });
     this.queuedSamples += item.batch.samples.length;
     if (this.queuedSamples >= this.opts.maxSamples) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.flush(), 0);
+      this.cancel();
+      this.timer = setImmediate(() => this.flush());
     } else {
       this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs);
     }
+  }
+
+  /** Commits everything queued, now, and takes nothing more. */
+  close(): void {
+    this.cancel();
+    while (this.queue.length > 0) this.commitSome();
+    this.closed = true;
   }
 
   get pending(): number {
     return this.queue.length;
   }
 
+  /** Commits one transaction's worth; the rest goes on at the next turn. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.cancel();
+    this.commitSome();
+    if (this.queue.length > 0) this.timer = setImmediate(() => this.flush());
+  }
+
+  private cancel(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
     this.timer = null;
-    const work = this.queue;
-    this.queue = [];
-    this.queuedSamples = 0;
+  }
+
+  private commitSome(): void {
+    let n = 0;
+    let samples = 0;
+    while (n < this.queue.length && (n === 0 || samples + (this.queue[n] as Queued).item.batch.samples.length <= this.opts.commitSamples)) {
+      samples += (this.queue[n] as Queued).item.batch.samples.length;
+      n++;
+    }
+    const work = this.queue.splice(0, n);
+    this.queuedSamples -= samples;
     if (work.length === 0) return;
     const now = Date.now();
     try {

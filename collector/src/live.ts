@@ -2,6 +2,9 @@ import type { WebSocket } from 'ws';
 import type { Mark, Sample } from '@stagewatch/shared';
 import type { PendingBatch, SqliteStore } from './store/sqlite.js';
 
+/** Marks held for one reader that does not read, at most. */
+const MAX_PENDING_MARKS = 10_000;
+
 interface Subscriber {
   ws: WebSocket;
   host: string;
@@ -48,7 +51,7 @@ export class LiveHub {
     private readonly store: SqliteStore,
     private readonly opts = { tickMs: 100, backfillMs: 5 * 60_000, maxBufferedBytes: 1 << 20 },
   ) {
-    this.timer = setInterval(() => this.tick(), opts.tickMs);
+    this.timer = setInterval(() => this.tick(), opts.tickMs).unref();
   }
 
   subscribe(ws: WebSocket, host: string, windowMs = this.opts.backfillMs): void {
@@ -80,9 +83,14 @@ export class LiveHub {
     for (const sub of this.subs) {
       if (sub.samples.length === 0 && sub.marks.length === 0) continue;
       if (sub.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-        // Samples can be skipped; marks cannot, or the stage bands would be wrong.
+        // Samples can be skipped; marks cannot, or the stage bands would be wrong. A reader so
+        // far behind that its marks pile up is cut off: it can reconnect and start afresh.
         sub.dropped += sub.samples.length;
         sub.samples = [];
+        if (sub.marks.length > MAX_PENDING_MARKS) {
+          this.subs.delete(sub);
+          sub.ws.terminate();
+        }
         continue;
       }
       this.send(sub, { type: 'update', runId: this.runOf.get(sub.host) ?? null, samples: sub.samples, marks: sub.marks, dropped: sub.dropped, now: Date.now() });

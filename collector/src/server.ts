@@ -4,16 +4,16 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCode, StagewatchError } from '@stagewatch/shared';
+import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, StagewatchError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
 import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
 import { LatestValues } from './latest.js';
+import { closeHttp, closeWebSockets, nextTurn, type Phase } from './lifecycle.js';
 import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
-import { gpuTags } from './store/cursor-reads.js';
 import { lockDataDir } from './store/data-lock.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
@@ -26,6 +26,10 @@ export interface CollectorOptions {
   tls?: { certFile: string; keyFile: string };
   maxPayloadBytes?: number;
   heartbeatMs?: number;
+  /** A connection that has not said hello after this long is closed (1008). */
+  helloTimeoutMs?: number;
+  /** On close, how long peers get to finish before they are cut off. */
+  closeGraceMs?: number;
   influx?: InfluxOptions;
   log: (msg: string) => void;
 }
@@ -35,6 +39,9 @@ export interface Collector {
   port: number;
   store: SqliteStore;
   telemetry: CollectorTelemetry;
+  /** Open, closing (refusing new connections with 503) or closed. */
+  readonly phase: Phase;
+  /** Refuses new work, commits and acks what arrived, closes every socket, then the store. Once. */
   close(): Promise<void>;
 }
 
@@ -58,13 +65,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   let knownGpus = new Map<string, { uuid: string; name: string }>();
   const latest = new LatestValues(telemetry.registry, (host, index) => {
     const key = `${host}\u0000${index}`;
-    if (!knownGpus.has(key)) knownGpus = gpuTags(store);
+    if (!knownGpus.has(key)) knownGpus = store.gpuTags();
     return knownGpus.get(key);
   });
   ingest.onCommit.push((stored) => {
     for (const p of stored) latest.update(p.batch.samples, p.batch.runId);
   });
-  const sinks: Sink[] = opts.influx ? [new InfluxSink(store, opts.influx, opts.log, telemetry)] : [];
+  const sinks: Sink[] = opts.influx ? [new InfluxSink(store.sinkSource(), opts.influx, opts.log, telemetry)] : [];
   for (const s of sinks) {
     ingest.onCommit.push(() => s.notify());
     s.start();
@@ -74,17 +81,28 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const live = new LiveHub(store);
   ingest.onCommit.push((stored) => live.onCommit(stored));
 
+  let phase: Phase = 'open';
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (phase === 'open') return onRequest(req, res);
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+    res.end(JSON.stringify({ error: 'collector shutting down' }));
+  };
+  // Headers must arrive within 10 s and a request within 30 s: a client trickling bytes in
+  // (slowloris) holds a socket that long at most.
+  const limits = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 };
   let heartbeat: NodeJS.Timeout | undefined;
   let server: http.Server;
   try {
     server = opts.tls
-      ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
-      : http.createServer(onRequest);
+      ? https.createServer({ ...limits, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, serve)
+      : http.createServer(limits, serve);
   } catch (e) {
     await teardownEarly();
     throw new StagewatchError('usage', `--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
+  // ws's allowSynchronousEvents stays on: deferring each message to its own turn was tried, and
+  // made other agents wait behind a flood's queue of deferred frames (ping p50 0.5 s, not 0.06 s).
   const wss = new WebSocketServer({ noServer: true, maxPayload });
   // Browsers send nothing but the upgrade; keep their frames tiny.
   const browsers = new WebSocketServer({ noServer: true, maxPayload: 1024 });
@@ -95,6 +113,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    if (phase !== 'open') return refuse(503, 'Service Unavailable');
     if (url.pathname !== AGENT_PATH && url.pathname !== LIVE_PATH) return refuse(404, 'Not Found');
     // Checked before the upgrade, so a wrong token never gets a WebSocket. The token is never logged.
     if (!auth.check(presentedToken(req.headers, url))) {
@@ -109,6 +128,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host, windowMs));
       return;
     }
+    const presentedKey = req.headers[AGENT_KEY_HEADER];
+    const agentKey = presentedKey === undefined ? null : AgentKeySchema.safeParse(presentedKey);
+    if (agentKey && !agentKey.success) return refuse(400, 'Bad Request');
     wss.handleUpgrade(req, socket, head, (ws) => {
       // ws closes an over-long frame with 1009 but no reason; give it one naming the limit.
       const close = ws.close.bind(ws);
@@ -131,7 +153,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
         log: opts.log,
         maxBufferedBytes: 1 << 20,
         maxPendingBatches: 512,
-      }, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+        maxPendingSamples: 50_000,
+        helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
+      }, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, agentKey ? agentKey.data : null);
     });
   });
 
@@ -146,7 +170,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       alive.set(ws, false);
       ws.ping();
     }
-  }, heartbeatMs);
+  }, heartbeatMs).unref();
 
   // Everything started so far is stopped again if the collector cannot listen, so the process
   // exits (and a supervisor's Restart= fires) instead of idling without a socket.
@@ -168,20 +192,37 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   }
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const graceMs = opts.closeGraceMs ?? 3000;
+  let closing: Promise<void> | null = null;
+  const shutDown = async (): Promise<void> => {
+    phase = 'closing';
+    clearInterval(heartbeat);
+    // What arrived is committed, and its acks go out, before any socket closes: an agent then
+    // resends only what truly was not stored.
+    ingest.close();
+    await nextTurn();
+    live.close();
+    await Promise.all([
+      closeWebSockets(wss, CloseCode.goingAway, 'collector shutting down', graceMs),
+      closeWebSockets(browsers, CloseCode.goingAway, 'collector shutting down', graceMs),
+    ]);
+    await closeHttp(server as http.Server, graceMs);
+    await Promise.all(sinks.map((s) => s.close()));
+    store.close();
+    lock.release();
+    phase = 'closed';
+  };
   return {
     url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
     store,
     telemetry,
-    async close() {
-      clearInterval(heartbeat);
-      live.close();
-      for (const ws of wss.clients) ws.close(CloseCode.goingAway, 'collector shutting down');
-      await new Promise<void>((r) => server.close(() => r()));
-      ingest.flush();
-      await Promise.all(sinks.map((s) => s.close()));
-      store.close();
-      lock.release();
+    get phase() {
+      return phase;
+    },
+    close() {
+      closing ??= shutDown();
+      return closing;
     },
   };
 }

@@ -13,6 +13,12 @@ export class CollectorTelemetry {
   readonly deadConnections = new Counter({ name: 'stagewatch_collector_dead_connections_total', help: 'Connections closed for missing heartbeats', registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'stagewatch_collector_store_errors_total', help: 'Failed store transactions', registers: [this.registry] });
   readonly agentLoss = new Gauge({ name: 'stagewatch_collector_agent_spool_dropped_samples', help: 'Samples an agent dropped from a full spool, as it reports them', labelNames: ['agent'], registers: [this.registry] });
+  readonly agentQuarantine = new Gauge({
+    name: 'stagewatch_collector_agent_spool_quarantined_batches',
+    help: 'Spool entries an agent quarantined, as it reports them: damaged (corrupt) or refused by the collector (rejected)',
+    labelNames: ['agent', 'reason'],
+    registers: [this.registry],
+  });
   readonly ingestSeconds = new Histogram({
     name: 'stagewatch_collector_ingest_seconds',
     help: 'Batch arrival to commit',

@@ -8,4 +8,5 @@ export * from './marks.js';
 export * from './version.js';
 export * from './log.js';
 export * from './config-file.js';
+export * from './backoff.js';
 export * from './fingerprint.js';

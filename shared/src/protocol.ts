@@ -12,6 +12,19 @@ export const AGENT_PATH = '/agent';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and ._:@- only');
 
+/**
+ * A random secret born with an agent's id in its spool, sent in this header on every connection.
+ * The collector binds an agent id to the first key it sees (kept as a SHA-256 digest) and refuses
+ * a hello for that id with another key, so a client holding the token cannot write into, or
+ * take over the sequence space of, another agent. A header, not a hello field, so collectors
+ * and agents of either age still talk.
+ */
+export const AGENT_KEY_HEADER = 'x-stagewatch-agent-key';
+export const AgentKeySchema = z.string().regex(/^[0-9a-f]{32,128}$/, '32 to 128 lowercase hex digits');
+
+/** Sample, mark and health times more than this far ahead of the collector's clock are refused. */
+export const MAX_FUTURE_MS = 24 * 3600_000;
+
 /** Run labels (`config=fsdp_ffn_only`): runs with the same labels are repeats of one configuration. */
 export const RunLabelsSchema = z
   .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'label keys are 1-64 letters, digits and _.-'), z.string().min(1).max(128).regex(/^[^\u0000-\u001f]+$/, 'label values are printable'))
@@ -60,6 +73,12 @@ export const LossSchema = z.object({
   /** Batches the spool dropped (oldest first) because it was full, since the agent started. */
   batches: z.number().int().nonnegative(),
   samples: z.number().int().nonnegative(),
+  /** Spool entries that failed their checksum or could not be read: moved to quarantine, not sent. */
+  corrupt: z.number().int().nonnegative().default(0),
+  /** Spool entries the collector refused as invalid (closed with 1007, 1008 or 1009): quarantined. */
+  rejected: z.number().int().nonnegative().default(0),
+  /** Samples in the corrupt and rejected entries, as their file names say. */
+  quarantinedSamples: z.number().int().nonnegative().default(0),
 });
 
 export const BatchSchema = z
@@ -122,6 +141,7 @@ export type Hello = z.infer<typeof HelloSchema>;
 export type Batch = z.infer<typeof BatchSchema>;
 export type BatchInput = z.input<typeof BatchSchema>;
 export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
+export type Loss = z.infer<typeof LossSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type CollectorMessage = z.infer<typeof CollectorMessageSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;

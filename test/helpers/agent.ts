@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -24,8 +24,18 @@ export interface AgentRun {
   stderr: string;
 }
 
+const made = new Set<string>();
+
+/** A new temporary directory, removed after the test file (removeTempDirs, in test/helpers/setup.ts). */
 export function tempDir(prefix = 'stagewatch-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.add(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  made.clear();
 }
 
 /** Runs the built agent CLI with the fake nvidia-smi (unless env overrides it). */

@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { tempDir } from './agent.js';
 import { waitFor } from './processes.js';
 
 export async function freePort(): Promise<number> {
@@ -28,11 +26,11 @@ export interface Victoria {
 }
 
 /** Debian's victoria-metrics, a real InfluxDB-protocol server, on loopback. */
-export async function startVictoria(port?: number, dataDir?: string): Promise<Victoria> {
+export async function startVictoria(port?: number, dataDir?: string, extraArgs: string[] = []): Promise<Victoria> {
   const p = port ?? (await freePort());
-  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'stagewatch-vm-'));
+  const dir = dataDir ?? tempDir('stagewatch-vm-');
   const bin = process.env.STAGEWATCH_VICTORIA_METRICS ?? 'victoria-metrics';
-  const proc = execa(bin, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${p}`, '-retentionPeriod=100y', '-search.latencyOffset=0s'], { reject: false });
+  const proc = execa(bin, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${p}`, '-retentionPeriod=100y', '-search.latencyOffset=0s', ...extraArgs], { reject: false });
   const url = `http://127.0.0.1:${p}`;
   await waitFor('victoria-metrics to answer', async () => {
     if (proc.exitCode !== null && proc.exitCode !== undefined) throw new Error(`victoria-metrics exited (is the victoria-metrics package installed?): ${(await proc).stderr}`);

@@ -10,7 +10,7 @@ const int = (v: string | null): number | null => {
 
 /**
  * Driver, CUDA and each GPU's PCIe link from `nvidia-smi -q -x` (read once at start). A tag scan,
- * as parseQueryXml does: the document is flat and machine-written.
+ * with tag() (see there for why a scan is enough).
  */
 export function gpuFromQueryXml(xml: string): GpuPart {
   const gpus: GpuPart['gpus'] = [];

@@ -8,9 +8,6 @@ export interface MetricField {
   readonly parse: (raw: string) => Cell;
 }
 
-/** Identity columns lead every query so each line names its GPU. */
-export const IDENTITY_FIELDS = ['index', 'uuid'] as const;
-
 export const METRIC_FIELDS: readonly MetricField[] = [
   { field: 'utilization.gpu', metric: 'util_pct', parse: parseNumberCell },
   { field: 'utilization.memory', metric: 'mem_util_pct', parse: parseNumberCell },

@@ -1,6 +1,5 @@
 import { execa } from 'execa';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { SamplerState } from '@stagewatch/shared';
+import { Backoff, waitUnlessAborted, type SamplerState } from '@stagewatch/shared';
 
 export interface Failure {
   code: string;
@@ -66,12 +65,11 @@ export class SupervisedLines {
   }
 
   private async loop(): Promise<void> {
-    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    let attempt = 0;
+    const backoff = new Backoff(this.opts.backoff ?? { initialMs: 500, maxMs: 30_000 });
     while (!this.stopped) {
       const { failure, goodLines } = await this.runOnce();
       if (this.stopped) return;
-      if (goodLines > 0) attempt = 0;
+      if (goodLines > 0) backoff.reset();
       const decision = this.opts.onFailure?.(failure) ?? 'retry';
       this.opts.log(`${this.opts.name}: ${failure.message}${decision === 'stop' ? '; giving up' : '; restarting'}`);
       if (decision === 'stop') {
@@ -79,15 +77,7 @@ export class SupervisedLines {
         return;
       }
       this.setState('degraded', failure.message);
-      if (decision === 'retry') {
-        const base = Math.min(maxMs, initialMs * 2 ** attempt++);
-        const delay = base / 2 + Math.random() * (base / 2);
-        try {
-          await sleep(delay, undefined, { signal: this.abort.signal });
-        } catch {
-          return;
-        }
-      }
+      if (decision === 'retry' && !(await waitUnlessAborted(backoff.next(), this.abort.signal))) return;
       this.restarts++;
     }
   }

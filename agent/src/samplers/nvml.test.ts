@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Sample } from '@stagewatch/shared';
 import { fixture } from '../../../test/helpers/fixtures.js';
 import { NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
@@ -51,8 +50,11 @@ function replayNvml(): NvmlApi & { row: () => Record<string, number> } {
 }
 
 const running: NvmlSampler[] = [];
+// The replay answers at once, so the sampler's clock can be the fake one: time moves by the test.
+beforeEach(() => void vi.useFakeTimers({ now: 1_700_000_000_000 }));
 afterEach(async () => {
   for (const s of running.splice(0)) await s.stop();
+  vi.useRealTimers();
 });
 
 describe('NVML sampler', () => {
@@ -69,8 +71,9 @@ describe('NVML sampler', () => {
     const sampler = new NvmlSampler({ host: 'h', log: (m) => logs.push(m) }, api, nvmlDevices(api), 100);
     running.push(sampler);
     sampler.start((s) => out.push(s));
-    await sleep(450);
+    vi.advanceTimersByTime(450);
     const query = out.filter((s) => 'util_pct' in s.m);
+    expect(query).toHaveLength(5);
     const first = JSON.parse(fixture('nvml-100hz.jsonl').split('\n')[0] as string) as { gpu: number; mem: number; used_mb: number; power_mw: number };
     expect(query[0]?.m).toEqual({
       util_pct: first.gpu, mem_util_pct: first.mem, mem_used_mib: first.used_mb - 480, mem_total_mib: 81559, mem_reserved_mib: 480,
@@ -91,10 +94,11 @@ describe('NVML sampler', () => {
     const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 100);
     running.push(sampler);
     sampler.start((s) => out.push(s));
-    await sleep(2250);
+    vi.advanceTimersByTime(2250);
     const gpm = out.filter((s) => 'sm_active_pct' in s.m);
     const query = out.filter((s) => 'util_pct' in s.m);
-    expect(query.length).toBeGreaterThan(15);
+    // 100 ms apart over 2.25 s: at 0, 100, ..., 2200 ms.
+    expect(query).toHaveLength(23);
     // GPM samples at 0, ~1 s and ~2 s: two intervals measured.
     expect(calls).toHaveLength(3);
     expect(gpm).toHaveLength(2);
@@ -113,8 +117,9 @@ describe('NVML sampler', () => {
     const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 50);
     running.push(sampler);
     sampler.start(() => {});
-    await sleep(300);
+    vi.advanceTimersByTime(300);
     expect(fanCalls).toBe(1);
-    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBeGreaterThan(3);
+    // Seven reads (at 0, 50, ..., 300 ms), one question.
+    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBe(7);
   });
 });

@@ -74,9 +74,4 @@ export class LineSplitter {
   tail(): string {
     return this.rest;
   }
-  end(): string[] {
-    const r = this.rest;
-    this.rest = '';
-    return r === '' ? [] : [r];
-  }
 }

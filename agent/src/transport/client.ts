@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
+  AGENT_KEY_HEADER,
+  Backoff,
   clockFromPing,
+  CloseCode,
   CollectorMessageSchema,
   type ClockEstimate,
   type Hello,
+  waitUnlessAborted,
 } from '@stagewatch/shared';
 import type { Spool } from './spool.js';
 import { agentUrl, upgradeRefusal } from './collector-url.js';
@@ -26,10 +30,21 @@ export interface ClientOptions {
   onFatal?: (message: string) => void;
 }
 
+/** Close codes by which the collector says a frame it got was invalid (not that it is unwell). */
+const REFUSED: ReadonlySet<number> = new Set([CloseCode.invalidPayload, CloseCode.policy, CloseCode.tooBig]);
+/** Refusals in a row, with no ack between, after which the agent stops blaming single batches. */
+const MAX_REFUSALS_IN_A_ROW = 3;
+
 /**
  * The agent's side of the WebSocket: hello, resend everything the spool holds in order, drop
  * what the collector acks, estimate the clock offset NTP-style, and reconnect with exponential
  * backoff and jitter whenever the link breaks.
+ *
+ * A batch the collector refuses (it closes with 1007, 1008 or 1009 while batches are in flight)
+ * would be resent first on every reconnect, forever. So after a refusal the client sends one batch
+ * at a time; a refusal with exactly one batch in flight names it, and that entry is quarantined.
+ * If refusals keep coming with no ack between, the fault is not in single batches (versions that
+ * disagree, say): the client stops quarantining, keeps the data spooled and backs off.
  */
 export class CollectorClient {
   connected = false;
@@ -38,7 +53,10 @@ export class CollectorClient {
   private stopped = false;
   private readonly inflight = new Set<number>();
   private readyToSend = false;
-  private attempt = 0;
+  private readonly backoff: Backoff;
+  /** Sending one batch at a time to find the one the collector refuses. */
+  private isolating = false;
+  private refusalsInARow = 0;
   private pingId = 0;
   private readonly pings = new Map<number, number>();
   private samplesOfClock: ClockEstimate[] = [];
@@ -59,6 +77,13 @@ export class CollectorClient {
   constructor(private readonly opts: ClientOptions) {
     this.now = opts.now ?? Date.now;
     this.url = agentUrl(opts.url);
+    this.backoff = new Backoff(opts.backoff ?? { initialMs: 250, maxMs: 30_000 });
+  }
+
+  /** Every timer of a connection goes through here: cleared when it ends, never holding the process. */
+  private track(t: NodeJS.Timeout): void {
+    t.unref();
+    this.timers.push(t);
   }
 
   start(): void {
@@ -92,7 +117,6 @@ export class CollectorClient {
   }
 
   private async run(): Promise<void> {
-    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
     while (!this.stopped) {
       const why = await this.connectOnce();
       if (this.stopped) return;
@@ -103,21 +127,38 @@ export class CollectorClient {
         return;
       }
       this.lostAt ??= Date.now();
-      const base = Math.min(maxMs, initialMs * 2 ** this.attempt++);
-      const delay = base / 2 + Math.random() * (base / 2);
+      const delay = this.backoff.next();
       this.opts.log(`collector ${this.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
-      try {
-        await sleep(delay, undefined, { signal: this.abort.signal });
-      } catch {
-        return;
-      }
+      // Not unref'd: while the link is down this wait is what the agent is doing.
+      if (!(await waitUnlessAborted(delay, this.abort.signal))) return;
     }
+  }
+
+  /** The collector closed the link because of something we sent: find and quarantine the batch. */
+  private onRefused(code: number, reason: string): void {
+    if (!REFUSED.has(code) || this.inflight.size === 0) return;
+    this.refusalsInARow++;
+    const what = `${code}${reason ? ` ${reason}` : ''}`;
+    if (this.refusalsInARow > MAX_REFUSALS_IN_A_ROW) {
+      this.opts.log(`WARNING: the collector refuses every batch (${what}); keeping them spooled: do agent and collector versions match?`);
+      return;
+    }
+    if (this.isolating && this.inflight.size === 1) {
+      const [seq] = this.inflight as Set<number> & Iterable<number>;
+      this.opts.spool.quarantine(seq as number, 'rejected', what);
+      return;
+    }
+    this.isolating = true;
+    this.opts.log(`the collector refused a batch (${what}); sending one at a time to find it`);
   }
 
   private connectOnce(): Promise<string> {
     return new Promise<string>((resolve) => {
       const ws = new WebSocket(this.url, {
-        headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {},
+        headers: {
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          [AGENT_KEY_HEADER]: this.opts.spool.agentKey,
+        },
         handshakeTimeout: 10_000,
         maxPayload: 1 << 20,
       });
@@ -130,7 +171,7 @@ export class CollectorClient {
         this.connected = false;
         this.readyToSend = false;
         this.inflight.clear();
-        for (const t of this.timers) clearInterval(t);
+        for (const t of this.timers) clearTimeout(t);
         this.timers = [];
         ws.removeAllListeners();
         ws.on('error', () => {});
@@ -143,13 +184,16 @@ export class CollectorClient {
         finish(refusal.message);
       });
       ws.on('error', (e) => finish(e.message || String(e)));
-      ws.on('close', (code, reason) => finish(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+      ws.on('close', (code, reason) => {
+        if (!settled) this.onRefused(code, reason.toString());
+        finish(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
+      });
       ws.on('open', () => {
         this.connected = true;
         ws.send(JSON.stringify(this.opts.hello()));
         const hb = this.opts.heartbeatMs ?? 10_000;
         // No pong for two heartbeat intervals: the link is dead even if TCP has not noticed.
-        this.timers.push(
+        this.track(
           setInterval(() => {
             if (Date.now() - lastPong > 2 * hb) return finish(`no heartbeat for ${Date.now() - lastPong} ms`);
             ws.ping();
@@ -166,7 +210,8 @@ export class CollectorClient {
           return finish(`collector sent an invalid message: ${(e as Error).message.slice(0, 200)}`);
         }
         if (msg.type === 'welcome') {
-          this.attempt = 0;
+          // A link that is refused again and again keeps backing off (see onRefused).
+          if (this.refusalsInARow === 0) this.backoff.reset();
           this.opts.spool.ackThrough(msg.storedThrough);
           this.onWelcome();
           this.startClock(ws);
@@ -176,6 +221,11 @@ export class CollectorClient {
           for (const seq of msg.seqs) {
             this.inflight.delete(seq);
             this.opts.spool.ack(seq);
+          }
+          if (msg.seqs.length > 0) {
+            this.isolating = false;
+            this.refusalsInARow = 0;
+            this.backoff.reset();
           }
           this.pump();
         }
@@ -187,7 +237,7 @@ export class CollectorClient {
   private onWelcome(): void {
     const backlog = this.opts.spool.size.batches;
     if (!this.everConnected) this.opts.log(`connected to ${this.url}${backlog ? `; ${backlog} batches spooled from before to send` : ''}`);
-    else this.opts.log(`reconnected to ${this.url} after ${(((Date.now() - (this.lostAt ?? Date.now())) / 1000)).toFixed(1)} s; ${backlog} batches spooled to resend`);
+    else this.opts.log(`reconnected to ${this.url} after ${((Date.now() - (this.lostAt ?? Date.now())) / 1000).toFixed(1)} s; ${backlog} batches spooled to resend`);
     this.everConnected = true;
     this.lostAt = null;
     this.catchUp = backlog > 0 ? { since: Date.now(), backlog, sent: 0 } : null;
@@ -200,11 +250,12 @@ export class CollectorClient {
       this.pings.set(id, t0);
       ws.send(JSON.stringify({ type: 'ping', id, t0 }));
     };
-    // A burst first, so batches go out with an estimate; then one ping now and then.
-    for (let i = 0; i < 5; i++) setTimeout(ping, i * 20);
-    this.timers.push(setInterval(ping, this.opts.clockEveryMs ?? 10_000));
+    // A burst first, so batches go out with an estimate; then one ping now and then. Tracked, so
+    // none of them fires into the next connection before its welcome.
+    for (let i = 0; i < 5; i++) this.track(setTimeout(ping, i * 20));
+    this.track(setInterval(ping, this.opts.clockEveryMs ?? 10_000));
     // Never hold data back for long if pongs do not come.
-    setTimeout(() => this.beginSending(), 1000);
+    this.track(setTimeout(() => this.beginSending(), 1000));
   }
 
   private onPong(id: number, t0: number, t1: number, t2: number, t3: number): void {
@@ -226,26 +277,27 @@ export class CollectorClient {
   private pump(): void {
     const ws = this.ws;
     const spool = this.opts.spool;
-    if (spool.size.batches === 0) {
-      if (this.catchUp) {
-        const c = this.catchUp;
-        this.catchUp = null;
-        this.opts.log(`caught up: ${c.sent} batches sent (${c.backlog} were spooled) in ${((Date.now() - c.since) / 1000).toFixed(1)} s`);
+    if (ws && this.readyToSend && ws.readyState === WebSocket.OPEN) {
+      const window = this.isolating ? 1 : (this.opts.window ?? 64);
+      // The in-flight seqs are among the oldest pending, so this many always holds enough to send.
+      for (const seq of spool.pendingSeqs(window + this.inflight.size)) {
+        if (this.inflight.size >= window) break;
+        if (this.inflight.has(seq)) continue;
+        // null: damaged, and quarantined by the spool; the next one goes instead.
+        const body = spool.read(seq);
+        if (body === null) continue;
+        // The spooled text is a JSON object; the clock known now is put in front of its fields.
+        ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
+        this.inflight.add(seq);
+        if (this.catchUp) this.catchUp.sent++;
       }
-      for (const w of this.drainWaiters.splice(0)) w(true);
-      return;
     }
-    if (!ws || !this.readyToSend || ws.readyState !== WebSocket.OPEN) return;
-    const window = this.opts.window ?? 64;
-    for (const seq of spool.pendingSeqs()) {
-      if (this.inflight.size >= window) break;
-      if (this.inflight.has(seq)) continue;
-      const body = spool.read(seq);
-      if (body === null) continue;
-      // The spooled text is a JSON object; the clock known now is put in front of its fields.
-      ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
-      this.inflight.add(seq);
-      if (this.catchUp) this.catchUp.sent++;
+    if (spool.size.batches > 0) return;
+    if (this.catchUp) {
+      const c = this.catchUp;
+      this.catchUp = null;
+      this.opts.log(`caught up: ${c.sent} batches sent (${c.backlog} were spooled) in ${((Date.now() - c.since) / 1000).toFixed(1)} s`);
     }
+    for (const w of this.drainWaiters.splice(0)) w(true);
   }
 }

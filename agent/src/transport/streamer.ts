@@ -13,6 +13,8 @@ export class Streamer {
   private runEnd: { t: number; exitCode: number | null; signal?: string } | null = null;
   private workload: WorkloadRuntime | null = null;
   private readonly timer: NodeJS.Timeout;
+  /** Quarantined entries the last spool health line counted. */
+  private quarantineSeen = 0;
   produced = 0;
   batches = 0;
 
@@ -23,8 +25,11 @@ export class Streamer {
     batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
+    /** Names the host on the spool's health line. */
+    private readonly host = 'localhost',
   ) {
-    this.timer = setInterval(() => this.flush(), batchMs);
+    // The samplers keep the process alive; this timer only paces batches.
+    this.timer = setInterval(() => this.flush(), batchMs).unref();
   }
 
   add(s: Sample): void {
@@ -53,6 +58,13 @@ export class Streamer {
   }
 
   flush(): void {
+    const loss = this.spool.loss;
+    // A quarantine since the last batch is said on the spool's health line, in the next batch.
+    const quarantined = loss.corrupt + loss.rejected;
+    if (quarantined !== this.quarantineSeen) {
+      this.quarantineSeen = quarantined;
+      this.health.push(this.spool.health(this.host, Date.now(), this.batches));
+    }
     if (this.samples.length === 0 && this.health.length === 0 && this.marks.length === 0 && !this.runEnd && !this.workload) return;
     const { samples, health, marks, runEnd, runId, workload } = this;
     this.samples = [];
@@ -60,10 +72,10 @@ export class Streamer {
     this.marks = [];
     this.runEnd = null;
     this.workload = null;
-    const loss = this.spool.loss;
-    // No clock here: the client adds the estimate it has when the batch is (re)sent.
+    // No clock here: the client adds the estimate it has when the batch is (re)sent. The loss is
+    // read inside render, which the spool repeats when it had to drop batches for this one.
     this.spool.append(samples.length, (seq) =>
-      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss, ...(runEnd ? { runEnd } : {}), ...(workload ? { workload } : {}) }),
+      JSON.stringify({ type: 'batch', seq, runId, samples, health, marks, loss: this.spool.loss, ...(runEnd ? { runEnd } : {}), ...(workload ? { workload } : {}) }),
     );
     this.batches++;
     this.client.notify();

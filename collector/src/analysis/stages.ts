@@ -101,13 +101,3 @@ export function buildStages(marks: readonly MarkLike[], endOfData: number): { st
 function describe(m: { stage: string; step?: number }): string {
   return m.step === undefined ? `stage ${m.stage}` : `stage ${m.stage} step ${m.step}`;
 }
-
-/** The innermost stage open at time t (stages sorted by start, as buildStages returns them). */
-export function innermostAt(stages: readonly StageInterval[], t: number): StageInterval | null {
-  let best: StageInterval | null = null;
-  for (const s of stages) {
-    if (s.start > t) break;
-    if (t < s.end && (best === null || s.depth >= best.depth)) best = s;
-  }
-  return best;
-}

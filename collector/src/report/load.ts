@@ -9,8 +9,8 @@ export function loadReportInput(store: SqliteStore, runId: string): ReportInput 
   if (!run) throw new StagewatchError('not-found', `no run ${JSON.stringify(runId)} in the store`);
   const gpus = store.gpus(runId);
   const marks = store.marks(runId);
-  const ids = runFingerprints(store, runId);
-  const sm = runSmActivity(store, runId);
+  const ids = runFingerprints(store.fingerprintRows(runId));
+  const sm = runSmActivity(store.agentHellos(runId));
   const byHost = new Map<string, ReportInput['hosts'][number]>();
   const hostOf = (host: string): ReportInput['hosts'][number] => {
     let h = byHost.get(host);

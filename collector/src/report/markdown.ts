@@ -7,8 +7,9 @@ import { breakdownMarkdown, headlineMarkdown } from './breakdown-md.js';
 import { fingerprintText } from './fingerprint-text.js';
 
 const n = (v: number | null | undefined, d = 0): string => (v === null || v === undefined ? '–' : v.toFixed(d));
-// Agent-supplied strings go into table cells: keep them from breaking the table.
-const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+// Agent-supplied strings go into table cells: keep them from breaking the table, and from being
+// markup where the markdown is rendered (most renderers pass inline HTML through).
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function gpuCells(s: StageReport): string[] {
   const util = s.gpus.map((g) => `${n(g.util_pct?.mean)}/${n(g.util_pct?.p95)}`).join(' · ') || '–';

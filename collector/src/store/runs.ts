@@ -1,30 +1,15 @@
 import type Database from 'better-sqlite3';
+import type { RunSummary } from './rows.js';
 
-export interface RunSummary {
-  id: string;
-  kind: 'run' | 'timeline';
-  hosts: string[];
-  /** The run's first sample or mark (collector clock); before any data, when it was registered. */
-  startedAt: number;
-  endedAt: number | null;
-  /** The workload's exit code; 128+N when signal N ended it (130 for SIGINT, 143 for SIGTERM). */
-  exitCode: number | null;
-  /** The signal that interrupted the workload (`SIGINT`, `SIGTERM`, ...), or null. */
-  signal: string | null;
-  /** `run --label key=value` ({} where none were given). */
-  labels: Record<string, string>;
-}
+const SQL = (one: boolean): string =>
+  `SELECT r.id, r.kind, coalesce(r.data_start, r.started_at) AS started_at, r.ended_at, r.exit_code, r.signal, r.labels,
+          group_concat(h.name, char(10)) AS hosts
+   FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
+   ${one ? 'WHERE r.id = ?' : ''} GROUP BY r.rid ORDER BY 3 DESC`;
 
-/** Every run, or the one named, newest first. */
-export function runSummaries(db: Database.Database, runId: string | null): RunSummary[] {
-  const rows = db
-    .prepare(
-      `SELECT r.id, r.kind, coalesce(r.data_start, r.started_at) AS started_at, r.ended_at, r.exit_code, r.signal, r.labels,
-              group_concat(h.name, char(10)) AS hosts
-       FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
-       ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY 3 DESC`,
-    )
-    .all(...(runId === null ? [] : [runId])) as Array<{
+/** Every run, or the one named, newest first; `stmt` gives the store's reused prepared reads. */
+export function runSummaries(stmt: (sql: string) => Database.Statement, runId: string | null): RunSummary[] {
+  const rows = stmt(SQL(runId !== null)).all(...(runId === null ? [] : [runId])) as Array<{
     id: string;
     kind: 'run' | 'timeline';
     started_at: number;

@@ -1,85 +1,24 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Batch, Hello, Mark, Sample, SampleSource } from '@stagewatch/shared';
+import type { Hello, SampleSource } from '@stagewatch/shared';
 import { StagewatchError } from '@stagewatch/shared';
+import type { SinkSource } from '../sinks/types.js';
 import { decodeMetrics, encodeMetrics } from './codec.js';
-import { FINGERPRINT_SCHEMA, saveFingerprint } from './fingerprints.js';
-import { migrations, SCHEMA, SOURCES } from './schema.js';
-import { runSummaries, type RunSummary } from './runs.js';
+import { CursorReads } from './cursor-reads.js';
+import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
+import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
+import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
+import { runSummaries } from './runs.js';
+import { applySchema, SOURCES } from './schema.js';
+import { prepareWrites, type WriteStatements } from './statements.js';
 
-export type { RunSummary } from './runs.js';
+export * from './rows.js';
 
 export const STORE_FILE = 'stagewatch.sqlite';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
-
-/** A samples row as the store keeps it: source as its index in SOURCES, metrics packed. */
-export interface SampleRow {
-  t: number;
-  source: number;
-  gpu: number | null;
-  m: Uint8Array;
-}
-
-/** A marks row; gauges (JSON) only where the query selects them. */
-export interface MarkRow {
-  t: number;
-  kind: 'begin' | 'end';
-  stage: string;
-  step: number | null;
-  rank: number | null;
-  source: Mark['source'];
-  gauges?: string | null;
-  timing?: Mark['timing'] | null;
-  category?: string | null;
-  dropped?: number | null;
-  inferred?: string | null;
-}
-
-type Optional = 'step' | 'rank' | 'gauges' | 'timing' | 'category' | 'dropped' | 'inferred';
-
-/** A marks row back into a mark, optional fields only where set. */
-export function markFromRow<R extends MarkRow>(r: R): Omit<R, Optional> & Pick<StoredMark, Optional> {
-  const { step, rank, gauges, timing, category, dropped, inferred, ...rest } = r;
-  return {
-    ...rest,
-    ...(step !== null ? { step } : {}),
-    ...(rank !== null ? { rank } : {}),
-    ...(inferred !== null && inferred !== undefined ? { inferred } : {}),
-    ...(gauges !== null && gauges !== undefined ? { gauges: JSON.parse(gauges) as Record<string, number> } : {}),
-    ...(timing !== null && timing !== undefined ? { timing } : {}),
-    ...(category !== null && category !== undefined ? { category } : {}),
-    ...(dropped !== null && dropped !== undefined ? { dropped } : {}),
-  };
-}
-
-export interface AgentRegistration {
-  rid: number;
-  hid: number;
-  runId: string;
-  storedThrough: number;
-}
-
-export interface PendingBatch {
-  agentId: string;
-  hid: number;
-  host: string;
-  batch: Batch;
-}
-
-export interface WriteResult {
-  /** Per item, in order: true where that (agent, seq) was already stored. */
-  duplicate: boolean[];
-  samples: number;
-}
-
-export interface StoredSample extends Sample {}
-
-export interface StoredMark extends Omit<Mark, 't'> {
-  host: string;
-  t: number;
-}
 
 /**
  * The embedded store: one SQLite file (WAL) under the data directory. It is the source of truth;
@@ -87,10 +26,14 @@ export interface StoredMark extends Omit<Mark, 't'> {
  * exactly once however often it is resent.
  */
 export class SqliteStore {
-  readonly db: Database.Database;
+  /** Private: everything outside reads and writes through the methods here and sinkSource(). */
+  private readonly db: Database.Database;
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
-  private readonly stmts;
+  private readonly stmts: WriteStatements;
+  /** Read statements by SQL, prepared on first use and reused. */
+  private readonly reads = new Map<string, Database.Statement>();
+  private cursorReads: CursorReads | null = null;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
   private readonly dataStarts = new Map<number, number>();
@@ -116,46 +59,35 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA + FINGERPRINT_SCHEMA);
-    const columnsOf = (table: string): string[] => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
-    for (const sql of migrations(columnsOf)) this.db.exec(sql);
+    applySchema(this.db);
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
     }
-    const db = this.db;
-    this.stmts = {
-      insertHost: db.prepare('INSERT INTO hosts(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET name = name RETURNING hid'),
-      insertRun: db.prepare(
-        'INSERT INTO runs(id, kind, started_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET id = id RETURNING rid',
-      ),
-      insertRunHost: db.prepare('INSERT OR IGNORE INTO run_hosts(rid, hid) VALUES (?, ?)'),
-      upsertAgent: db.prepare(
-        `INSERT INTO agents(id, hid, rid, first_seen, last_seen, hello) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET hid = excluded.hid, rid = excluded.rid, last_seen = excluded.last_seen, hello = excluded.hello`,
-      ),
-      upsertGpu: db.prepare(
-        `INSERT INTO gpus(hid, idx, uuid, name, mem_total_mib) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(hid, idx) DO UPDATE SET uuid = excluded.uuid, name = excluded.name, mem_total_mib = excluded.mem_total_mib`,
-      ),
-      seqsAfter: db.prepare('SELECT seq FROM batches WHERE agent_id = ? ORDER BY seq'),
-      insertBatch: db.prepare('INSERT OR IGNORE INTO batches(agent_id, seq, samples, stored_at) VALUES (?, ?, ?, ?)'),
-      insertSample: db.prepare('INSERT INTO samples(rid, hid, t, source, gpu, m) VALUES (?, ?, ?, ?, ?, ?)'),
-      insertHealth: db.prepare('INSERT INTO health(agent_id, t, sampler, state, error, body) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsertLoss: db.prepare(
-        `INSERT INTO loss(agent_id, batches, samples, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples), updated_at = excluded.updated_at`,
-      ),
-      insertMark: db.prepare(
-        'INSERT INTO marks(rid, hid, agent_id, t, kind, stage, step, rank, gauges, source, timing, category, dropped, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      setLabels: db.prepare('UPDATE runs SET labels = ? WHERE rid = ?'),
-      insertClock: db.prepare('INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)'),
-      insertMetric: db.prepare('INSERT INTO metric_names(name) VALUES (?) RETURNING id'),
-      touchAgent: db.prepare('UPDATE agents SET last_seen = ? WHERE id = ?'),
-      endRunByRid: db.prepare("UPDATE runs SET ended_at = ?, exit_code = ?, signal = ? WHERE rid = ? AND kind = 'run'"),
-      dataStart: db.prepare('UPDATE runs SET data_start = min(coalesce(data_start, @t), @t) WHERE rid = @rid'),
-    };
+    this.stmts = prepareWrites(this.db);
+  }
+
+  /**
+   * A prepared read, reused across calls. A statement still being iterated (a generator not yet
+   * finished) cannot run again, so a busy one is left alone and a fresh one serves this call.
+   */
+  private stmt(sql: string): Database.Statement {
+    const cached = this.reads.get(sql);
+    if (cached && !cached.busy) return cached;
+    const fresh = this.db.prepare(sql);
+    if (!cached) this.reads.set(sql, fresh);
+    return fresh;
+  }
+
+  /** What sinks read: rows past their cursors, and the cursors themselves. */
+  sinkSource(): SinkSource {
+    this.cursorReads ??= new CursorReads(this.db, (r, host) => this.sampleFromRow(r, host));
+    return this.cursorReads;
+  }
+
+  /** GPU uuid and name by `host\u0000index`, for tags. */
+  gpuTags(): Map<string, { uuid: string; name: string }> {
+    return this.sinkSource().gpuTags();
   }
 
   /** A samples row back into a sample of `host`. */
@@ -185,23 +117,45 @@ export class SqliteStore {
     return rid;
   }
 
-  /** Records an agent's hello; returns where its samples go and which seqs are already stored. */
-  registerAgent(hello: Hello, now: number): AgentRegistration {
+  /**
+   * Records an agent's hello; returns where its samples go and which seqs are already stored.
+   * `agentKey` (see AGENT_KEY_HEADER): the first one seen binds the id; another is refused with a
+   * StagewatchError 'agent-key', as is none once one is bound.
+   */
+  registerAgent(hello: Hello, now: number, agentKey: string | null = null): AgentRegistration {
+    // A digest of a random 128-bit key: comparing digests leaks nothing that helps find the key.
+    const keyHash = agentKey === null ? null : createHash('sha256').update(agentKey).digest('hex');
     return this.db.transaction((): AgentRegistration => {
+      const bound = this.stmts.agentBinding.get(hello.agentId) as { keyHash: string | null; storedThrough: number } | undefined;
+      if (bound?.keyHash && bound.keyHash !== keyHash) {
+        throw new StagewatchError('agent-key', `agent id ${hello.agentId} belongs to another agent (${keyHash ? 'its key does not match' : 'no key presented'})`);
+      }
       const hid = (this.stmts.insertHost.get(hello.host) as { hid: number }).hid;
       const runId = hello.runId ?? `timeline:${hello.host}`;
       const rid = this.ridFor(hello.runId, hello.host, hid, now);
-      this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello));
+      this.stmts.upsertAgent.run(hello.agentId, hid, rid, now, now, JSON.stringify(hello), keyHash);
       if (hello.labels && Object.keys(hello.labels).length > 0) this.stmts.setLabels.run(JSON.stringify(hello.labels), rid);
       for (const g of hello.gpus) this.stmts.upsertGpu.run(hid, g.index, g.uuid, g.name, g.memTotalMib);
-      if (hello.fingerprint) saveFingerprint(this.db, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
-      let storedThrough = 0;
-      for (const { seq } of this.stmts.seqsAfter.iterate(hello.agentId) as Iterable<{ seq: number }>) {
-        if (seq === storedThrough + 1) storedThrough = seq;
-        else if (seq > storedThrough + 1) break;
-      }
+      if (hello.fingerprint) saveFingerprint(this.stmts, { rid, hid, agentId: hello.agentId, t: now, kind: 'host', body: hello.fingerprint });
+      const storedThrough = this.advanceStoredThrough(hello.agentId, bound?.storedThrough ?? 0);
       return { rid, hid, runId, storedThrough };
     })();
+  }
+
+  /**
+   * The end of the run of stored seqs 1..n, found by walking on from where the last hello left it
+   * (kept in agents.stored_through): a hello reads the seqs stored since, not all of them.
+   */
+  private advanceStoredThrough(agentId: string, from: number): number {
+    let through = from;
+    for (;;) {
+      const seqs = (this.stmts.seqsAfter.all(agentId, through) as Array<{ seq: number }>).map((r) => r.seq);
+      let i = 0;
+      while (i < seqs.length && seqs[i] === through + 1) through = seqs[i++] as number;
+      if (i < 256) break;
+    }
+    if (through !== from) this.stmts.setStoredThrough.run(through, agentId);
+    return through;
   }
 
   /** Stores many batches in one transaction (group commit); duplicates are recognised and skipped. */
@@ -230,14 +184,15 @@ export class SqliteStore {
           );
         }
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
-        if (batch.loss.batches > 0) s.upsertLoss.run(agentId, batch.loss.batches, batch.loss.samples, now);
+        const l = batch.loss;
+        if (l.batches > 0 || l.corrupt > 0 || l.rejected > 0) s.upsertLoss.run(agentId, l.batches, l.samples, l.corrupt, l.rejected, l.quarantinedSamples, now);
         // A run's first data only moves earlier: most batches skip the UPDATE.
         if (first < (this.dataStarts.get(rid) ?? Infinity)) {
           s.dataStart.run({ t: first, rid });
           this.dataStarts.set(rid, first);
         }
         if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
-        if (batch.workload) saveFingerprint(this.db, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
+        if (batch.workload) saveFingerprint(this.stmts, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
@@ -248,17 +203,17 @@ export class SqliteStore {
   }
 
   listRuns(): RunSummary[] {
-    return runSummaries(this.db, null);
+    return runSummaries((sql) => this.stmt(sql), null);
   }
 
   run(runId: string): RunSummary | null {
-    return runSummaries(this.db, runId)[0] ?? null;
+    return runSummaries((sql) => this.stmt(sql), runId)[0] ?? null;
   }
 
   /** A run's samples in time order, optionally for one host. */
   *samples(runId: string, host?: string): Generator<StoredSample> {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT s.t, h.name AS host, s.source, s.gpu, s.m FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
          WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
       )
@@ -268,8 +223,8 @@ export class SqliteStore {
 
   /** A run's marks in time order, times on the collector's clock. */
   marks(runId: string): StoredMark[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped, m.inferred FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
       )
@@ -279,8 +234,8 @@ export class SqliteStore {
 
   /** GPU index → name per host, as the agents announced them. */
   gpus(runId: string): Array<{ host: string; index: number; name: string }> {
-    return this.db
-      .prepare(
+    return this
+      .stmt(
         `SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid
          JOIN run_hosts rh ON rh.hid = g.hid JOIN runs r ON r.rid = rh.rid WHERE r.id = ? ORDER BY h.name, g.idx`,
       )
@@ -289,33 +244,64 @@ export class SqliteStore {
 
   /** Hosts with the run each streams to now and when it was last heard from. */
   hosts(): Array<{ host: string; runId: string; lastSeen: number; gpus: Array<{ index: number; name: string }> }> {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         `SELECT h.name AS host, r.id AS runId, max(a.last_seen) AS lastSeen FROM agents a JOIN hosts h ON h.hid = a.hid
          JOIN runs r ON r.rid = a.rid GROUP BY h.hid ORDER BY h.name`,
       )
       .all() as Array<{ host: string; runId: string; lastSeen: number }>;
-    const gpus = this.db.prepare('SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid ORDER BY g.idx').all() as Array<{ host: string; index: number; name: string }>;
+    const gpus = this.stmt('SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid ORDER BY g.idx').all() as Array<{ host: string; index: number; name: string }>;
     return rows.map((r) => ({ ...r, gpus: gpus.filter((g) => g.host === r.host).map(({ index, name }) => ({ index, name })) }));
   }
 
   /** A host's samples since t in the run it streams to now (what a live view starts from). */
   recent(host: string, since: number): { runId: string | null; samples: StoredSample[]; marks: StoredMark[] } {
-    const cur = this.db
-      .prepare('SELECT a.rid, a.hid, r.id AS runId FROM agents a JOIN hosts h ON h.hid = a.hid JOIN runs r ON r.rid = a.rid WHERE h.name = ? ORDER BY a.last_seen DESC LIMIT 1')
+    const cur = this
+      .stmt('SELECT a.rid, a.hid, r.id AS runId FROM agents a JOIN hosts h ON h.hid = a.hid JOIN runs r ON r.rid = a.rid WHERE h.name = ? ORDER BY a.last_seen DESC LIMIT 1')
       .get(host) as { rid: number; hid: number; runId: string } | undefined;
     if (!cur) return { runId: null, samples: [], marks: [] };
-    const rows = this.db
-      .prepare('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
+    const rows = this
+      .stmt('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };
   }
 
-  counts(): { samples: number; batches: number } {
-    const samples = (this.db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number }).n;
-    const batches = (this.db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
-    return { samples, batches };
+  /** A run's stored fingerprints, oldest first (fingerprints.ts reads them). */
+  fingerprintRows(runId: string): FingerprintRow[] {
+    return this
+      .stmt('SELECT h.name AS host, f.kind, f.body FROM fingerprints f JOIN runs r ON r.rid = f.rid JOIN hosts h ON h.hid = f.hid WHERE r.id = ? ORDER BY f.rowid')
+      .all(runId) as FingerprintRow[];
+  }
+
+  /** The last hello of each agent of a run, least recently seen first. */
+  agentHellos(runId: string): HelloRow[] {
+    return this
+      .stmt('SELECT h.name AS host, a.hello FROM agents a JOIN runs r ON r.rid = a.rid JOIN hosts h ON h.hid = a.hid WHERE r.id = ? ORDER BY a.last_seen')
+      .all(runId) as HelloRow[];
+  }
+
+  /** What an agent last said it lost: dropped from a full spool, or quarantined. */
+  agentLoss(agentId: string): { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | null {
+    const r = this
+      .stmt('SELECT batches, samples, corrupt, rejected, quarantined_samples AS quarantinedSamples FROM loss WHERE agent_id = ?')
+      .get(agentId) as { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | undefined;
+    return r ?? null;
+  }
+
+  /** Clock estimates an agent's batches carried, oldest first. */
+  agentClock(agentId: string): Array<{ offsetMs: number; errorMs: number }> {
+    return this.stmt('SELECT offset_ms AS offsetMs, error_ms AS errorMs FROM clock WHERE agent_id = ? ORDER BY t').all(agentId) as Array<{ offsetMs: number; errorMs: number }>;
+  }
+
+  /** The seqs stored for an agent, with each batch's sample count: to check delivery after the fact. */
+  storedBatches(agentId: string): Array<{ seq: number; samples: number }> {
+    return this.stmt('SELECT seq, samples FROM batches WHERE agent_id = ? ORDER BY seq').all(agentId) as Array<{ seq: number; samples: number }>;
+  }
+
+  /** SQLite's own consistency check of the whole file: ['ok'] when sound. */
+  integrityCheck(): string[] {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
   }
 
   close(): void {
