@@ -27,6 +27,12 @@ describe('live view data', () => {
     expect(d.cores.size).toBe(0);
   });
 
+  it('a sample of one workload process (pid) stays out: the workload chart is the tree total', () => {
+    const d = new LivePoints();
+    d.add([{ t: 1000, source: 'proc', m: { cpu_cores: 4 } }, { t: 1000, source: 'proc', pid: 42, m: { cpu_cores: 1 } }]);
+    expect(d.lines(0, 1000, 10).get('proc.cpu_cores')?.v).toEqual([4]);
+  });
+
   it('an open stage runs to the given end; closed stages end at their end mark', () => {
     const d = new LivePoints();
     d.marks.push({ t: 1000, kind: 'begin', stage: 'init' }, { t: 2000, kind: 'end', stage: 'init' }, { t: 2000, kind: 'begin', stage: 'save' });

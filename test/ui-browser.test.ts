@@ -89,7 +89,7 @@ describe('web UI in Chromium', () => {
     const t5 = page.locator('table.compare tr', { hasText: 't5_encode' });
     expect(Number((await t5.locator('td.ratio span').last().textContent())?.replace('x', ''))).toBeGreaterThan(1.5);
     expect(await page.locator('.timeline .segment').count()).toBeGreaterThanOrEqual(4);
-    expect(await page.locator('table.stages .badge').first().textContent()).toMatch(/^(gpu-compute|gpu-waiting|communication|host-cpu|io|idle|mixed)$/);
+    expect(await page.locator('table.stages .badge').first().textContent()).toMatch(/^(compute|communication|waiting|host-bound|io|idle|mixed)$/);
     await page.screenshot({ path: path.join(SHOTS, 'run-compare.png'), fullPage: true });
     await page.close();
   });

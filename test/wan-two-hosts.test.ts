@@ -83,7 +83,7 @@ describe('upstream-shaped Wan logs (real tqdm) on two hosts, through agent and c
       // The workload's Python said what it is.
       expect(h?.fingerprint.workload?.python).toMatch(/^3\.\d+\.\d+$/);
       // (Its label is left alone here: on a shared 2-core test machine the burning T5 may get a
-      // third of a core, which the bottleneck rules rightly do not call host-cpu.)
+      // third of a core, which the rules rightly do not call host-bound.)
     }
     // host-b's 60 ms steps: tqdm's 0.1 s refresh drew some together; their time was split, and it says so.
     expect(b.hosts[0]?.stages.find((s) => s.name === 'denoise')?.steps?.inferred).toBeGreaterThan(0);

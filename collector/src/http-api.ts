@@ -7,9 +7,9 @@ import { compareRequest } from './commands/compare.js';
 import { COMPARE_FORMATS, renderCompare, type CompareFormat } from './report/compare-render.js';
 import { makeCompare } from './report/compare-load.js';
 import { presentedToken, type TokenAuth } from './auth.js';
-import { DEFAULT_THRESHOLDS } from './analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './analysis/thresholds.js';
 import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
-import { bucketSeries } from './report/series.js';
+import { bucketSeriesFromStore } from './report/series.js';
 import type { SqliteStore } from './store/sqlite.js';
 import type { CollectorTelemetry } from './telemetry.js';
 
@@ -91,7 +91,7 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
         if (!host) return json(res, 400, { error: 'host is required' });
         if (!store.run(runId)) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
         const points = Math.min(5000, Math.max(10, Number(url.searchParams.get('points') ?? '600') || 600));
-        json(res, 200, bucketSeries(host, store.samples(runId, host), points, DEFAULT_THRESHOLDS.gpmLagMs));
+        json(res, 200, bucketSeriesFromStore(store, runId, host, points, DEFAULT_THRESHOLDS.gpmLagMs));
       },
     ],
   ];

@@ -87,7 +87,8 @@ export class LatestValues {
         this.gpus.set(key, e);
       } else if (s.source === 'host') {
         this.hosts.set(s.host, { at: now, labels: { Hostname: s.host }, m: s.m });
-      } else if (runId !== null) {
+      } else if (runId !== null && s.pid === undefined) {
+        // Per-process samples (pid) are not the tree total this gauge shows.
         this.procs.set(`${s.host}\u0000${runId}`, { at: now, labels: { Hostname: s.host, run: runId }, m: s.m });
       }
     }

@@ -6,6 +6,8 @@ export interface LiveSample {
   t: number;
   source: 'gpu' | 'host' | 'proc';
   gpu?: number;
+  /** Set on one workload process's sample: not the tree total the workload chart shows. */
+  pid?: number;
   m: Record<string, number>;
 }
 export interface LiveMark {
@@ -32,6 +34,7 @@ export class LivePoints {
 
   add(samples: readonly LiveSample[]): void {
     for (const s of samples) {
+      if (s.pid !== undefined) continue;
       for (const [k, v] of Object.entries(s.m)) {
         const key = keyOf(s, k);
         let p = this.points.get(key);

@@ -1,5 +1,6 @@
 import type uPlot from 'uplot';
 import type { HostFingerprint, WorkloadRuntime } from '@stagewatch/shared';
+import type { Shares } from '../src/analysis/labels.js';
 import type { HostBreakdown } from '../src/analysis/breakdown.js';
 import type { Headline } from '../src/analysis/spans-report.js';
 import { fingerprintText } from '../src/report/fingerprint-text.js';
@@ -8,6 +9,7 @@ import { runOutcome } from '../src/report/outcome.js';
 import { breakdownSection, headlineTable } from './breakdown.js';
 import { badge, fmt, getJson, h } from './dom.js';
 import { runCharts, type SeriesJson } from './run-charts.js';
+import { sharesBar } from './shares.js';
 import { duration, utc } from './time-format.js';
 
 interface StageJson {
@@ -20,6 +22,8 @@ interface StageJson {
   steps: { count: number; inferred: number; duration_s: { mean: number } } | null;
   gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null; mem_used_mib: { max: number | null } }>;
   proc: { cpu_cores: { mean: number | null; max: number | null } };
+  shares?: Shares;
+  no_data_s?: number;
   bottleneck: string;
   evidence: string;
 }
@@ -75,6 +79,7 @@ function stageTable(host: HostJson): HTMLElement {
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.sm_active_pct?.mean)).join(' · ') || '–'),
       h('td', { class: 'num' }, s.gpus.map((g) => fmt(g.mem_used_mib.max)).join(' · ') || '–'),
       h('td', { class: 'num' }, `${fmt(s.proc.cpu_cores.mean, 2)} / ${fmt(s.proc.cpu_cores.max, 2)}`),
+      h('td', {}, sharesBar(s.shares, s.no_data_s)),
       h('td', {}, badge(s.bottleneck)),
       h('td', { class: 'evidence' }, s.evidence, s.inferred ? h('div', { class: 'inferred' }, `inferred: ${s.inferred}`) : null),
     ),
@@ -82,7 +87,7 @@ function stageTable(host: HostJson): HTMLElement {
   return h(
     'table',
     { class: 'stages' },
-    h('thead', {}, h('tr', {}, ...['stage', 's', 'GPU util %', 'SM active %', 'mem MiB', 'workload cores', 'bottleneck', 'evidence'].map((c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, ...['stage', 's', 'GPU util %', 'SM active %', 'mem MiB', 'workload cores', 'time shares', 'bottleneck', 'evidence'].map((c) => h('th', {}, c)))),
     h('tbody', {}, ...rows),
   );
 }

@@ -17,6 +17,7 @@ const runs = [
   { name: 'agent daemon, 1 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '1', '--seconds', '20'] },
   { name: 'agent daemon, 10 Hz, host only', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20', '--backend', 'host-only'] },
   { name: 'report, 1 h x 8 GPUs x 10 Hz', script: 'report-time.mjs', args: [] },
+  { name: 'report, 1 h x 8 GPUs x 10 Hz, GPM at 10 Hz', script: 'report-time.mjs', args: ['--gpm-hz', '10'] },
   { name: 'Python marks client, host cost per call', script: 'python-client.py', args: ['--n', '200000'], runner: 'python3' },
 ];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
@@ -45,11 +46,11 @@ for (const { name, cmd, res } of rows) {
   if (!('agentCpuPctOfCore' in res)) continue;
   console.log(`| ${name} | ${res.agentCpuPctOfCore} | ${res.childrenCpuPctOfCore} | ${res.agentRssMib} (${res.agentPeakRssMib}) | \`${cmd}\` |`);
 }
-console.log('\n| report benchmark | samples | stages | store write s | report (JSON) s | markdown s | HTML s | peak RSS MiB | command |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('\n| report benchmark | samples | stages | store write s | report (JSON) s | report CPU s | markdown s | HTML s | peak RSS MiB (JSON / with HTML) | command |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
   if (!('reportJsonS' in res)) continue;
-  console.log(`| ${name} | ${res.samples} | ${res.stages} | ${res.storeWriteS} | ${res.reportJsonS} | ${res.markdownS} | ${res.htmlS} | ${res.peakRssMib} | \`${cmd}\` |`);
+  console.log(`| ${name} | ${res.samples} | ${res.stages} | ${res.storeWriteS} | ${res.reportJsonS} | ${res.reportCpuS} | ${res.markdownS} | ${res.htmlS} | ${res.peakRssMib} / ${res.peakRssWithHtmlMib} | \`${cmd}\` |`);
 }
 console.log('\n| Python client (per call, sender thread running) | median µs | p99 µs | command |');
 console.log('| --- | --- | --- | --- |');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildBreakdown, droppedCount, pairSpans, slotOf, type SpanMarkLike } from './breakdown.js';
-import { DEFAULT_THRESHOLDS } from './bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './thresholds.js';
 import { length, overlapLength, union } from './intervals.js';
 import { buildReport, type ReportInput } from './report.js';
 import { addBreakdown } from './spans-report.js';

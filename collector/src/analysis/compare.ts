@@ -1,4 +1,4 @@
-import type { Bottleneck } from './bottleneck.js';
+import type { Label } from './thresholds.js';
 import type { Report, StageReport } from './report.js';
 import { round } from './stats.js';
 import { explain, explanationText, stageDiffers, type Explanation } from './why.js';
@@ -11,8 +11,8 @@ export interface StageComparison {
   duration_s_b: number;
   /** a / b: above 1 means run a was slower. */
   ratio: number | null;
-  bottleneck_a: Bottleneck;
-  bottleneck_b: Bottleneck;
+  bottleneck_a: Label;
+  bottleneck_b: Label;
   /** Where the stage differs (DIFFERS_RATIO): the host facts and stage figures bearing on its labels. */
   why: Explanation | null;
   text: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureAsSamples, captureMarks } from '../../../test/helpers/capture.js';
-import { DEFAULT_THRESHOLDS } from './bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './thresholds.js';
 import { compareReports } from './compare.js';
 import { buildReport, type ReportInput } from './report.js';
 
@@ -33,19 +33,27 @@ describe('report on the real H100 capture', () => {
     expect(host?.problems).toEqual([]);
   });
 
-  it('calls denoise and VAE decode compute-bound from SM activity, and T5 encoding not', () => {
+  it('calls denoise and VAE decode compute from SM activity, and T5 encoding not', () => {
     const denoise = stage('denoise');
-    expect(denoise?.bottleneck).toBe('gpu-compute');
+    expect(denoise?.bottleneck).toBe('compute');
+    expect(denoise?.shares.compute).toBeGreaterThan(0.95);
     expect(denoise?.gpus[0]?.sm_active_pct?.mean).toBeGreaterThan(85);
     expect(denoise?.gpus[0]?.tensor_active_pct?.mean).toBeGreaterThan(80);
-    expect(denoise?.evidence).toMatch(/SM activity 9\d% \(util 9\d%, tensor \d+%\): compute-bound/);
+    expect(denoise?.evidence).toMatch(/^GPU 0: compute 99%, host-bound 1%; SM activity 9\d% \(util 9\d%, tensor \d+%\)/);
     const vae = stage('vae_decode');
-    expect(vae?.bottleneck).toBe('gpu-compute');
+    expect(vae?.bottleneck).toBe('compute');
+    expect(vae?.shares.compute).toBeGreaterThan(0.75);
     // utilization says 100 where SM activity says 86: the report shows both, labelled apart.
     expect(vae?.gpus[0]?.util_pct?.max).toBe(100);
     expect(vae?.gpus[0]?.sm_active_pct?.max).toBeLessThan(100);
-    expect(stage('t5_encode')?.bottleneck).not.toBe('gpu-compute');
+    expect(stage('t5_encode')?.bottleneck).not.toBe('compute');
+    expect(stage('t5_encode')?.shares.compute).toBe(0);
     expect(stage('t5_encode')?.gpus[0]?.util_pct?.mean).toBeLessThan(10);
+    // Shares of the covered time sum to one; the capture covers every stage.
+    for (const s of host?.stages ?? []) {
+      expect(Object.values(s.shares).reduce((a, b) => a + b, 0), s.name).toBeCloseTo(1, 2);
+      expect(s.no_data_s, s.name).toBeLessThan(0.05);
+    }
   });
 
   it('reports memory, power, energy and PyTorch reserved memory per stage', () => {
@@ -62,14 +70,15 @@ describe('report on the real H100 capture', () => {
     expect(d?.samples).toBeGreaterThan(200);
   });
 
-  it('tells a host-CPU-bound T5 stage by the workload\'s own CPU', () => {
+  it('tells a host-bound T5 stage by the workload\'s own CPU', () => {
     const t5 = captureMarks().filter((m) => m.stage === 't5_encode').map((m) => m.t) as [number, number];
     const r = buildReport(input('h100', (t) => (t >= t5[0] && t < t5[1] ? 1.0 : 0.05)), DEFAULT_THRESHOLDS);
     const s = r.hosts[0]?.stages.find((x) => x.name === 't5_encode');
-    expect(s?.bottleneck).toBe('host-cpu');
-    expect(s?.evidence).toMatch(/while the workload kept 1\.00 cores busy/);
+    expect(s?.bottleneck).toBe('host-bound');
+    expect(r.hosts[0]?.host_bound_from).toBe('workload cores');
+    expect(s?.evidence).toMatch(/^GPU 0: host-bound 9\d%, idle \d%; SM activity 0% \(util 0%, tensor 0%\); the workload kept 1\.00 cores busy$/);
     expect(s?.proc.cpu_cores).toEqual({ mean: 1, max: 1 });
-    expect(r.hosts[0]?.stages.find((x) => x.name === 'denoise')?.bottleneck).toBe('gpu-compute');
+    expect(r.hosts[0]?.stages.find((x) => x.name === 'denoise')?.bottleneck).toBe('compute');
   });
 
   it('compares two runs stage by stage', () => {

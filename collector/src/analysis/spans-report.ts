@@ -2,7 +2,7 @@ import { buildBreakdown, type HostBreakdown } from './breakdown.js';
 import { isSpanMark, type SpanMarkLike } from './span-pairs.js';
 import { stageClock, type Clock, type SpanClock, type StepSource } from './step-clock.js';
 import { meanOf, r3 } from './dist.js';
-import { preferExplicit, type HostReport, type Report, type ReportInput } from './report.js';
+import { preferExplicit, type HostReport, type Report, type ReportRun } from './report.js';
 import { buildStages } from './stages.js';
 
 /** Per-run figures for tables and `compare`: one number each. */
@@ -31,10 +31,19 @@ export interface Headline {
 export type HostWithBreakdown = HostReport & { breakdown: HostBreakdown | null };
 export type SpannedReport = Omit<Report, 'hosts'> & { headline: Headline; hosts: HostWithBreakdown[] };
 
+/**
+ * What the breakdown reads of a run: each host's marks and the time of its last sample, either
+ * given (the store's streaming report) or read off samples held in memory (a ReportInput).
+ */
+export interface BreakdownInput {
+  run: Pick<ReportRun, 'endedAt'>;
+  hosts: ReadonlyArray<{ host: string; marks: ReadonlyArray<SpanMarkLike & { gauges?: Record<string, number>; source?: string }>; lastSampleT?: number | null; samples?: ReadonlyArray<{ t: number }> }>;
+}
+
 const RESERVED_GAUGES = ['torch_reserved_mib', 'torch_max_reserved_mib'];
 
 /** Adds each host's per-step span breakdown and the run's headline figures to a report. */
-export function addBreakdown(r: Report, input: ReportInput): SpannedReport {
+export function addBreakdown(r: Report, input: BreakdownInput): SpannedReport {
   let reserved: number | null = null;
   const requests: number[] = [];
   let extentSource: 'request' | 'stages' | null = null;
@@ -42,12 +51,12 @@ export function addBreakdown(r: Report, input: ReportInput): SpannedReport {
   const hosts = r.hosts.map((h): HostWithBreakdown => {
     const ih = input.hosts.find((x) => x.host === h.host);
     if (!ih) return { ...h, breakdown: null };
-    const marks = ih.marks as ReadonlyArray<SpanMarkLike & { gauges?: Record<string, number>; source?: string }>;
+    const marks = ih.marks;
     for (const m of marks) for (const k of RESERVED_GAUGES) {
       const v = m.gauges?.[k];
       if (v !== undefined && (reserved === null || v > reserved)) reserved = v;
     }
-    const endOfData = marks.reduce((a, m) => Math.max(a, m.t), Math.max(ih.samples.at(-1)?.t ?? 0, input.run.endedAt ?? 0));
+    const endOfData = marks.reduce((a, m) => Math.max(a, m.t), Math.max(ih.lastSampleT ?? ih.samples?.at(-1)?.t ?? 0, input.run.endedAt ?? 0));
     const stages = buildStages(preferExplicit(marks.filter((m) => !isSpanMark(m))), endOfData).stages.filter((s) => !s.unterminated);
     const req = stages.filter((s) => s.name === 'request');
     if (req.length > 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from './bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './thresholds.js';
 import { buildBreakdown, type HostBreakdown, type SpanMarkLike } from './breakdown.js';
 import { buildReport, type ReportInput } from './report.js';
 import type { Span } from './span-pairs.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostFingerprint } from '@stagewatch/shared';
 import { captureAsSamples, captureMarks } from '../../../test/helpers/capture.js';
-import { DEFAULT_THRESHOLDS } from './bottleneck.js';
+import { DEFAULT_THRESHOLDS } from './thresholds.js';
 import { compareReports } from './compare.js';
 import { buildReport, type Report, type StageReport } from './report.js';
 import { DIFFERS_RATIO, explain, explanationText, stageDiffers, type Identity } from './why.js';
@@ -37,9 +37,9 @@ describe('explain: the host facts and figures bearing on the label', () => {
   const r = report('h100', devbox);
   const t5 = stage(r, 't5_encode');
 
-  it('host-cpu: CPU, clocks, topology, torch threads, NUMA, Python/torch; the workload\'s and host\'s CPU figures', () => {
-    const e = explain(as(t5, 'host-cpu'), as(t5, 'host-cpu'), devbox, h100);
-    expect(e.labels).toEqual(['host-cpu']);
+  it('host-bound: CPU, clocks, topology, torch threads, NUMA, Python/torch; the workload\'s and host\'s CPU figures', () => {
+    const e = explain(as(t5, 'host-bound'), as(t5, 'host-bound'), devbox, h100);
+    expect(e.labels).toEqual(['host-bound']);
     expect(e.fingerprint).toEqual([
       { what: 'CPU', a: 'AMD EPYC', b: 'unknown' },
       { what: 'CPU sockets/cores/threads', a: '1/2/2', b: '?/?/16' },
@@ -51,8 +51,8 @@ describe('explain: the host facts and figures bearing on the label', () => {
     expect(e.same).toEqual(['torch']);
     // The capture has no workload samples: figures null on both hosts are left out.
     expect(e.metrics).toEqual([{ what: 'busiest host core', a: '98%', b: '98%' }]);
-    const busy = { ...t5, bottleneck: 'host-cpu' as const, proc: { ...t5.proc, thread_max_pct: { mean: 99.6, max: 100 }, cpu_cores: { mean: 1.02, max: 1.1 } } };
-    expect(explain(busy, as(t5, 'host-cpu'), devbox, h100).metrics).toEqual([
+    const busy = { ...t5, bottleneck: 'host-bound' as const, proc: { ...t5.proc, thread_max_pct: { mean: 99.6, max: 100 }, cpu_cores: { mean: 1.02, max: 1.1 } } };
+    expect(explain(busy, as(t5, 'host-bound'), devbox, h100).metrics).toEqual([
       { what: 'busiest workload thread', a: '100%', b: 'n/a' },
       { what: 'workload cores', a: '1.02', b: 'n/a' },
       { what: 'busiest host core', a: '98%', b: '98%' },
@@ -69,41 +69,45 @@ describe('explain: the host facts and figures bearing on the label', () => {
     ]);
   });
 
-  it('gpu-compute: the GPU, driver and CUDA versions; SM activity and utilization', () => {
+  it('compute: the GPU, driver and CUDA versions; SM activity and utilization', () => {
     const d = stage(r, 'denoise');
     const e = explain(d, d, devbox, h100);
-    expect(e.labels).toEqual(['gpu-compute']);
+    expect(e.labels).toEqual(['compute']);
     expect(e.fingerprint.map((x) => x.what)).toEqual(['GPU', 'driver', 'CUDA (driver)']);
     expect(e.fingerprint[0]).toEqual({ what: 'GPU', a: 'unknown', b: 'NVIDIA H100 80GB HBM3' });
     expect(e.same).toEqual(['CUDA runtime (torch)', 'torch']);
     expect(e.metrics.map((m) => m.what)).toEqual(['SM active', 'GPU util']);
   });
 
-  it('offload: the PCIe link and memory; the host-to-device rate', () => {
-    const e = explain(as(t5, 'offload'), as(t5, 'gpu-compute'), devbox, h100);
-    expect(e.labels).toEqual(['offload', 'gpu-compute']);
-    expect(e.fingerprint.map((x) => x.what)).toEqual(['memory', 'GPU', 'GPU PCIe link (max)', 'driver', 'CUDA (driver)']);
-    expect(e.fingerprint.find((x) => x.what === 'GPU PCIe link (max)')).toEqual({ what: 'GPU PCIe link (max)', a: 'unknown', b: 'gen5 x16' });
+  // Offload is evidence on a GPU (GpuStage.offload, set by the report's offloadH2dMibps/offloadShare
+  // rule, pinned in rules tests), not a label: either stage carrying it brings in the offload facts.
+  const withOffload = (s: StageReport, on: boolean, mibps: number): StageReport => ({
+    ...s,
+    gpus: s.gpus.map((g) => ({ ...g, pcie_rx_mibps: mibps, offload: on ? { share: 0.4, h2d_mibps: mibps } : null })),
   });
 
-  it('sustained host-to-device traffic (1024 MiB/s or more on either host) brings in the offload facts', () => {
-    const d = stage(r, 'denoise');
-    const withH2d = (mibps: number): StageReport => ({ ...d, gpus: d.gpus.map((g) => ({ ...g, pcie_rx_mibps: mibps })) });
-    const e = explain(withH2d(1024), withH2d(0), devbox, h100);
-    expect(e.labels).toEqual(['gpu-compute', 'offload']);
-    expect(e.fingerprint.map((x) => x.what)).toContain('GPU PCIe link (max)');
-    expect(e.metrics[0]).toEqual({ what: 'PCIe host-to-device', a: '1024 MiB/s', b: '0 MiB/s' });
-    expect(explain(withH2d(1023), withH2d(0), devbox, h100).labels).toEqual(['gpu-compute']);
+  it('offload evidence on either host: the PCIe link and memory; the host-to-device rate', () => {
+    const i = as(t5, 'idle');
+    const e = explain(withOffload(as(t5, 'waiting'), true, 3200), withOffload(as(t5, 'waiting'), false, 0), devbox, h100);
+    expect(e.labels).toEqual(['waiting', 'offload']);
+    expect(e.fingerprint.map((x) => x.what)).toEqual(['memory', 'GPU', 'GPU PCIe link (max)', 'driver', 'CUDA (driver)']);
+    expect(e.fingerprint.find((x) => x.what === 'GPU PCIe link (max)')).toEqual({ what: 'GPU PCIe link (max)', a: 'unknown', b: 'gen5 x16' });
+    expect(e.metrics[0]).toEqual({ what: 'PCIe host-to-device', a: '3200 MiB/s', b: '0 MiB/s' });
+    // On the second host instead: the same facts.
+    expect(explain(withOffload(as(t5, 'waiting'), false, 0), withOffload(as(t5, 'waiting'), true, 3200), devbox, h100).labels).toEqual(['waiting', 'offload']);
+    // Without the evidence, host-to-device traffic alone does not bring them in.
+    expect(explain(withOffload(as(t5, 'waiting'), false, 3200), withOffload(as(t5, 'waiting'), false, 0), devbox, h100).labels).toEqual(['waiting']);
+    expect(explain(withOffload(i, false, 3200), i, devbox, h100).labels).toEqual(['idle']);
   });
 
   it('mixed or idle: every fact', () => {
-    const e = explain(as(t5, 'mixed'), as(t5, 'host-cpu'), devbox, h100);
+    const e = explain(as(t5, 'mixed'), as(t5, 'host-bound'), devbox, h100);
     expect(e.fingerprint.length + e.same.length).toBe(12);
   });
 
   it('says so when no bearing fact differs', () => {
-    const e = explain(as(t5, 'host-cpu'), as(t5, 'host-cpu'), h100, h100);
-    expect(explanationText(e)).toMatch(/^no host difference known that bears on host-cpu; same CPU sockets\/cores\/threads, torch CPU threads, torch, Python; busiest host core 98% vs 98%$/);
+    const e = explain(as(t5, 'host-bound'), as(t5, 'host-bound'), h100, h100);
+    expect(explanationText(e)).toMatch(/^no host difference known that bears on host-bound; same CPU sockets\/cores\/threads, torch CPU threads, torch, Python; busiest host core 98% vs 98%$/);
   });
 });
 

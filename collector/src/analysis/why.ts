@@ -9,12 +9,6 @@ import type { StageReport } from './report.js';
 /** A stage "differs" between hosts when one takes this many times as long as the other. */
 export const DIFFERS_RATIO = 1.1;
 
-/**
- * Host-to-device PCIe traffic (mean over the stage, either host) from which weights are being
- * swapped in (offload): the offload facts then bear on the stage whatever its label.
- */
-export const OFFLOAD_H2D_MIBPS = 1024;
-
 export interface Identity {
   host: HostFingerprint | null;
   workload: WorkloadRuntime | null;
@@ -29,7 +23,7 @@ export interface SideBySide {
 export interface Explanation {
   /**
    * The labels whose facts were consulted: the union of both hosts' labels for the stage, and
-   * `offload` where either moved OFFLOAD_H2D_MIBPS or more host to device.
+   * `offload` (evidence, not a label) where either stage has offload evidence on any GPU.
    */
   labels: string[];
   /** Fingerprint fields bearing on those labels that differ ("unknown" where a host did not show one). */
@@ -41,8 +35,9 @@ export interface Explanation {
 }
 
 const ALL = 'any';
-const CPU = ['host-cpu', ALL];
-const GPU = ['gpu-compute', 'gpu-waiting', 'communication', 'offload', ALL];
+// Keys are labels (thresholds.ts LABELS), plus `offload`: the stage's offload evidence (GpuStage.offload).
+const CPU = ['host-bound', ALL];
+const GPU = ['compute', 'waiting', 'communication', 'offload', ALL];
 const LINK = ['communication', 'offload', ALL];
 
 type Get<T> = (x: T) => string | null;
@@ -59,7 +54,7 @@ const FIELDS: ReadonlyArray<{ what: string; get: Get<Identity>; bears: readonly 
     bears: CPU,
   },
   { what: 'torch CPU threads', get: (i) => (i.workload?.torch_threads === undefined ? null : String(i.workload.torch_threads)), bears: CPU },
-  { what: 'NUMA nodes', get: (i) => (i.host?.numaNodes == null ? null : String(i.host.numaNodes)), bears: ['host-cpu', 'communication', ALL] },
+  { what: 'NUMA nodes', get: (i) => (i.host?.numaNodes == null ? null : String(i.host.numaNodes)), bears: ['host-bound', 'communication', ALL] },
   {
     what: 'memory',
     get: (i) => (i.host?.memory.totalMib == null ? null : [`${(i.host.memory.totalMib / 1024).toFixed(0)} GiB`, i.host.memory.type, num(i.host.memory.speedMts, ' MT/s')].filter(Boolean).join(' ')),
@@ -113,8 +108,9 @@ export function stageDiffers(ratio: number | null): boolean {
 
 export function explain(sa: StageReport, sb: StageReport, ia: Identity, ib: Identity): Explanation {
   const labels: string[] = [...new Set([sa.bottleneck, sb.bottleneck])];
-  const h2d = Math.max(gpuSum(sa, (g) => g.pcie_rx_mibps) ?? 0, gpuSum(sb, (g) => g.pcie_rx_mibps) ?? 0);
-  if (h2d >= OFFLOAD_H2D_MIBPS && !labels.includes('offload')) labels.push('offload');
+  // Weights swapped in over PCIe bear on the stage whatever its label: the report's own offload
+  // evidence (offloadH2dMibps for offloadShare of the stage) says so, one rule in one place.
+  if ([sa, sb].some((s) => s.gpus.some((g) => g.offload !== null))) labels.push('offload');
   // mixed and idle say nothing about which part is short: every fact bears on them.
   const keys = new Set(labels.some((l) => l === 'mixed' || l === 'idle') ? [ALL] : labels);
   const bears = (b: readonly string[]): boolean => b.some((x) => keys.has(x));

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { isStagewatchError, parseFlags, StagewatchError, UsageError } from '@stagewatch/shared';
-import { DEFAULT_THRESHOLDS } from '../analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS } from '../analysis/thresholds.js';
 import { makeReport, readThresholds, renderReport, REPORT_FORMATS, type ReportFormat } from '../report/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { emptyReportNote } from '../report/empty.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS } from '../analysis/thresholds.js';
 import { buildReport, type ReportInput } from '../analysis/report.js';
 import { addBreakdown } from '../analysis/spans-report.js';
 import { compareRuns, type RunFigures } from '../analysis/compare-runs.js';

@@ -1,9 +1,9 @@
-/** One colour per bottleneck label, shared by the HTML report and the web UI. */
+/** One colour per state and label, shared by the HTML report and the web UI. */
 export const BOTTLENECK_COLORS: Record<string, string> = {
-  'gpu-compute': '#2da44e',
-  'gpu-waiting': '#bf8700',
+  compute: '#2da44e',
   communication: '#0969da',
-  'host-cpu': '#cf222e',
+  waiting: '#bf8700',
+  'host-bound': '#cf222e',
   io: '#8250df',
   idle: '#8c959f',
   mixed: '#57606a',

@@ -7,7 +7,7 @@ import { smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { runOutcome } from './outcome.js';
-import { lineChartSvg, timelineSvg } from './svg.js';
+import { lineChartSvg, sharesBarSvg, sharesLegendSvg, timelineSvg } from './svg.js';
 
 /** Every agent-supplied string passes through here before it reaches HTML or SVG. */
 export const esc = (s: string): string =>
@@ -42,7 +42,7 @@ export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; ro
 <td class="num">${st.duration_s.toFixed(1)}</td><td class="num">${st.gpus.map((g) => n(g.util_pct?.mean)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.sm_active_pct?.mean)).join(' · ') || '–'}</td><td class="num">${st.gpus.map((g) => n(g.mem_used_mib.max)).join(' · ') || '–'}</td>
 <td class="num">${st.gpus.map((g) => n(g.power_w.mean)).join(' · ') || '–'}</td><td class="num">${n(st.host.cpu_pct.mean)}</td><td class="num">${n(st.proc.cpu_cores.mean, 2)}</td>
-<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
+<td class="num">${n(st.workload?.torch_reserved_mib.max)}</td><td>${sharesBarSvg(st.shares, st.no_data_s, st.duration_s)}</td><td>${badge(st.bottleneck)}</td><td class="ev">${esc(st.evidence)}${st.inferred ? `<br><i>inferred: ${esc(st.inferred)}</i>` : ''}</td></tr>`,
         )
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
@@ -50,7 +50,8 @@ export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; ro
 ${timelineSvg(h.stages, 900, s && s.t.length > 0 ? [s.start, s.end] : undefined)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}
-<table><thead><tr><th>stage</th><th>s</th><th>util %</th><th>SM active %</th><th>mem MiB</th><th>power W</th><th>host CPU %</th><th>workload cores</th><th>torch reserved MiB</th><th>bottleneck</th><th>evidence</th></tr></thead><tbody>
+${sharesLegendSvg()}
+<table><thead><tr><th>stage</th><th>s</th><th>util %</th><th>SM active %</th><th>mem MiB</th><th>power W</th><th>host CPU %</th><th>workload cores</th><th>torch reserved MiB</th><th>time shares</th><th>bottleneck</th><th>evidence</th></tr></thead><tbody>
 ${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : ''}${'breakdown' in h && h.breakdown ? breakdownHtml(h.breakdown) : ''}</section>`;
     })
     .join('\n');

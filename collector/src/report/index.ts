@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { StagewatchError } from '@stagewatch/shared';
-import { DEFAULT_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/bottleneck.js';
+import { DEFAULT_THRESHOLDS, RETIRED_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/thresholds.js';
 import { compareReports, type StageComparison } from '../analysis/compare.js';
-import { buildReport, type Report } from '../analysis/report.js';
+import type { Report } from '../analysis/report.js';
 import { addBreakdown, type SpannedReport } from '../analysis/spans-report.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { reportHtml } from './html.js';
-import { loadReportInput } from './load.js';
+import { reportFromStore } from './load.js';
 import { reportMarkdown } from './markdown.js';
-import { bucketSeries, type Series } from './series.js';
+import { bucketSeriesFromStore, type Series } from './series.js';
 
 export type ReportFormat = 'json' | 'md' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
@@ -17,8 +17,8 @@ export type ReportJson = SpannedReport & { compare?: StageComparison[]; vs?: Rep
 
 /** One run's report with its per-step span breakdown and headline figures. */
 export function runReport(store: SqliteStore, runId: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): SpannedReport {
-  const input = loadReportInput(store, runId);
-  return addBreakdown(buildReport(input, thresholds), input);
+  const { report, input } = reportFromStore(store, runId, thresholds);
+  return addBreakdown(report, input);
 }
 
 /** The report of one run, and with `vs` its stage-by-stage comparison with another. */
@@ -38,7 +38,7 @@ export function renderReport(r: ReportJson, format: ReportFormat, store?: Sqlite
   const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
   if (format === 'md') return reportMarkdown(r, cmp);
   const series: Record<string, Series> = {};
-  if (store) for (const h of r.hosts) series[h.host] = bucketSeries(h.host, store.samples(r.run.id, h.host), 900, r.thresholds.gpmLagMs);
+  if (store) for (const h of r.hosts) series[h.host] = bucketSeriesFromStore(store, r.run.id, h.host, 900, r.thresholds.gpmLagMs);
   return reportHtml(r, cmp, series);
 }
 
@@ -49,6 +49,8 @@ export function readThresholds(file: string): Thresholds {
   } catch (e) {
     throw new StagewatchError('usage', `--thresholds ${file}: ${(e as Error).message}`);
   }
+  const retired = raw !== null && typeof raw === 'object' ? Object.keys(raw).find((k) => k in RETIRED_THRESHOLDS) : undefined;
+  if (retired) throw new StagewatchError('usage', `--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
   const parsed = ThresholdsSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];

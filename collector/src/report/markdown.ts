@@ -3,6 +3,7 @@ import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
 import { runOutcome } from './outcome.js';
 import type { SpannedReport } from '../analysis/spans-report.js';
+import { STATES } from '../analysis/thresholds.js';
 import { breakdownMarkdown, headlineMarkdown } from './breakdown-md.js';
 import { fingerprintText } from './fingerprint-text.js';
 
@@ -43,11 +44,12 @@ export function reportMarkdown(r: Report | SpannedReport, compare?: { vs: Report
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${smActivityNote(h)}`, '');
     out.push(`Host: ${cell(fingerprintText(h.fingerprint))}`, '');
-    out.push('| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | bottleneck |');
-    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    // Time shares of the stage (the GPUs in its label, else the host), in % of covered time.
+    out.push(`| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | ${STATES.map((x) => `${x} %`).join(' | ')} | no data s | bottleneck |`);
+    out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${STATES.map(() => '---:').join(' | ')} | ---: | --- |`);
     for (const s of h.stages) {
       const name = `${'&nbsp;&nbsp;'.repeat(s.depth)}${cell(s.name)}${s.inferred ? ' (inferred)' : ''}${s.steps ? ` (${stepsText(s.steps)})` : ''}${s.unterminated ? ' (never ended)' : ''}`;
-      out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), `**${s.bottleneck}**`].join(' | ')} |`);
+      out.push(`| ${[name, s.duration_s.toFixed(1), ...gpuCells(s), n(s.host.cpu_pct.mean), n(s.host.cpu_core_max_pct.mean), `${n(s.proc.cpu_cores.mean, 2)}/${n(s.proc.cpu_cores.max, 2)}`, n(s.workload?.torch_reserved_mib.max), ...STATES.map((x) => n(s.shares[x] * 100)), n(s.no_data_s, 1), `**${s.bottleneck}**`].join(' | ')} |`);
     }
     out.push('');
     for (const s of h.stages) out.push(`- **${cell(s.name)}** (${s.bottleneck}): ${cell(s.evidence)}${s.inferred ? ` · inferred: ${cell(s.inferred)}` : ''}`);

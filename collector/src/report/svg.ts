@@ -1,4 +1,5 @@
 import type { StageReport } from '../analysis/report.js';
+import { STATES, type Shares } from '../analysis/thresholds.js';
 import type { Line, Series } from './series.js';
 import { seriesInfo } from './labels.js';
 import { yRange } from './scale.js';
@@ -84,4 +85,25 @@ ${bands}<line x1="${pad.l}" y1="${pad.t + hgt}" x2="${pad.l + w}" y2="${pad.t + 
 <text x="4" y="${pad.t + hgt / 2}" font-size="10" fill="#57606a">${esc(unit)}</text>
 <text x="${pad.l}" y="${height - 4}" font-size="10">${clock(t0)}</text><text x="${pad.l + w}" y="${height - 4}" font-size="10" text-anchor="end">${clock(t1)} UTC</text>
 ${lines}</svg>`;
+}
+
+/** A stage's time shares as one stacked bar, a segment per state in its colour. */
+export function sharesBarSvg(shares: Shares, noDataS: number, durationS: number, width = 140, height = 12): string {
+  let x = 0;
+  const segs = STATES.filter((s) => shares[s] > 0)
+    .map((s) => {
+      const w = shares[s] * width;
+      const rect = `<rect x="${x.toFixed(1)}" y="0" width="${w.toFixed(1)}" height="${height}" fill="${BOTTLENECK_COLORS[s]}"><title>${s} ${Math.round(shares[s] * 100)}%</title></rect>`;
+      x += w;
+      return rect;
+    })
+    .join('');
+  const gap = noDataS >= 0.05 && durationS > 0 ? `<title>no data for ${noDataS.toFixed(1)} s of ${durationS.toFixed(1)} s</title>` : '';
+  return `<svg class="shares" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="time shares">${gap}<rect width="${width}" height="${height}" fill="#f6f8fa"/>${segs}</svg>`;
+}
+
+/** The colour key for shares bars and badges. */
+export function sharesLegendSvg(width = 560): string {
+  const items = STATES.map((s, i) => `<rect x="${i * 92}" y="2" width="10" height="10" fill="${BOTTLENECK_COLORS[s]}"/><text x="${i * 92 + 14}" y="11" font-size="11">${s}</text>`).join('');
+  return `<svg class="legend" width="${width}" height="14" viewBox="0 0 ${width} 14" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="states">${items}</svg>`;
 }

@@ -36,6 +36,8 @@ export function samplePoint(s: StoredSample, ctx: SampleContext): Point {
     if (ctx.gpuUuid) p.tag('gpu_uuid', ctx.gpuUuid);
     if (ctx.gpuName) p.tag('gpu_name', ctx.gpuName);
   }
+  // One workload process rather than the tree total: its own series.
+  if (s.pid !== undefined) p.tag('pid', String(s.pid));
   for (const [k, v] of Object.entries(s.m)) p.floatField(k, v);
   return p;
 }

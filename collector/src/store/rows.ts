@@ -6,6 +6,8 @@ export interface SampleRow {
   source: number;
   gpu: number | null;
   m: Uint8Array;
+  dur_ms?: number | null;
+  pid?: number | null;
 }
 
 /** A marks row; gauges (JSON) only where the query selects them. */

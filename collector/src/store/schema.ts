@@ -87,6 +87,9 @@ export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type:
   { table: 'loss', column: 'corrupt', type: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'loss', column: 'rejected', type: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'loss', column: 'quarantined_samples', type: 'INTEGER NOT NULL DEFAULT 0' },
+  // The interval a reading covers, and the process a per-process reading is of (Sample.dur_ms, .pid).
+  { table: 'samples', column: 'dur_ms', type: 'REAL' },
+  { table: 'samples', column: 'pid', type: 'INTEGER' },
 ];
 
 /** The ALTER statements an existing store needs, given each table's present columns. */

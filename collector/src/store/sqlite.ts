@@ -12,6 +12,7 @@ import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, t
 import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
 import { applySchema, SOURCES } from './schema.js';
+import { ReportReads } from './report-reads.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
 export * from './rows.js';
@@ -26,7 +27,7 @@ const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<
  * exactly once however often it is resent.
  */
 export class SqliteStore {
-  /** Private: everything outside reads and writes through the methods here and sinkSource(). */
+  /** Private: everything outside reads and writes through the methods here, sinkSource() and reportReads(). */
   private readonly db: Database.Database;
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
@@ -34,6 +35,7 @@ export class SqliteStore {
   /** Read statements by SQL, prepared on first use and reused. */
   private readonly reads = new Map<string, Database.Statement>();
   private cursorReads: CursorReads | null = null;
+  private reportReadsOf: ReportReads | null = null;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
   private readonly dataStarts = new Map<number, number>();
@@ -85,6 +87,12 @@ export class SqliteStore {
     return this.cursorReads;
   }
 
+  /** What the report reads: samples a page at a time (report-reads.ts). */
+  reportReads(): ReportReads {
+    this.reportReadsOf ??= new ReportReads(this.db);
+    return this.reportReadsOf;
+  }
+
   /** GPU uuid and name by `host\u0000index`, for tags. */
   gpuTags(): Map<string, { uuid: string; name: string }> {
     return this.sinkSource().gpuTags();
@@ -92,8 +100,10 @@ export class SqliteStore {
 
   /** A samples row back into a sample of `host`. */
   sampleFromRow(r: SampleRow, host: string): StoredSample {
-    const base = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-    return r.gpu === null ? base : { ...base, gpu: r.gpu };
+    const s: StoredSample = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
+    // Optional fields only where stored (rows from older agents have no dur_ms, non-proc rows no pid).
+    for (const k of ['gpu', 'dur_ms', 'pid'] as const) if (r[k] !== null && r[k] !== undefined) s[k] = r[k];
+    return s;
   }
 
   private newMetricId(name: string): number {
@@ -174,7 +184,7 @@ export class SqliteStore {
         for (const smp of batch.samples) {
           const t = Math.round(smp.t - shift);
           if (t < first) first = t;
-          s.insertSample.run(rid, hid, t, SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf));
+          s.insertSample.run(rid, hid, t, SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf), smp.dur_ms ?? null, smp.pid ?? null);
         }
         for (const k of batch.marks) {
           if (k.t - shift < first) first = Math.floor(k.t - shift);
@@ -214,7 +224,7 @@ export class SqliteStore {
   *samples(runId: string, host?: string): Generator<StoredSample> {
     const rows = this
       .stmt(
-        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
+        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m, s.dur_ms, s.pid FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
          WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
       )
       .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<SampleRow & { host: string }>;
@@ -261,7 +271,7 @@ export class SqliteStore {
       .get(host) as { rid: number; hid: number; runId: string } | undefined;
     if (!cur) return { runId: null, samples: [], marks: [] };
     const rows = this
-      .stmt('SELECT t, source, gpu, m FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
+      .stmt('SELECT t, source, gpu, m, dur_ms, pid FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
       .all(cur.rid, cur.hid, since) as SampleRow[];
     const samples = rows.map((r) => this.sampleFromRow(r, host));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };

@@ -1,0 +1,42 @@
+/**
+ * Replays the designed-phase capture (test/gpu/phases.sh on a real GPU; its store.sqlite.gz
+ * copied to test/fixtures/phases-h100/) through the report and checks each phase against
+ * test/gpu/phases-design.json: the label exactly, every state's share within 10 points.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StageReport } from '../collector/src/analysis/report.js';
+import { STATES } from '../collector/src/analysis/labels.js';
+import { makeReport } from '../collector/src/report/index.js';
+import { SqliteStore } from '../collector/src/store/sqlite.js';
+import { ROOT } from './helpers/fixtures.js';
+
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'phases-h100', 'store.sqlite.gz');
+const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases-design.json'), 'utf8')) as {
+  run: string;
+  phases: Array<{ stage: string; label: string; shares: Partial<Record<(typeof STATES)[number], number>> }>;
+};
+
+describe.skipIf(!existsSync(FIXTURE))('the designed phases captured on a real GPU (test/gpu/phases.sh)', () => {
+  let stages: StageReport[] = [];
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-phases-'));
+    writeFileSync(path.join(dir, 'stagewatch.sqlite'), gunzipSync(readFileSync(FIXTURE)));
+    const store = new SqliteStore(dir);
+    stages = makeReport(store, design.run).hosts.flatMap((h) => h.stages);
+    store.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(design.phases.map((p) => [p.stage, p] as const))('%s', (_name, p) => {
+    const s = stages.find((x) => x.name === p.stage);
+    expect(s, `stage ${p.stage} in the capture`).toBeDefined();
+    const got = Object.fromEntries(STATES.map((k) => [k, s?.shares[k]]));
+    for (const k of STATES) expect(Math.abs((s?.shares[k] ?? 0) - (p.shares[k] ?? 0)), `${p.stage} ${k}: ${JSON.stringify(got)}; ${s?.evidence}`).toBeLessThanOrEqual(0.1);
+    expect(s?.bottleneck, s?.evidence).toBe(p.label);
+  });
+});
