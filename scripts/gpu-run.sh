@@ -11,8 +11,10 @@ N=/tmp/node
   echo "## host fingerprint"; $N "$C/fingerprint.mjs" "$SW/agent.mjs" "$OUT"
   $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata 2> /tmp/collector.log &
   sleep 1
+  echo "## NVML calls beyond the basics, against a CUDA load (test/gpu/nvml-check.mjs)"
+  OUT="$OUT" $N "$C/nvml-check.mjs" "$SW/agent.mjs" "$C/torch_load.py" > /tmp/nvml-check.log 2>&1; echo "nvml-check exit=$?"; head -c 3000 /tmp/nvml-check.log
   echo "## overhead and agreement, while the workload runs"
-  STAGEWATCH_COLLECTOR=ws://127.0.0.1:7711 $N "$C/measure.mjs" "$SW/agent.mjs" "$OUT" 60 > /tmp/measure.log 2>&1 &
+  STAGEWATCH_COLLECTOR=ws://127.0.0.1:7711 $N "$C/measure.mjs" "$SW/agent.mjs" "$OUT" 60 "$C/torch_load.py" > /tmp/measure.log 2>&1 &
   M=$!
   echo "## workload"
   $N "$SW/agent.mjs" run --collector ws://127.0.0.1:7711 --run-id h100-wan --preset wan --interval-ms 100 \

@@ -18,8 +18,7 @@ cp -r node_modules/koffi/{index.js,package.json,lib} .carry/sw/node_modules/koff
 cp -r node_modules/koffi/build/koffi/linux_x64 .carry/sw/node_modules/koffi/build/koffi/
 for m in better-sqlite3 bindings file-uri-to-path; do mkdir -p .carry/sw/node_modules/$m && cp -r node_modules/$m/{package.json,lib} .carry/sw/node_modules/$m/ 2>/dev/null || cp -r node_modules/$m/* .carry/sw/node_modules/$m/; done
 mkdir -p .carry/sw/node_modules/better-sqlite3/build/Release && cp node_modules/better-sqlite3/build/Release/better_sqlite3.node .carry/sw/node_modules/better-sqlite3/build/Release/
-cp ../shared/tools/gpu-capture/workload.py test/gpu/workload_with_marks.py test/gpu/measure.mjs test/gpu/seed_workload.py test/gpu/seed-run.sh test/gpu/seed-check.py .carry/
-cp ../shared/tools/gpu-capture/workload.py test/gpu/workload_with_marks.py test/gpu/measure.mjs test/gpu/fingerprint.mjs .carry/
+cp ../shared/tools/gpu-capture/workload.py test/gpu/workload_with_marks.py test/gpu/measure.mjs test/gpu/nvml-check.mjs test/gpu/nvml-calls.mjs test/gpu/torch_load.py test/gpu/fingerprint.mjs test/gpu/seed_workload.py test/gpu/seed-run.sh test/gpu/seed-check.py .carry/
 mkdir -p .carry/agent/clients/python && cp agent/clients/python/stagewatch.py .carry/agent/clients/python/
 # The release archive too, for test/gpu/release-check.sh.
 node scripts/release.mjs --out .carry linux-x64 >/dev/null

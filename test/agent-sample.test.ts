@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,11 +45,13 @@ describe('stagewatch-agent probe --json against the replayed H100', () => {
 describe('stagewatch-agent sample against the replayed H100', () => {
   it('yields the capture\'s values, in order, for every GPU, from one long-running nvidia-smi', async () => {
     const state = tempDir();
-    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '4', '--pid', String(process.pid)], {
+    // The workload: a process that keeps one thread busy.
+    const workload = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '4', '--pid', String(workload.pid)], {
       STAGEWATCH_FAKE_SMI_GPUS: '2',
       STAGEWATCH_FAKE_SMI_STATE: state,
       ...FAST,
-    });
+    }).finally(() => workload.kill('SIGKILL'));
     expect(r.exitCode).toBe(0);
     for (const l of r.lines) {
       if (l.source === 'health') SamplerHealthSchema.parse(l);
@@ -83,14 +86,24 @@ describe('stagewatch-agent sample against the replayed H100', () => {
     const invocations = readFileSync(path.join(state, 'invocations.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { args: string[] });
     expect(invocations.filter((i) => i.args.includes('-lms'))).toHaveLength(1);
 
+    // Host CPU every tick; memory, load, disk and network once a second: every host key, each sample its interval.
     const host = r.lines.filter((l) => l.source === 'host');
-    expect(host.length).toBeGreaterThan(20);
-    for (const k of Object.keys(HOST_METRICS)) expect(host[0]?.m, k).toHaveProperty(k);
+    expect(host.filter((l) => l.m && 'cpu_pct' in l.m).length).toBeGreaterThan(20);
+    for (const k of Object.keys(HOST_METRICS)) expect(host.some((l) => l.m && k in l.m), k).toBe(true);
     expect(host[0]?.m).toHaveProperty('cpu0_pct');
+    expect(host.every((l) => (l.dur_ms ?? 0) > 0)).toBe(true);
+    // The workload tree as a total, and its process on its own, with its busiest thread.
     const proc = r.lines.filter((l) => l.source === 'proc');
-    expect(proc.length).toBeGreaterThan(20);
-    for (const k of Object.keys(PROC_METRICS)) expect(proc[0]?.m, k).toHaveProperty(k);
-    expect(proc.at(-1)?.m?.rss_mib).toBeGreaterThan(10);
+    const tree = proc.filter((l) => l.pid === undefined);
+    expect(tree.length).toBeGreaterThan(20);
+    for (const k of ['cpu_cores', 'rss_mib', 'threads', 'procs'] as const) expect(tree.at(-1)?.m, k).toHaveProperty(k);
+    expect(tree.some((l) => l.m && 'thread_max_pct' in l.m)).toBe(true);
+    expect(tree.at(-1)?.m?.rss_mib).toBeGreaterThan(10);
+    const mine = proc.filter((l) => l.pid === workload.pid);
+    expect(mine.length).toBeGreaterThan(20);
+    expect(mine.some((l) => l.m && 'thread_max_pct' in l.m)).toBe(true);
+    expect(Object.keys(mine.at(-1)?.m ?? {}).every((k) => k in PROC_METRICS)).toBe(true);
+    expect(gpuQuerySamples(r.lines, 0).every((l) => (l.dur_ms ?? 0) > 0)).toBe(true);
 
     const gpuHealth = healthOf(r.lines, 'gpu.nvidia-smi').at(-1);
     expect(gpuHealth).toMatchObject({ restarts: 0, absent: { fan_pct: { '[N/A]': expect.any(Number) } } });

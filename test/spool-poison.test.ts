@@ -57,12 +57,14 @@ describe('a spool entry the collector refuses, or that is damaged, is quarantine
 
   it('quarantines a damaged file on disk as corrupt and sends the rest', async () => {
     const logs: string[] = [];
-    const spool = Spool.open(tempDir(), 1 << 20, (m) => logs.push(m), 'damaged');
-    for (let i = 1; i <= 4; i++) spool.append(1, batch('damaged-run', [sample(i)], spool.loss));
-    const name = readdirSync(spool.dir).find((f) => f.startsWith('000000000003-')) as string;
-    const bytes = readFileSync(path.join(spool.dir, name));
+    const writer = Spool.open(tempDir(), 1 << 20, () => {}, 'damaged');
+    for (let i = 1; i <= 4; i++) writer.append(1, batch('damaged-run', [sample(i)], writer.loss));
+    const name = readdirSync(writer.dir).find((f) => f.startsWith('000000000003-')) as string;
+    const bytes = readFileSync(path.join(writer.dir, name));
     bytes[20] = 0x20;
-    writeFileSync(path.join(spool.dir, name), bytes);
+    writeFileSync(path.join(writer.dir, name), bytes);
+    // The agent that wrote the batches sends them from memory; a restarted one reads the damaged file.
+    const spool = Spool.open(writer.dir, 1 << 20, (m) => logs.push(m), 'damaged');
     const c = client(spool, 'damaged-run', logs);
     c.start();
     expect(await c.drain(20_000)).toBe(true);

@@ -9,10 +9,13 @@ import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { GpmDmonSampler } from './samplers/gpm-dmon.js';
 import { HostSampler } from './samplers/host.js';
 import { NvidiaSmiSampler } from './samplers/nvidia-smi.js';
+import { nvmlCaps } from './nvml/caps.js';
+import { NvmlProcesses } from './nvml/processes.js';
 import { ProcTreeSampler } from './samplers/proc.js';
+import { Ticker } from './samplers/ticker.js';
 import { DcgmSampler } from './samplers/dcgm.js';
 import { openDcgm, type DcgmSession } from './dcgm/session.js';
-import type { Sampler, SamplerContext } from './samplers/types.js';
+import type { GpuProcessSource, Sampler, SamplerContext } from './samplers/types.js';
 
 export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
 export const GPU_BACKENDS: readonly GpuBackend[] = ['auto', 'nvml', 'nvidia-smi'];
@@ -48,16 +51,19 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     host,
     log: opts.log,
     onHealthChange: (s) => opts.onHealth(s.health(Date.now())),
+    ticker: new Ticker(opts.intervalMs),
   };
   const backend = opts.gpuBackend ?? 'auto';
   const opened = backend === 'nvidia-smi' ? null : openNvml();
   const fast = opened && 'api' in opened && opened.devices.length === 0 ? { error: 'NVML sees no GPU' } : opened;
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
-    samplers.push(new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs));
-    const probed = nvmlProbe(fast.api.version, fast.devices);
-    withDcgm(samplers, probed, fast.devices.filter((d) => !d.gpm).map((d) => d.index), ctx, opts);
-    return begin(samplers, probed, ctx, opts);
+    const nvml = new NvmlSampler(ctx, fast.api, fast.devices, opts.intervalMs);
+    samplers.push(nvml);
+    const gpuProcs = new NvmlProcesses(fast.api, fast.devices, opts.intervalMs);
+    const probed = nvmlProbe(fast.api.version, fast.devices, fast.api);
+    nvml.leaveLinkRatesTo(withDcgm(samplers, probed, fast.devices.filter((d) => !d.gpm).map((d) => d.index), ctx, opts));
+    return begin(samplers, probed, ctx, opts, gpuProcs);
   }
   const nvmlError = fast && 'error' in fast ? fast.error : 'not tried (--gpu-backend nvidia-smi)';
   if (backend === 'nvml') {
@@ -100,8 +106,9 @@ export function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: s
 }
 
 /** What the probe says when GPUs are sampled through NVML (or, with no devices, not at all). */
-export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDevice[]): ProbeResult {
+export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDevice[], api?: NvmlApi): ProbeResult {
   return {
+    ...(api ? nvmlCaps(api, devices) : {}),
     nvidiaSmi: { path: null, version: null, error: null },
     gpus: devices.map((d) => ({ index: d.index, uuid: d.uuid, name: d.name, memTotalMib: d.memTotalMib === null ? null : Math.round(d.memTotalMib), migMode: d.migMode })),
     gpm: devices.some((d) => d.gpm),
@@ -137,10 +144,13 @@ export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, interv
   }
   probed.dcgm = { active: true, mode: opened.mode, lib: opened.api.lib, gpus: opened.gpuIds, error: null };
   if (!probed.gpm) probed.smActivity = 'dcgm';
+  // DCGM's profiling gives these GPUs' PCIe/NVLink rates too; NVML's counters then stay unread.
+  for (const c of probed.gpuCaps ?? []) if (!c.gpm && opened.gpuIds.includes(c.index)) c.linkRates = 'dcgm';
   return opened;
 }
 
-function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): void {
+/** Adds the DCGM sampler where DCGM profiles; returns the GPUs it samples (none without DCGM). */
+function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): number[] {
   const opened = tryDcgm(probed, noGpm, opts.intervalMs, opts.dcgm !== false);
   if (opened) {
     samplers.push(new DcgmSampler(ctx, opened, opts.intervalMs));
@@ -151,11 +161,13 @@ function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | un
   } else if (probed.smActivity === 'none' && probed.backend !== 'none') {
     opts.log(`no SM activity on this host (GPM: no; DCGM: ${probed.dcgm?.error ?? '?'}): sm_active_pct is absent; util_pct is not SM activity`);
   }
+  return opened ? opened.gpuIds : [];
 }
 
-function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions): Sampling {
+function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, opts: SamplingOptions, gpuProcs?: GpuProcessSource): Sampling {
   samplers.push(new HostSampler(ctx, opts.intervalMs));
-  if (opts.pid !== undefined) samplers.push(new ProcTreeSampler(ctx, opts.pid, opts.intervalMs));
+  const tree = (pid: number): ProcTreeSampler => new ProcTreeSampler(ctx, pid, opts.intervalMs, gpuProcs ? { gpuProcs } : {});
+  if (opts.pid !== undefined) samplers.push(tree(opts.pid));
   for (const s of samplers) s.start(opts.onSample);
   const healthTimer = setInterval(() => {
     const now = Date.now();
@@ -165,7 +177,7 @@ function begin(samplers: Sampler[], probed: ProbeResult, ctx: SamplerContext, op
     probe: probed,
     samplers,
     watchPid(pid) {
-      const s = new ProcTreeSampler(ctx, pid, opts.intervalMs);
+      const s = tree(pid);
       samplers.push(s);
       s.start(opts.onSample);
     },

@@ -26,6 +26,34 @@ export const ProbeResultSchema = z.object({
   nvml: z.object({ loaded: z.boolean(), driverVersion: z.string().nullable(), error: z.string().nullable() }).optional(),
   /** What GPU sampling uses on this host: NVML directly, nvidia-smi, or nothing (host only). */
   backend: z.enum(['nvml', 'nvidia-smi', 'none']).optional(),
+  /**
+   * Per GPU, through NVML: GPM, utilization with NVML's sample times, link capacity (null where
+   * unknown), and where PCIe/NVLink rates come from (GPM; DCGM profiling where it samples a GPU
+   * without GPM; NVML byte counters; NVML PCIe throughput).
+   */
+  gpuCaps: z
+    .array(
+      z.object({
+        index: z.number().int().nonnegative(),
+        gpm: z.boolean(),
+        utilSamples: z.boolean(),
+        nvlinkActiveLinks: z.number().int().nonnegative().nullable(),
+        nvlinkCapacityMibps: z.number().nullable(),
+        pcieCapacityMibps: z.number().nullable(),
+        linkRates: z.enum(['gpm', 'dcgm', 'nvml-counters', 'nvml-throughput', 'none']),
+      }),
+    )
+    .optional(),
+  /** Per-process sampling: busiest-thread source, and whether NVML maps processes to GPUs here. */
+  perProcess: z
+    .object({
+      threads: z.enum(['schedstat', 'stat']),
+      gpu: z.boolean(),
+      /** Processes NVML lists on all GPUs now, and why it cannot list them where it cannot. */
+      gpuProcessesListed: z.number().int().nonnegative(),
+      gpuError: z.string().nullable(),
+    })
+    .optional(),
   /** Where SM activity comes from: GPM (Hopper and newer), DCGM profiling (where GPM is not), or nowhere. */
   smActivity: z.enum(['gpm', 'dcgm', 'none']).optional(),
   /** DCGM, tried where a GPU has no GPM: whether it gives profiling metrics, through what, for which GPUs, or why not. */

@@ -9,6 +9,8 @@ export interface Line {
   host: string;
   source: string;
   gpu?: number;
+  pid?: number;
+  dur_ms?: number;
   m?: Record<string, number>;
   sampler?: string;
   state?: string;

@@ -3,6 +3,7 @@ import { probe, resolveNvidiaSmi } from '../probe.js';
 import { closeDcgm } from '../dcgm/session.js';
 import { nvmlProbe, openNvml, tryDcgm } from '../sampling.js';
 import { parseFlags } from '@stagewatch/shared';
+import { threadCpuSource } from '../procfs/threads.js';
 
 export const PROBE_FLAGS = { json: { type: 'boolean' }, fingerprint: { type: 'boolean' }, 'no-dcgm': { type: 'boolean' } } as const;
 
@@ -19,16 +20,17 @@ export async function probeCommand(argv: string[]): Promise<number> {
   const opened = openNvml();
   let noGpm: number[] | undefined = r.nvidiaSmi.error ? undefined : r.gpm ? [] : r.gpus.map((g) => g.index);
   if ('api' in opened) {
-    const fast = nvmlProbe(opened.api.version, opened.devices);
+    const fast = nvmlProbe(opened.api.version, opened.devices, opened.api);
     r.nvml = fast.nvml;
     if (fast.gpus.length > 0) {
-      Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml' });
+      Object.assign(r, { gpus: fast.gpus, gpm: fast.gpm, gpmIds: fast.gpmIds, gpmError: null, backend: 'nvml', gpuCaps: fast.gpuCaps, perProcess: fast.perProcess });
       noGpm = opened.devices.filter((d) => !d.gpm).map((d) => d.index);
     }
   } else {
     r.nvml = { loaded: false, driverVersion: null, error: opened.error };
   }
   r.backend ??= r.nvidiaSmi.error ? 'none' : 'nvidia-smi';
+  r.perProcess ??= { threads: threadCpuSource(), gpu: false, gpuProcessesListed: 0, gpuError: `needs NVML (${r.nvml?.error ?? 'not loaded'})` };
   // DCGM is opened, watched and released again: the answer is whether profiling really works here.
   const session = tryDcgm(r, noGpm, 1000, values['no-dcgm'] !== true);
   if (session) closeDcgm(session);
@@ -45,6 +47,11 @@ export async function probeCommand(argv: string[]): Promise<number> {
     `DCGM      ${r.dcgm?.active ? `profiling through ${r.dcgm.mode === 'hostengine' ? 'nv-hostengine' : 'an embedded host engine'} (${r.dcgm.lib}) on GPU(s) ${r.dcgm.gpus.join(', ')}` : `no (${r.dcgm?.error ?? '?'})`}`,
     `SM activity from ${r.smActivity ?? 'none'}`,
     `fields    ${r.fields.supported.length} supported${r.fields.unsupported.length ? `; unsupported: ${r.fields.unsupported.join(', ')}` : ''}`,
+    ...(r.gpuCaps ?? []).map(
+      (c) =>
+        `GPU ${c.index} caps  GPM ${c.gpm ? 'yes' : 'no'}; utilization ${c.utilSamples ? 'with NVML sample times' : 'as read'}; NVLink ${c.nvlinkActiveLinks ?? 'n/a'} active${c.nvlinkCapacityMibps !== null ? ` (${c.nvlinkCapacityMibps} MiB/s)` : ''}; PCIe ${c.pcieCapacityMibps ?? '?'} MiB/s; link rates from ${c.linkRates}`,
+    ),
+    ...(r.perProcess ? [`processes busiest thread from ${r.perProcess.threads}; GPU per process ${r.perProcess.gpu ? `yes (${r.perProcess.gpuProcessesListed} listed now)` : `no (${r.perProcess.gpuError})`}`] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

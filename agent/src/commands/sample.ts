@@ -31,8 +31,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   }
   const host = typeof values.host === 'string' ? values.host : undefined;
   if (host !== undefined && host.trim() === '') throw new UsageError('--host must not be empty');
+  // A tick emits several samples: they go out in one write (one syscall) once the tick is done.
+  let pending = '';
   const out = (o: unknown): void => {
-    if (!process.stdout.destroyed) process.stdout.write(`${JSON.stringify(o)}\n`);
+    if (pending === '') setImmediate(() => {
+      if (!process.stdout.destroyed) process.stdout.write(pending);
+      pending = '';
+    });
+    pending += `${JSON.stringify(o)}\n`;
   };
   const sampling = await startSampling({
     intervalMs,

@@ -10,6 +10,8 @@ type KoffiFn = (...args: unknown[]) => unknown;
 
 export const NVML_SUCCESS = 0;
 export const NVML_ERROR_NOT_SUPPORTED = 3;
+export const NVML_ERROR_NOT_FOUND = 6;
+export const NVML_ERROR_INSUFFICIENT_SIZE = 7;
 const NVML_TEMPERATURE_GPU = 0;
 const NVML_CLOCK_SM = 1;
 const NVML_CLOCK_MEM = 2;
@@ -95,6 +97,15 @@ export function loadNvml(libPath = process.env.STAGEWATCH_NVML_LIB ?? 'libnvidia
     gpmFree: 'int nvmlGpmSampleFree(nvmlGpmSample_t sample)',
     gpmGet: 'int nvmlGpmSampleGet(nvmlDevice_t device, nvmlGpmSample_t sample)',
     gpmMetrics: 'int nvmlGpmMetricsGet(_Inout_ nvmlGpmMetricsGet_t *metrics)',
+    // Arrays of structs go through Buffers decoded in nvml/decode.ts: koffi would otherwise turn
+    // every element into a JS object on each call.
+    fieldValues: 'int nvmlDeviceGetFieldValues(nvmlDevice_t device, int valuesCount, void *values)',
+    samples: 'int nvmlDeviceGetSamples(nvmlDevice_t device, int type, unsigned long long lastSeenTimeStamp, _Out_ int *sampleValType, _Inout_ unsigned int *sampleCount, void *samples)',
+    nvLinkState: 'int nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link, _Out_ int *isActive)',
+    nvLinkVersion: 'int nvmlDeviceGetNvLinkVersion(nvmlDevice_t device, unsigned int link, _Out_ unsigned int *version)',
+    computeProcs: 'int nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, _Inout_ unsigned int *infoCount, void *infos)',
+    processUtil: 'int nvmlDeviceGetProcessUtilization(nvmlDevice_t device, void *utilization, _Inout_ unsigned int *processSamplesCount, unsigned long long lastSeenTimeStamp)',
+    pcieThroughput: 'int nvmlDeviceGetPcieThroughput(nvmlDevice_t device, int counter, _Out_ unsigned int *value)',
   };
   const call: Record<string, KoffiFn> = {};
   for (const [k, d] of Object.entries(decls)) {

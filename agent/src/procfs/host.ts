@@ -9,20 +9,39 @@ export interface CpuTimes {
   total: number;
 }
 
-/** `/proc/stat` cpu lines: `cpu` (all) and `cpuN`. iowait counts as idle, as top does. */
+/**
+ * `/proc/stat` cpu lines: `cpu` (all) and `cpuN`. iowait counts as idle, as top does. The cpu lines
+ * come first; scanning stops at the first other line, so the long `intr` line is never split, and
+ * numbers are read from char codes (this runs every tick; a regex and split per line cost several
+ * times more, and the garbage they leave makes GC run).
+ */
 export function parseProcStatCpu(text: string): { all: CpuTimes; cores: CpuTimes[] } {
   let all: CpuTimes = { busy: 0, total: 0 };
   const cores: CpuTimes[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^cpu(\d*)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const v = (m[2] as string).trim().split(/\s+/).map(Number);
+  const n = text.length;
+  let i = 0;
+  while (i + 3 < n && text.charCodeAt(i) === 99 /* c */ && text.startsWith('cpu', i)) {
+    i += 3;
+    let core = -1;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) core = (core < 0 ? 0 : core * 10) + c - 48;
     // user nice system idle iowait irq softirq steal [guest guest_nice: already inside user/nice]
-    const total = v.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    let total = 0;
+    let idle = 0;
+    for (let field = 0; field < 10; field++) {
+      while (text.charCodeAt(i) === 32) i++;
+      let c = text.charCodeAt(i);
+      if (!(c >= 48 && c <= 57)) break;
+      let v = 0;
+      for (; c >= 48 && c <= 57; c = text.charCodeAt(++i)) v = v * 10 + c - 48;
+      if (field < 8) total += v;
+      if (field === 3 || field === 4) idle += v;
+    }
     const t = { busy: total - idle, total };
-    if (m[1] === '') all = t;
-    else cores[Number(m[1])] = t;
+    if (core < 0) all = t;
+    else cores[core] = t;
+    const eol = text.indexOf('\n', i);
+    if (eol < 0) break;
+    i = eol + 1;
   }
   return { all, cores };
 }

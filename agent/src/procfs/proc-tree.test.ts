@@ -12,7 +12,7 @@ describe('/proc/<pid> parsers', () => {
 
   it('survives a command name with spaces and parentheses', () => {
     const line = '4242 (python3 (T5) x) R 17 4242 17 0 -1 4194304 1 0 0 0 250 50 0 0 20 0 9 0 123456 1000 200 18446744073709551615';
-    expect(parsePidStat(line)).toEqual({ pid: 4242, ppid: 17, cpuTicks: 300, threads: 9, startTicks: 123456 });
+    expect(parsePidStat(line)).toEqual({ pid: 4242, ppid: 17, cpuTicks: 300, threads: 9, startTicks: 123456, rssPages: 200 });
     expect(parsePidStat('garbage')).toBeNull();
   });
 
@@ -24,7 +24,7 @@ describe('/proc/<pid> parsers', () => {
   });
 
   it('counts CPU in cores, new children from their start, reused pids afresh', () => {
-    const p = (pid: number, cpuTicks: number, startTicks: number): [number, ProcStat] => [pid, { pid, ppid: 1, cpuTicks, threads: 1, startTicks }];
+    const p = (pid: number, cpuTicks: number, startTicks: number): [number, ProcStat] => [pid, { pid, ppid: 1, cpuTicks, threads: 1, startTicks, rssPages: 0 }];
     const prev = new Map([p(10, 1000, 50), p(11, 500, 60)]);
     // 10 used 100 ticks, 11 was replaced by a new process started after prev (its 30 ticks count),
     // 12 is new since prev (20 ticks).

@@ -8,6 +8,8 @@ export interface ProcStat {
   threads: number;
   /** Start time after boot, in clock ticks: tells a reused pid apart. */
   startTicks: number;
+  /** Resident set in pages (field 24): VmRSS without a second read of `status`. */
+  rssPages: number;
 }
 
 /** `/proc/<pid>/stat`. The command name may hold spaces and parentheses, so fields start after the last `)`. */
@@ -23,8 +25,37 @@ export function parsePidStat(text: string): ProcStat | null {
   const stime = Number(f[12]);
   const threads = Number(f[17]);
   const startTicks = Number(f[19]);
-  if (![pid, ppid, utime, stime, threads, startTicks].every(Number.isFinite)) return null;
-  return { pid, ppid, cpuTicks: utime + stime, threads, startTicks };
+  const rssPages = Number(f[21]);
+  if (![pid, ppid, utime, stime, threads, startTicks, rssPages].every(Number.isFinite)) return null;
+  return { pid, ppid, cpuTicks: utime + stime, threads, startTicks, rssPages };
+}
+
+/** CPU time of a task in ns: the first field of `/proc/<pid>/task/<tid>/schedstat`. */
+export function parseSchedstatNs(text: string): number | null {
+  const v = Number(text.slice(0, text.indexOf(' ')));
+  return text.indexOf(' ') > 0 && Number.isFinite(v) ? v : null;
+}
+
+/** The most recently created pid (or thread id): the fifth field of `/proc/loadavg`. */
+export function parseLoadavgLastPid(text: string): number | null {
+  const v = Number(text.trim().split(/\s+/)[4]);
+  return Number.isInteger(v) ? v : null;
+}
+
+/** RANK from a `/proc/<pid>/environ` (NUL-separated), as torchrun sets it; null if absent or not a number. */
+export function parseEnvironRank(environ: string): number | null {
+  for (const entry of environ.split('\0')) {
+    if (!entry.startsWith('RANK=')) continue;
+    const v = entry.slice(5);
+    return /^\d{1,7}$/.test(v) ? Number(v) : null;
+  }
+  return null;
+}
+
+/** The kernel's page size in bytes from a `/proc/<pid>/smaps` text (its first KernelPageSize line). */
+export function parseSmapsPageSize(text: string): number | null {
+  const m = /^KernelPageSize:\s+(\d+) kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : null;
 }
 
 /** VmRSS from `/proc/<pid>/status`, in KiB; kernel threads and zombies have none. */
@@ -55,9 +86,16 @@ export function treePids(root: number, stats: Iterable<Pick<ProcStat, 'pid' | 'p
 }
 
 /**
- * CPU of the tree between two readings, in cores. A process seen for the first time is counted
- * from its start, if it started inside the interval, so short-lived workers are not lost.
+ * CPU ticks a process used since the previous reading. A process seen for the first time counts
+ * from its start if it started inside the interval (short-lived workers are not lost); one that
+ * is older than that (first seen late) has no known share of this interval: null.
  */
+export function ticksSince(before: ProcStat | undefined, s: ProcStat, prevTicksSinceBoot: number): number | null {
+  if (before && before.startTicks === s.startTicks) return Math.max(0, s.cpuTicks - before.cpuTicks);
+  return s.startTicks >= prevTicksSinceBoot ? s.cpuTicks : null;
+}
+
+/** CPU of the tree between two readings, in cores (see ticksSince for processes new to it). */
 export function treeCpuCores(
   prev: ReadonlyMap<number, ProcStat>,
   cur: ReadonlyMap<number, ProcStat>,
@@ -67,10 +105,6 @@ export function treeCpuCores(
 ): number {
   if (elapsedS <= 0) return 0;
   let ticks = 0;
-  for (const [pid, s] of cur) {
-    const before = prev.get(pid);
-    if (before && before.startTicks === s.startTicks) ticks += Math.max(0, s.cpuTicks - before.cpuTicks);
-    else if (s.startTicks >= prevTicksSinceBoot) ticks += s.cpuTicks;
-  }
+  for (const [pid, s] of cur) ticks += ticksSince(prev.get(pid), s, prevTicksSinceBoot) ?? 0;
   return ticks / clkTck / elapsedS;
 }

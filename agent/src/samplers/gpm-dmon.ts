@@ -7,9 +7,11 @@ import { AbsentCounter, type Emit, type Sampler, type SamplerContext } from './t
 
 /**
  * dmon prints a GPM row about a second after the activity it describes (seen in the H100
- * capture: GPM lags utilization by ~1 s), so rows are stamped that much earlier.
+ * capture: GPM lags utilization by ~1 s, so a one-second window is centred a second before the
+ * row prints). A row is stamped at its window's end, DMON_GPM_END_LAG_MS before it printed,
+ * with dur_ms the window (`-d`, whole seconds).
  */
-export const DMON_GPM_LAG_MS = 1000;
+export const DMON_GPM_END_LAG_MS = 500;
 
 export interface GpmDmonSamplerOptions {
   smiPath: string;
@@ -29,12 +31,14 @@ export class GpmDmonSampler implements Sampler {
   private readonly proc: SupervisedLines;
   private parser = new DmonParser();
   private emit: Emit = () => {};
+  private readonly delayMs: number;
 
   constructor(
     private readonly ctx: SamplerContext,
     opts: GpmDmonSamplerOptions,
   ) {
     const delayS = Math.min(600, Math.max(1, Math.round(opts.intervalMs / 1000)));
+    this.delayMs = delayS * 1000;
     this.proc = new SupervisedLines({
       name: this.name,
       file: opts.smiPath,
@@ -68,7 +72,7 @@ export class GpmDmonSampler implements Sampler {
     this.absent.add(r.row.absent);
     // Before GPM has its first sample every column reads `-`: nothing to report yet.
     if (Object.keys(r.row.m).length > 0) {
-      this.emit({ t: Date.now() - DMON_GPM_LAG_MS, host: this.ctx.host, source: 'gpu', gpu: r.row.gpu, m: r.row.m });
+      this.emit({ t: Date.now() - DMON_GPM_END_LAG_MS, host: this.ctx.host, source: 'gpu', gpu: r.row.gpu, dur_ms: this.delayMs, m: r.row.m });
     }
     return true;
   }

@@ -11,7 +11,7 @@ export abstract class IntervalSampler implements Sampler {
   protected samples = 0;
   protected errors = 0;
   protected lastError: string | undefined;
-  private timer: NodeJS.Timeout | null = null;
+  private unschedule: (() => void) | null = null;
 
   constructor(
     protected readonly ctx: SamplerContext,
@@ -42,17 +42,23 @@ export abstract class IntervalSampler implements Sampler {
       }
     };
     tick();
-    this.timer = setInterval(tick, this.intervalMs);
+    const ticker = this.ctx.ticker;
+    if (ticker && ticker.intervalMs === this.intervalMs) {
+      this.unschedule = ticker.add(tick);
+    } else {
+      const timer = setInterval(tick, this.intervalMs);
+      this.unschedule = () => clearInterval(timer);
+    }
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.unschedule?.();
+    this.unschedule = null;
     this.release();
   }
 
   health(now: number): SamplerHealth {
-    const state = this.timer === null ? 'stopped' : this.down() ? 'down' : this.lastError ? 'degraded' : 'ok';
+    const state = this.unschedule === null ? 'stopped' : this.down() ? 'down' : this.lastError ? 'degraded' : 'ok';
     return healthRecord(this.name, this.ctx.host, now, { state, error: this.lastError, restarts: 0, lines: this.samples, badLines: this.errors, absent: this.absent });
   }
 }

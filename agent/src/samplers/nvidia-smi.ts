@@ -2,6 +2,7 @@ import type { SamplerHealth } from '@stagewatch/shared';
 import { classifySmiFailure } from '../nvidia-smi/errors.js';
 import { metricFieldsFor, type MetricField } from '../nvidia-smi/fields.js';
 import { parseQueryLine, queryArgs } from '../nvidia-smi/query.js';
+import { pcieCapacityMibps } from '../link-capacity.js';
 import { SupervisedLines } from '../process/supervised-lines.js';
 import { AbsentCounter, healthRecord, type Emit, type Sampler, type SamplerContext } from './types.js';
 
@@ -27,7 +28,7 @@ export class NvidiaSmiSampler implements Sampler {
 
   constructor(
     private readonly ctx: SamplerContext,
-    opts: NvidiaSmiSamplerOptions,
+    private readonly opts: NvidiaSmiSamplerOptions,
   ) {
     this.fields = metricFieldsFor(opts.fields);
     this.proc = new SupervisedLines({
@@ -73,7 +74,13 @@ export class NvidiaSmiSampler implements Sampler {
     const r = parseQueryLine(line, this.fields);
     if (!r.ok) return false;
     this.absent.add(r.line.absent);
-    this.emit({ t: Date.now(), host: this.ctx.host, source: 'gpu', gpu: r.line.index, m: r.line.m });
+    const m = r.line.m;
+    const cap = pcieCapacityMibps(m.pcie_link_gen, m.pcie_link_width);
+    if (cap !== null) m.pcie_capacity_mibps = cap;
+    else if ('pcie_link_gen' in m || 'pcie_link_width' in m || 'pcie_link_gen' in r.line.absent) this.absent.add({ pcie_capacity_mibps: '[PCIe generation or width unknown]' });
+    // nvidia-smi reads every -lms interval: a line covers the interval before it (arrival times
+    // jitter with pipe buffering; the reading's own period does not).
+    this.emit({ t: Date.now(), host: this.ctx.host, source: 'gpu', gpu: r.line.index, dur_ms: this.opts.intervalMs, m });
     return true;
   }
 

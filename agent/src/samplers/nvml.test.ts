@@ -1,125 +1,136 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Sample } from '@stagewatch/shared';
 import { fixture } from '../../../test/helpers/fixtures.js';
-import { NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
+import { nvmlReplay } from '../../../test/helpers/nvml-replay.js';
+import { NVML_ERROR_NOT_SUPPORTED } from '../nvml/bindings.js';
 import { NvmlSampler, nvmlDevices } from './nvml.js';
 
-/**
- * An NVML double with the C calling conventions koffi gives the sampler (out-arrays, structs
- * filled in place), replaying the capture's own NVML readings (nvml-100hz.jsonl: utilization,
- * memory, power read with pynvml at 100 Hz on the H100). The real library is exercised on a
- * GPU machine (docs/PERFORMANCE.md).
- */
-function replayNvml(): NvmlApi & { row: () => Record<string, number> } {
-  const rows = fixture('nvml-100hz.jsonl').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((r) => 'power_mw' in r);
-  let i = 0;
-  const row = (): Record<string, number> => rows[i % rows.length] as Record<string, number>;
-  const MIB = 1024 * 1024;
-  const out = (v: number) => (o: unknown[]) => ((o[0] = v), NVML_SUCCESS);
-  const call: NvmlApi['call'] = {
-    count: (o) => (((o as number[])[0] = 1), NVML_SUCCESS),
-    handle: (_i, o) => (((o as unknown[])[0] = { gpu: 0 }), NVML_SUCCESS),
-    name: (_h, b) => ((b as Buffer).write('NVIDIA H100 80GB HBM3\0'), NVML_SUCCESS),
-    uuid: (_h, b) => ((b as Buffer).write('GPU-bb03eff7-a599-69a6-64aa-74575b6d1cba\0'), NVML_SUCCESS),
-    utilization: (_h, u) => (Object.assign(u as object, { gpu: row().gpu, memory: row().mem }), i++, NVML_SUCCESS),
-    // The capture read v1 (used includes the 480 MiB the driver reserves); v2 reports them apart.
-    memory: (_h, m) => (Object.assign(m as object, { total: 81559 * MIB, reserved: 480 * MIB, used: ((row().used_mb as number) - 480) * MIB, free: 0 }), NVML_SUCCESS),
-    power: (_h, o) => out(row().power_mw as number)(o as unknown[]),
-    powerLimit: (_h, o) => out(700_000)(o as unknown[]),
-    temperature: (_h, _s, o) => out(44)(o as unknown[]),
-    clock: (_h, type, o) => out(type === 1 ? 1980 : 2619)(o as unknown[]),
-    maxClock: (_h, _t, o) => out(1980)(o as unknown[]),
-    pstate: (_h, o) => out(0)(o as unknown[]),
-    fan: () => NVML_ERROR_NOT_SUPPORTED,
-    migMode: (_h, c, p) => (((c as number[])[0] = 0), ((p as number[])[0] = 0), NVML_SUCCESS),
-    gpmSupport: (_h, s) => (Object.assign(s as object, { isSupportedDevice: 1 }), NVML_SUCCESS),
-    gpmAlloc: (o) => (((o as unknown[])[0] = {}), NVML_SUCCESS),
-    gpmFree: () => NVML_SUCCESS,
-    gpmGet: () => NVML_SUCCESS,
-    gpmMetrics: (req) => {
-      const r = req as { numMetrics: number; metrics: Array<{ metricId: number; nvmlReturn: number; value: number }> };
-      const values: Record<number, number> = { 1: 100, 2: 86, 3: 46, 5: 34, 10: 30, 20: 12.5, 21: 3 };
-      for (const m of r.metrics.slice(0, r.numMetrics)) {
-        if (m.metricId in values) m.value = values[m.metricId] as number;
-        else m.nvmlReturn = NVML_ERROR_NOT_SUPPORTED; // NVLink on a PCIe card
-      }
-      return NVML_SUCCESS;
-    },
-  };
-  return { koffi: {} as NvmlApi['koffi'], version: '580.159.04', call, types: { device: null, gpmSample: null }, errorString: (c) => (c === NVML_ERROR_NOT_SUPPORTED ? 'Not Supported' : `error ${c}`), row };
-}
-
 const running: NvmlSampler[] = [];
-// The replay answers at once, so the sampler's clock can be the fake one: time moves by the test.
-beforeEach(() => void vi.useFakeTimers({ now: 1_700_000_000_000 }));
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-22T14:47:00Z') });
+});
 afterEach(async () => {
   for (const s of running.splice(0)) await s.stop();
   vi.useRealTimers();
 });
 
+function start(api: ReturnType<typeof nvmlReplay>, intervalMs = 100): { sampler: NvmlSampler; out: Sample[]; logs: string[] } {
+  const out: Sample[] = [];
+  const logs: string[] = [];
+  const sampler = new NvmlSampler({ host: 'h', log: (m) => logs.push(m) }, api, nvmlDevices(api), intervalMs, api.cpuMs);
+  running.push(sampler);
+  sampler.start((s) => out.push(s));
+  return { sampler, out, logs };
+}
+
+const byKey = (out: Sample[], key: string): Sample[] => out.filter((s) => key in s.m);
+
 describe('NVML sampler', () => {
   it('enumerates GPUs with name, uuid, memory, MIG mode and GPM support', () => {
-    expect(nvmlDevices(replayNvml()).map(({ handle: _h, ...d }) => d)).toEqual([
+    expect(nvmlDevices(nvmlReplay()).map(({ handle: _h, ...d }) => d)).toEqual([
       { index: 0, name: 'NVIDIA H100 80GB HBM3', uuid: 'GPU-bb03eff7-a599-69a6-64aa-74575b6d1cba', memTotalMib: 81559, gpm: true, migMode: 'Disabled' },
     ]);
   });
 
-  it('reports the same metric names and units as the nvidia-smi path, absent where unsupported', async () => {
-    const api = replayNvml();
-    const logs: string[] = [];
-    const out: Sample[] = [];
-    const sampler = new NvmlSampler({ host: 'h', log: (m) => logs.push(m) }, api, nvmlDevices(api), 100);
-    running.push(sampler);
-    sampler.start((s) => out.push(s));
-    vi.advanceTimersByTime(450);
-    const query = out.filter((s) => 'util_pct' in s.m);
-    expect(query).toHaveLength(5);
-    const first = JSON.parse(fixture('nvml-100hz.jsonl').split('\n')[0] as string) as { gpu: number; mem: number; used_mb: number; power_mw: number };
-    expect(query[0]?.m).toEqual({
-      util_pct: first.gpu, mem_util_pct: first.mem, mem_used_mib: first.used_mb - 480, mem_total_mib: 81559, mem_reserved_mib: 480,
-      power_w: Math.round(first.power_mw / 10) / 100, power_limit_w: 700, temp_c: 44, sm_clock_mhz: 1980, mem_clock_mhz: 2619,
-      sm_clock_max_mhz: 1980, pstate: 0, mig_enabled: 0,
+  it('reports the nvidia-smi path\'s metric names: memory each tick, power, clocks and the rest each second, each over what it covers', () => {
+    const api = nvmlReplay();
+    const { sampler, out, logs } = start(api);
+    vi.advanceTimersByTime(1450);
+    const ticks = byKey(out, 'mem_used_mib');
+    const seconds = byKey(out, 'power_w');
+    const first = JSON.parse(fixture('nvml-100hz.jsonl').split('\n')[0] as string) as { used_mb: number; power_mw: number };
+    expect(ticks.map((s) => s.dur_ms)).toEqual(Array(15).fill(100));
+    expect(ticks[0]?.m).toEqual({ mem_used_mib: first.used_mb - 480 });
+    expect(seconds.map((s) => s.dur_ms)).toEqual([1000, 1000]);
+    expect(seconds[0]?.m).toEqual({
+      mem_total_mib: 81559, mem_reserved_mib: 480,
+      power_w: Math.round(first.power_mw / 10) / 100, power_limit_w: 700, temp_c: 45, sm_clock_mhz: 1980, mem_clock_mhz: 2619,
+      sm_clock_max_mhz: 1980, pstate: 0, mig_enabled: 0, pcie_link_gen: 5, pcie_link_width: 16,
+      // Gen 5 x16: 16 lanes of 32 GT/s at 128b/130b.
+      pcie_capacity_mibps: 60096.15,
     });
     const h = sampler.health(Date.now());
-    expect(h.absent.fan_pct).toEqual({ '[Not Supported]': query.length });
-    expect(logs).toEqual([]);
+    expect(h.absent.fan_pct).toEqual({ '[Not Supported]': 2 });
+    // The replayed H100 has no NVLink in use: links and capacity absent with the reason, never 0.
+    expect(h.absent.nvlink_active_links).toEqual({ '[Not Supported]': 2 });
+    expect(h.absent.nvlink_capacity_mibps).toEqual({ '[Not Supported]': 2 });
+    expect(out.some((s) => 'nvlink_capacity_mibps' in s.m || 'nvlink_active_links' in s.m)).toBe(false);
+    expect(logs.filter((l) => !l.includes('GPM:'))).toEqual([]);
+    // Memory (and once at enumeration) each tick; power and the rest once a second; limits every 10 s.
+    expect([api.calls.memory, api.calls.power, api.calls.temperature, api.calls.pstate, api.calls.powerLimit]).toEqual([16, 2, 2, 2, 1]);
   });
 
-  it('computes GPM once a second between two GPM samples, stamped at the middle of the interval', async () => {
-    const api = replayNvml();
-    const calls: string[] = [];
-    const gpmGet = api.call.gpmGet as (...a: unknown[]) => unknown;
-    api.call.gpmGet = (...a) => (calls.push('gpm'), gpmGet(...a));
-    const out: Sample[] = [];
-    const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 100);
-    running.push(sampler);
-    sampler.start((s) => out.push(s));
-    vi.advanceTimersByTime(2250);
-    const gpm = out.filter((s) => 'sm_active_pct' in s.m);
-    const query = out.filter((s) => 'util_pct' in s.m);
-    // 100 ms apart over 2.25 s: at 0, 100, ..., 2200 ms.
-    expect(query).toHaveLength(23);
-    // GPM samples at 0, ~1 s and ~2 s: two intervals measured.
-    expect(calls).toHaveLength(3);
-    expect(gpm).toHaveLength(2);
-    expect(gpm[0]?.m).toEqual({ gr_active_pct: 100, sm_active_pct: 86, sm_occupancy_pct: 46, tensor_active_pct: 34, dram_active_pct: 30, pcie_tx_mibps: 12.5, pcie_rx_mibps: 3 });
-    // NVLink on a PCIe card: absent with its reason, never 0.
-    expect(sampler.health(Date.now()).absent.nvlink_rx_mibps).toEqual({ '[Not Supported]': 2 });
-    const [q0] = query as [Sample];
-    const second = query.find((q) => q.t - q0.t >= 1000) as Sample;
-    expect(gpm[0]?.t).toBe(Math.round((q0.t + second.t) / 2));
+  it('stamps utilization with NVML\'s own sample periods, not the tick', () => {
+    const api = nvmlReplay();
+    const { out } = start(api);
+    // Into denoise: the capture's utilization goes 0 -> 88 -> 100 around 44.5 s.
+    vi.advanceTimersByTime(46_000);
+    const util = byKey(out, 'util_pct');
+    expect(util.length).toBeGreaterThan(200);
+    expect(util.every((s) => s.dur_ms === 200 && (s.t - Date.parse('2026-11-22T14:47:00Z')) % 200 === 0)).toBe(true);
+    expect(util.map((s) => s.m.util_pct)).toContain(88);
+    expect(util.at(-1)?.m).toMatchObject({ util_pct: 100 });
+    // Utilization is in no other reading when NVML gave it its own window.
+    expect(out.some((s) => 'util_pct' in s.m && Object.keys(s.m).some((k) => k !== 'util_pct' && k !== 'mem_util_pct'))).toBe(false);
+    // nvmlDeviceGetUtilizationRates is asked only when a new period ended (for memory utilization).
+    expect(api.calls.utilization).toBe(util.length);
   });
 
-  it('does not ask again for what the GPU does not support', async () => {
-    const api = replayNvml();
+  it('falls back to utilization as read each tick where NVML gives no sample times, saying so once', () => {
+    const { out, logs } = start(nvmlReplay({ samples: false }));
+    vi.advanceTimersByTime(1000);
+    const query = byKey(out, 'mem_used_mib');
+    expect(query.every((s) => 'util_pct' in s.m && 'mem_util_pct' in s.m && s.dur_ms === 100)).toBe(true);
+    expect(logs.filter((l) => l.includes('utilization samples unusable'))).toHaveLength(1);
+  });
+
+  it('reads GPM as often as its cost allows: 1.6 ms a get within 0.35 % of a core gives 500 ms windows, stamped at their end', () => {
+    const api = nvmlReplay();
+    const { out, logs } = start(api);
+    vi.advanceTimersByTime(3050);
+    const gpm = byKey(out, 'sm_active_pct');
+    // First window from the calibration (ticks 0-1), then one every 5 ticks.
+    expect(gpm.map((s) => s.dur_ms)).toEqual([100, 500, 500, 500, 500, 500]);
+    const t0 = Date.parse('2026-11-22T14:47:00Z');
+    expect(gpm.map((s) => s.t - t0)).toEqual([100, 600, 1100, 1600, 2100, 2600]);
+    expect(gpm[1]?.m).toEqual({ gr_active_pct: 100, sm_active_pct: 86, sm_occupancy_pct: 46, tensor_active_pct: 34, dram_active_pct: 30, pcie_tx_mibps: 12.5, pcie_rx_mibps: 3 });
+    expect(logs.find((l) => l.includes('GPM:'))).toMatch(/nvmlGpmMetricsGet 1\.60 ms for 9 metrics \(1\.60 ms a get \+ 0\.000 ms a metric\); \[2,5,10,61,60,20,21,1,3\] every 500 ms/);
+  });
+
+  it('does not ask again for what the GPU does not support', () => {
+    const api = nvmlReplay();
     let fanCalls = 0;
     api.call.fan = () => (fanCalls++, NVML_ERROR_NOT_SUPPORTED);
-    const sampler = new NvmlSampler({ host: 'h', log: () => {} }, api, nvmlDevices(api), 50);
-    running.push(sampler);
-    sampler.start(() => {});
-    vi.advanceTimersByTime(300);
+    const { sampler } = start(api, 50);
+    vi.advanceTimersByTime(3000);
     expect(fanCalls).toBe(1);
-    // Seven reads (at 0, 50, ..., 300 ms), one question.
-    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBe(7);
+    // Asked once, reported absent at every once-a-second reading (0, 1, 2 and 3 s).
+    expect(sampler.health(Date.now()).absent.fan_pct?.['[Not Supported]']).toBe(4);
+  });
+});
+
+describe('NVML sampler on a GPU without GPM', () => {
+  it('reads PCIe rates from the byte counters over each tick, and never SM activity', () => {
+    const { out } = start(nvmlReplay({ gpm: false }));
+    vi.advanceTimersByTime(1050);
+    const query = byKey(out, 'mem_used_mib');
+    const xml = fixture('q-under-load.xml');
+    const kbps = (t: string): number => Number(new RegExp(`<${t}>(\\d+) KB/s`).exec(xml)?.[1]);
+    // The counters advance at the captured PCIe throughput; rates come out in MiB/s over the tick.
+    expect(query.at(-1)?.m.pcie_tx_mibps).toBeCloseTo(kbps('tx_util') / 1024, 0);
+    expect(query.at(-1)?.m.pcie_rx_mibps).toBeCloseTo(kbps('rx_util') / 1024, 0);
+    expect(out.some((s) => 'sm_active_pct' in s.m || 'tensor_active_pct' in s.m)).toBe(false);
+  });
+
+  it('falls back to nvmlDeviceGetPcieThroughput off the event loop, once a second, each reading 20 ms long', () => {
+    const api = nvmlReplay({ gpm: false, fieldCounters: false });
+    const { out } = start(api);
+    vi.advanceTimersByTime(2100);
+    const tx = byKey(out, 'pcie_tx_mibps');
+    const rx = byKey(out, 'pcie_rx_mibps');
+    expect(tx.length).toBeGreaterThanOrEqual(2);
+    expect(tx.every((s) => s.dur_ms === 20 && Object.keys(s.m).length === 1)).toBe(true);
+    expect(rx[0]?.t).toBeGreaterThan(tx[0]?.t as number);
+    expect(api.calls.pcieThroughput).toBe(2 * tx.length);
   });
 });

@@ -1,35 +1,78 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { parsePidStat, parseStatusRssKib, treeCpuCores, treePids, type ProcStat } from '../procfs/proc-tree.js';
-import { round } from './host.js';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { parseEnvironRank, parsePidStat, parseSmapsPageSize, ticksSince, type ProcStat } from '../procfs/proc-tree.js';
 import { ProcFiles } from '../procfs/reader.js';
+import { ThreadLoads } from '../procfs/threads.js';
+import { TreeScanner } from '../procfs/tree-scan.js';
+import { round } from './host.js';
 import { IntervalSampler } from './interval.js';
-import type { Emit, SamplerContext } from './types.js';
+import type { Emit, GpuHolder, GpuProcessSource, SamplerContext } from './types.js';
 
 // USER_HZ is 100 on every Linux architecture GPU hosts run (x86-64, arm64, ppc64le).
 const CLK_TCK = 100;
+/** Per-process samples per tick at most: the GPU users first, then the busiest by CPU. */
+export const MAX_PROCESS_SAMPLES = 16;
+/**
+ * Below this CPU (cores) a process's busiest thread is not looked for: it is at most this busy,
+ * and reading every thread of idle helpers (a torchrun agent, a shell) once a second is most of
+ * what busiest-thread tracking costs. Its samples then carry no thread_max_pct.
+ */
+export const THREAD_TRACK_MIN_CORES = 0.05;
+
+export interface ProcTreeOptions {
+  procRoot?: string;
+  /** How often the tree is walked again for new processes (when any was created). */
+  rescanMs?: number;
+  /** Which process holds which GPU (NVML), where the GPU backend knows. */
+  gpuProcs?: GpuProcessSource;
+}
+
+interface Reading {
+  at: number;
+  uptimeTicks: number;
+  stats: Map<number, ProcStat>;
+}
+
+/** The processes that get a sample of their own: every GPU holder, then the busiest, at most `max`. */
+export function pickProcesses(cores: ReadonlyMap<number, number>, holders: ReadonlyMap<number, readonly GpuHolder[]>, max: number): number[] {
+  return [...cores]
+    .sort((a, b) => Number(holders.has(b[0])) - Number(holders.has(a[0])) || b[1] - a[1] || a[0] - b[0])
+    .slice(0, max)
+    .map(([pid]) => pid);
+}
 
 /**
- * The workload's own CPU, memory and threads: the tree rooted at one pid. Host CPU cannot tell
- * "one T5 thread saturates a core" from noise made by other processes; this can. The tree is
- * walked once a second; its members are read every tick.
+ * The workload's own CPU, memory and threads: the tree rooted at one pid, as a total (no `pid`)
+ * and per process (`pid` set) with its busiest thread, its RANK, and the GPU it holds. Host CPU
+ * cannot tell "one T5 thread saturates a core" from noise made by other processes; this can.
+ * Every sample's dur_ms is the time since the previous reading.
  */
 export class ProcTreeSampler extends IntervalSampler {
   readonly name = 'proc.tree';
-  private prev: { at: number; uptimeTicks: number; stats: Map<number, ProcStat> } | null = null;
+  private prev: Reading | null = null;
   private gone = false;
-  private members: Set<number> | null = null;
-  private membersAt = 0;
   private readonly files = new ProcFiles();
+  private readonly tree: TreeScanner;
+  private readonly threads: ThreadLoads;
+  private readonly ranks = new Map<number, number | null>();
+  private readonly procRoot: string;
+  private readonly pageBytes: number;
+  /** CLOCK_BOOTTIME in ticks, from one read of /proc/uptime and the monotonic clock since (no read per tick). */
+  private readonly uptime: () => number;
 
   constructor(
     ctx: SamplerContext,
     private readonly rootPid: number,
     intervalMs: number,
-    private readonly procRoot = '/proc',
-    /** How often the tree is walked again for new and exited processes. */
-    private readonly rescanMs = 1000,
+    private readonly opts: ProcTreeOptions = {},
   ) {
     super(ctx, intervalMs);
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.tree = new TreeScanner(rootPid, this.files, this.procRoot, opts.rescanMs ?? 1000);
+    this.threads = new ThreadLoads(this.files, this.procRoot);
+    this.pageBytes = pageSize(this.procRoot);
+    const up0 = Number(readFileSync(`${this.procRoot}/uptime`, 'latin1').split(' ')[0]) * CLK_TCK;
+    const t0 = performance.now();
+    this.uptime = () => up0 + ((performance.now() - t0) / 1000) * CLK_TCK;
   }
 
   protected override down(): boolean {
@@ -40,68 +83,123 @@ export class ProcTreeSampler extends IntervalSampler {
     this.files.close();
   }
 
-  /** The whole /proc, once a rescan interval: which processes descend from the root. */
-  private scanTree(): Set<number> {
-    const stats: ProcStat[] = [];
-    for (const e of readdirSync(this.procRoot)) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        const s = parsePidStat(readFileSync(`${this.procRoot}/${e}/stat`, 'utf8'));
-        if (s) stats.push(s);
-      } catch {
-        // exited between readdir and read
-      }
-    }
-    return treePids(this.rootPid, stats);
-  }
-
-  private readMember(pid: number): { stat: ProcStat; rssKib: number } | null {
+  private readStat(pid: number): ProcStat | null {
+    const file = `${this.procRoot}/${pid}/stat`;
     try {
-      const stat = parsePidStat(this.files.read(`${this.procRoot}/${pid}/stat`));
-      const rssKib = parseStatusRssKib(this.files.read(`${this.procRoot}/${pid}/status`));
-      return stat ? { stat, rssKib } : null;
+      return parsePidStat(this.files.read(file));
     } catch {
-      this.files.drop(`${this.procRoot}/${pid}/stat`);
-      this.files.drop(`${this.procRoot}/${pid}/status`);
+      this.files.drop(file);
       return null;
     }
   }
 
+  private rank(pid: number): number | null {
+    if (!this.ranks.has(pid)) {
+      let r: number | null = null;
+      try {
+        r = parseEnvironRank(readFileSync(`${this.procRoot}/${pid}/environ`, 'latin1'));
+      } catch {
+        // another user's process: its environment is not readable
+      }
+      this.ranks.set(pid, r);
+    }
+    return this.ranks.get(pid) ?? null;
+  }
+
+  private exited(pid: number): void {
+    this.tree.remove(pid);
+    this.threads.forget(pid);
+    this.ranks.delete(pid);
+  }
+
   protected sampleOnce(emit: Emit): void {
     const now = Date.now();
-    if (!this.members || now - this.membersAt >= this.rescanMs) {
-      this.members = this.scanTree();
-      this.membersAt = now;
+    const stats = new Map<number, ProcStat>();
+    for (const pid of [...this.tree.current(now)]) {
+      const s = this.readStat(pid);
+      const before = this.prev?.stats.get(pid);
+      // Gone, or the pid now belongs to another process: no longer part of the workload.
+      if (!s || (before && before.startTicks !== s.startTicks)) this.exited(pid);
+      else stats.set(pid, s);
     }
-    const tree = new Map<number, ProcStat>();
-    let rssKib = 0;
-    for (const pid of this.members) {
-      const r = this.readMember(pid);
-      if (!r) {
-        this.members.delete(pid);
-        continue;
-      }
-      tree.set(pid, r.stat);
-      rssKib += r.rssKib;
-    }
-    if (!tree.has(this.rootPid)) {
+    if (!stats.has(this.rootPid)) {
       this.gone = true;
       this.lastError = `process ${this.rootPid} exited`;
       this.ctx.log(`${this.name}: ${this.lastError}`);
       this.ctx.onHealthChange?.(this);
       return;
     }
-    const uptimeTicks = Number(this.files.read(`${this.procRoot}/uptime`).split(' ')[0]) * CLK_TCK;
     const prev = this.prev;
-    this.prev = { at: now, uptimeTicks, stats: tree };
+    this.prev = { at: now, uptimeTicks: this.uptime(), stats };
+    const holders = this.opts.gpuProcs?.holders(now) ?? new Map<number, readonly GpuHolder[]>();
     if (!prev) return;
-    const m = {
-      cpu_cores: round(treeCpuCores(prev.stats, tree, prev.uptimeTicks, (now - prev.at) / 1000, CLK_TCK), 3),
-      rss_mib: round(rssKib / 1024),
-      threads: [...tree.values()].reduce((a, s) => a + s.threads, 0),
-      procs: tree.size,
+    const dur = now - prev.at;
+    const cores = new Map<number, number>();
+    let treeTicks = 0;
+    for (const [pid, s] of stats) {
+      const ticks = ticksSince(prev.stats.get(pid), s, prev.uptimeTicks);
+      treeTicks += ticks ?? 0;
+      if (ticks !== null && dur > 0) cores.set(pid, ticks / CLK_TCK / (dur / 1000));
+    }
+    let threadMax: number | null = null;
+    const base = { t: now, host: this.ctx.host, source: 'proc' as const, dur_ms: dur };
+    for (const pid of pickProcesses(cores, holders, MAX_PROCESS_SAMPLES)) {
+      const s = stats.get(pid) as ProcStat;
+      let busiest: number | null = null;
+      if ((cores.get(pid) as number) < THREAD_TRACK_MIN_CORES) {
+        // Not tracked this tick: its next tracked reading starts afresh, over its own window.
+        this.threads.forget(pid);
+      } else {
+        try {
+          busiest = this.threads.sample(pid, now);
+        } catch {
+          // exited since its stat was read
+        }
+      }
+      if (busiest !== null) threadMax = Math.max(threadMax ?? 0, busiest);
+      const m: Record<string, number> = { cpu_cores: round(cores.get(pid) as number, 3), rss_mib: round((s.rssPages * this.pageBytes) / 1048576), threads: s.threads };
+      if (busiest !== null) m.thread_max_pct = round(busiest, 1);
+      const rank = this.rank(pid);
+      if (rank !== null) m.rank = rank;
+      const held = holders.get(pid);
+      // One sample per GPU a process holds (one process driving several GPUs is rare under torchrun).
+      for (const h of held ?? [null]) {
+        const mm = h ? { ...m, gpu_index: h.gpu, ...(h.memMib !== null ? { gpu_mem_mib: round(h.memMib) } : {}) } : m;
+        emit({ ...base, pid, m: mm });
+      }
+    }
+    let rssPages = 0;
+    let threads = 0;
+    for (const s of stats.values()) {
+      rssPages += s.rssPages;
+      threads += s.threads;
+    }
+    const m: Record<string, number> = {
+      cpu_cores: round(dur > 0 ? treeTicks / CLK_TCK / (dur / 1000) : 0, 3),
+      rss_mib: round((rssPages * this.pageBytes) / 1048576),
+      threads,
+      procs: stats.size,
     };
+    if (threadMax !== null) m.thread_max_pct = round(threadMax, 1);
     this.samples++;
-    emit({ t: now, host: this.ctx.host, source: 'proc', m });
+    emit({ ...base, m });
+    for (const u of this.opts.gpuProcs?.utilization(now) ?? []) {
+      if (stats.has(u.pid)) emit({ t: u.t, host: this.ctx.host, source: 'proc', dur_ms: u.durMs, pid: u.pid, m: { gpu_util_pct: u.smPct, gpu_index: u.gpu } });
+    }
+  }
+}
+
+/** The kernel's page size (4 KiB on x86-64, often 64 KiB on arm64), for rss in pages. */
+function pageSize(procRoot: string): number {
+  try {
+    const fd = openSync(`${procRoot}/self/smaps`, 'r');
+    try {
+      const buf = Buffer.alloc(8192);
+      return parseSmapsPageSize(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0))) ?? 4096;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 4096;
   }
 }

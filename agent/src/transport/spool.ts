@@ -48,6 +48,8 @@ export type QuarantineReason = 'corrupt' | 'rejected';
  */
 export class Spool {
   private readonly entries: Entry[] = [];
+  /** The latest batches' text, so sending one just written does not read its file back. */
+  private readonly recent = new Map<number, string>();
   private bytes = 0;
   private state: State;
   private seq: number;
@@ -140,12 +142,18 @@ export class Spool {
     // never reuses a seq, which the collector would take for a repeat and drop.
     const reserve = this.seq > this.state.nextSeq;
     if (reserve) this.state.nextSeq = this.seq + SEQ_BLOCK;
-    let data = Buffer.from(render(seq));
+    let text = render(seq);
+    let data = Buffer.from(text);
     const dropped = this.makeRoom(data.length);
-    if (dropped) data = Buffer.from(render(seq));
+    if (dropped) {
+      text = render(seq);
+      data = Buffer.from(text);
+    }
     const entry: Entry = { seq, samples, bytes: data.length, crc: crc32(data) };
     writeDurably(this.dir, fileName(entry), data);
     this.entries.push(entry);
+    this.recent.set(seq, text);
+    if (this.recent.size > 8) this.recent.delete(this.recent.keys().next().value as number);
     this.bytes += entry.bytes;
     if (dropped || reserve) this.writeState(this.state);
     return seq;
@@ -171,6 +179,7 @@ export class Spool {
 
   private remove(e: Entry): void {
     this.bytes -= e.bytes;
+    this.recent.delete(e.seq);
     try {
       unlinkSync(path.join(this.dir, fileName(e)));
     } catch {
@@ -190,6 +199,9 @@ export class Spool {
   read(seq: number): string | null {
     const e = this.entries.find((x) => x.seq === seq);
     if (!e) return null;
+    // What this process wrote itself is sent from memory; its checksum guards what a restart reads back.
+    const cached = this.recent.get(seq);
+    if (cached !== undefined) return cached;
     let data: Buffer;
     try {
       data = readFileSync(path.join(this.dir, fileName(e)));
@@ -214,6 +226,7 @@ export class Spool {
     if (i < 0) return;
     const [e] = this.entries.splice(i, 1) as [Entry];
     this.bytes -= e.bytes;
+    this.recent.delete(seq);
     this.state.loss[why]++;
     this.state.loss.quarantinedSamples += e.samples;
     const name = fileName(e);

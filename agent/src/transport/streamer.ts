@@ -4,7 +4,9 @@ import type { Spool } from './spool.js';
 
 /**
  * Gathers samples into batches every `batchMs`; each batch is spooled to disk before it is
- * sent, so a batch exists until the collector acknowledges it.
+ * sent, so a batch exists until the collector acknowledges it. A batch goes out when a sample
+ * arrives once `batchMs` has passed, so flushing rides on the samplers' own wakeups (each wakeup
+ * of the idle agent costs CPU); the timer fires only when nothing arrived for two batch intervals.
  */
 export class Streamer {
   private samples: Sample[] = [];
@@ -13,6 +15,7 @@ export class Streamer {
   private runEnd: { t: number; exitCode: number | null; signal?: string } | null = null;
   private workload: WorkloadRuntime | null = null;
   private readonly timer: NodeJS.Timeout;
+  private lastFlush = Date.now();
   /** Quarantined entries the last spool health line counted. */
   private quarantineSeen = 0;
   produced = 0;
@@ -22,21 +25,21 @@ export class Streamer {
     private readonly spool: Spool,
     private readonly client: CollectorClient,
     private readonly runId: string | null,
-    batchMs: number,
+    private readonly batchMs: number,
     private readonly maxSamplesPerBatch = 5000,
     private readonly tee?: (s: Sample) => void,
     /** Names the host on the spool's health line. */
     private readonly host = 'localhost',
   ) {
     // The samplers keep the process alive; this timer only paces batches.
-    this.timer = setInterval(() => this.flush(), batchMs).unref();
+    this.timer = setTimeout(() => this.flush(), 2 * batchMs).unref();
   }
 
   add(s: Sample): void {
     this.samples.push(s);
     this.produced++;
     this.tee?.(s);
-    if (this.samples.length >= this.maxSamplesPerBatch) this.flush();
+    if (this.samples.length >= this.maxSamplesPerBatch || Date.now() - this.lastFlush >= this.batchMs) this.flush();
   }
 
   addHealth(h: SamplerHealth): void {
@@ -58,6 +61,8 @@ export class Streamer {
   }
 
   flush(): void {
+    this.lastFlush = Date.now();
+    this.timer.refresh();
     const loss = this.spool.loss;
     // A quarantine since the last batch is said on the spool's health line, in the next batch.
     const quarantined = loss.corrupt + loss.rejected;
@@ -82,7 +87,8 @@ export class Streamer {
   }
 
   stop(): void {
-    clearInterval(this.timer);
     this.flush();
+    // After the flush: flush() re-arms the timer.
+    clearTimeout(this.timer);
   }
 }

@@ -9,7 +9,7 @@ const input = (host = 'h100', cores?: (t: number) => number): ReportInput => {
   if (cores) {
     // Workload CPU every 100 ms over the capture, as a proc sampler would report it.
     const ts = samples.filter((s) => s.source === 'host').map((s) => s.t);
-    for (const t of ts) samples.push({ t, host, source: 'proc', m: { cpu_cores: cores(t), rss_mib: 4000, threads: 10, procs: 1 } });
+    for (const t of ts) samples.push({ t, host, source: 'proc', dur_ms: 100, m: { cpu_cores: cores(t), rss_mib: 4000, threads: 10, procs: 1 } });
     samples.sort((a, b) => a.t - b.t);
   }
   return {

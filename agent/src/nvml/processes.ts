@@ -1,0 +1,123 @@
+import { CostPacer } from '../samplers/pacer.js';
+import type { GpuHolder, GpuProcessSource, GpuProcessUtil } from '../samplers/types.js';
+import { NVML_ERROR_INSUFFICIENT_SIZE, NVML_ERROR_NOT_FOUND, NVML_SUCCESS, type NvmlApi } from './bindings.js';
+import { decodeProcessInfos, decodeProcessUtil, PROCESS_INFO_BYTES, PROCESS_UTIL_BYTES } from './decode.js';
+
+/** Which process holds which GPU changes rarely: once a second. */
+export const HOLDERS_EVERY_MS = 1000;
+/** Per-process utilization may take this share of a core per GPU (the call's cost is not yet measured). */
+const UTIL_BUDGET_SHARE = 0.0005;
+/** A per-process reading is NVML's sample period long; without an earlier one to measure it from, assume at most this. */
+const MAX_PERIOD_MS = 2000;
+
+export interface ProcessDevice {
+  index: number;
+  handle: unknown;
+}
+
+/**
+ * Workload processes on GPUs through NVML: nvmlDeviceGetComputeRunningProcesses_v3 (pid, device
+ * memory) once a second, nvmlDeviceGetProcessUtilization (per-process SM utilization with NVML's
+ * timestamps) at the sampling interval within a small CPU budget.
+ */
+export class NvmlProcesses implements GpuProcessSource {
+  private held = new Map<number, GpuHolder[]>();
+  private heldAt = -Infinity;
+  private infoBuf = Buffer.alloc(64 * PROCESS_INFO_BYTES);
+  private utilBuf = Buffer.alloc(64 * PROCESS_UTIL_BYTES);
+  private readonly lastSeen = new Map<number, number>();
+  private readonly lastPidTs = new Map<string, number>();
+  /** Per GPU: the shortest gap seen between two readings of one process, i.e. NVML's sample period. */
+  private readonly period = new Map<number, number>();
+  private readonly pacer: CostPacer;
+  /** Per GPU: why a call failed, when it did (for the probe and health). */
+  readonly errors = new Map<string, string>();
+  /** Processes NVML listed at the last read, over all GPUs. */
+  listed = 0;
+
+  constructor(
+    private readonly api: NvmlApi,
+    private readonly devices: readonly ProcessDevice[],
+    tickMs: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.pacer = new CostPacer(tickMs, UTIL_BUDGET_SHARE * Math.max(1, devices.length), tickMs, 1000);
+  }
+
+  holders(now: number): ReadonlyMap<number, readonly GpuHolder[]> {
+    if (now - this.heldAt < HOLDERS_EVERY_MS) return this.held;
+    this.heldAt = now;
+    const held = new Map<number, GpuHolder[]>();
+    let listed = 0;
+    for (const d of this.devices) {
+      for (const p of this.running(d) ?? []) {
+        listed++;
+        const list = held.get(p.pid) ?? [];
+        list.push({ gpu: d.index, memMib: p.usedBytes === null ? null : p.usedBytes / 1048576 });
+        held.set(p.pid, list);
+      }
+    }
+    this.held = held;
+    this.listed = listed;
+    return held;
+  }
+
+  private running(d: ProcessDevice): Array<{ pid: number; usedBytes: number | null }> | null {
+    const f = this.api.call.computeProcs;
+    if (!f) return null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const count = [this.infoBuf.length / PROCESS_INFO_BYTES];
+      const rc = Number(f(d.handle, count, this.infoBuf));
+      if (rc === NVML_SUCCESS) {
+        this.errors.delete(`running ${d.index}`);
+        return decodeProcessInfos(this.infoBuf, count[0] as number);
+      }
+      if (rc !== NVML_ERROR_INSUFFICIENT_SIZE) {
+        this.errors.set(`running ${d.index}`, this.api.errorString(rc));
+        return null;
+      }
+      // More processes than the buffer holds: NVML said how many; make room and ask again.
+      this.infoBuf = Buffer.alloc(((count[0] as number) + 16) * PROCESS_INFO_BYTES);
+    }
+    return null;
+  }
+
+  utilization(now: number): readonly GpuProcessUtil[] {
+    const f = this.api.call.processUtil;
+    if (!f || !this.pacer.tick()) return [];
+    const out: GpuProcessUtil[] = [];
+    const t0 = this.clock();
+    for (const d of this.devices) {
+      const count = [this.utilBuf.length / PROCESS_UTIL_BYTES];
+      // From the first call on: readings older than the agent's start are not this run's.
+      if (!this.lastSeen.has(d.index)) this.lastSeen.set(d.index, Math.round(now * 1000));
+      const since = this.lastSeen.get(d.index) as number;
+      const rc = Number(f(d.handle, this.utilBuf, count, since));
+      if (rc === NVML_ERROR_NOT_FOUND) continue; // no reading newer than `since`
+      if (rc !== NVML_SUCCESS) {
+        this.errors.set(`utilization ${d.index}`, this.api.errorString(rc));
+        continue;
+      }
+      this.errors.delete(`utilization ${d.index}`);
+      let last = since;
+      for (const s of decodeProcessUtil(this.utilBuf, count[0] as number)) {
+        if (s.tsUs <= since) continue;
+        last = Math.max(last, s.tsUs);
+        const key = `${d.index}:${s.pid}`;
+        const before = this.lastPidTs.get(key);
+        this.lastPidTs.set(key, s.tsUs);
+        const gap = before === undefined ? null : (s.tsUs - before) / 1000;
+        // NVML's sample period is the shortest gap between two readings of one process. A process
+        // with no SM use in a period gets no reading for it, so a gap can span several periods
+        // while the value covers the last one only.
+        if (gap !== null && gap >= 10) this.period.set(d.index, Math.min(this.period.get(d.index) ?? gap, gap));
+        const period = this.period.get(d.index);
+        const durMs = period === undefined ? null : gap === null ? period : Math.min(gap, period);
+        if (durMs !== null && durMs > 0 && durMs <= MAX_PERIOD_MS && s.sm <= 100) out.push({ pid: s.pid, gpu: d.index, t: Math.round(s.tsUs / 1000), durMs: Math.round(durMs), smPct: s.sm });
+      }
+      this.lastSeen.set(d.index, last);
+    }
+    this.pacer.record(this.clock() - t0);
+    return out;
+  }
+}
