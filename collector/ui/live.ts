@@ -117,7 +117,8 @@ export async function liveHost(root: HTMLElement, host: string, state: LiveState
     for (const c of charts) {
       c.plot.setData(alignLines(c.keys, lines));
       const y = c.plot.scales.y;
-      if (y?.min !== undefined && y.max !== undefined) state.yRanges[c.plot.root.querySelector('.u-title')?.textContent ?? ''] = [y.min, y.max];
+      // yRange never gives an empty span: min == max is a chart not yet scaled (just built).
+      if (y?.min != null && y.max != null && y.max > y.min) state.yRanges[c.plot.root.querySelector('.u-title')?.textContent ?? ''] = [y.min, y.max];
     }
     fillBar(bar, b.map((x) => ({ name: x.name, start: x.start * 1000, end: x.end * 1000 })), [x0 * 1000, x1 * 1000]);
     const current = stale ? null : b.find((x) => x.start * 1000 <= data.lastT && x.end * 1000 >= data.lastT - 1);
