@@ -16,8 +16,8 @@ await build({
   // ws and execa's CommonJS dependencies call require(); give the ES module one.
   banner: { js: "import { createRequire as __swCreateRequire } from 'node:module'; const require = __swCreateRequire(import.meta.url);" },
   // ws loads these optional native speed-ups inside try/catch; without them it uses plain JS.
-  // koffi (the NVML fast path) is a native module: put node_modules/koffi beside the bundle to
-  // use it; without it the agent samples through nvidia-smi and says so.
+  // koffi (the NVML fast path) is a native module: `npm run release` puts node_modules/koffi
+  // beside the bundle; without it the agent samples through nvidia-smi and says so.
   external: ['bufferutil', 'utf-8-validate', 'koffi'],
   legalComments: 'none',
   logLevel: 'warning',

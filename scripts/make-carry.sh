@@ -20,4 +20,6 @@ for m in better-sqlite3 bindings file-uri-to-path; do mkdir -p .carry/sw/node_mo
 mkdir -p .carry/sw/node_modules/better-sqlite3/build/Release && cp node_modules/better-sqlite3/build/Release/better_sqlite3.node .carry/sw/node_modules/better-sqlite3/build/Release/
 cp ../shared/tools/gpu-capture/workload.py test/gpu/workload_with_marks.py test/gpu/measure.mjs test/gpu/nvml-check.mjs test/gpu/nvml-calls.mjs test/gpu/torch_load.py test/gpu/fingerprint.mjs test/gpu/seed_workload.py test/gpu/seed-run.sh test/gpu/seed-check.py .carry/
 mkdir -p .carry/agent/clients/python && cp agent/clients/python/stagewatch.py .carry/agent/clients/python/
+# The release archive too, for test/gpu/release-check.sh.
+node scripts/release.mjs --out .carry linux-x64 >/dev/null
 du -sh .carry

@@ -18,6 +18,14 @@ beforeAll(async () => {
 afterAll(async () => collector.close());
 
 describe('single-file agent bundle', () => {
+  it('says its version and has --help on every command, with no package.json to read', async () => {
+    const { VERSION } = await import('@stagewatch/shared');
+    expect((await execa(process.execPath, ['agent.mjs', '--version'], { cwd: dir })).stdout).toBe(`stagewatch-agent ${VERSION}`);
+    for (const cmd of ['probe', 'sample', 'daemon', 'run', 'marks']) {
+      expect((await execa(process.execPath, ['agent.mjs', cmd, '--help'], { cwd: dir })).stdout, cmd).toMatch(new RegExp(`^usage: stagewatch-agent ${cmd}`));
+    }
+  });
+
   it('probes with only `node agent.mjs`', async () => {
     const r = await execa(process.execPath, ['agent.mjs', 'probe', '--json'], { cwd: dir, env: { STAGEWATCH_NVIDIA_SMI: FAKE_SMI, STAGEWATCH_FAKE_SMI_SPEED: '20', NODE_PATH: '' } });
     const p = ProbeResultSchema.parse(JSON.parse(String(r.stdout)));

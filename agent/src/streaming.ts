@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
-import { PROTOCOL_VERSION, type GpuInfo, type Hello, type HostFingerprint, type RunLabels } from '@stagewatch/shared';
+import { PROTOCOL_VERSION, VERSION, type GpuInfo, type Hello, type HostFingerprint, type RunLabels } from '@stagewatch/shared';
 import { readFingerprint } from './fingerprint/index.js';
 import { resolveNvidiaSmi } from './probe.js';
 import { startSampling, type GpuBackend, type Sampling } from './sampling.js';
@@ -8,7 +8,7 @@ import { CollectorClient } from './transport/client.js';
 import { Spool } from './transport/spool.js';
 import { Streamer } from './transport/streamer.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = VERSION;
 
 export interface LinkOptions {
   collector: string;
@@ -24,6 +24,8 @@ export interface LinkOptions {
   /** `run --label k=v`: sent in the hello, stored on the run. */
   labels?: RunLabels;
   log: (msg: string) => void;
+  /** The collector refused this agent for good (see CollectorClient.onFatal). */
+  onFatal?: (message: string) => void;
 }
 
 export interface StopSummary {
@@ -52,6 +54,7 @@ export class Link {
       hello: () => this.hello as Hello,
       spool: this.spool,
       log: opts.log,
+      ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.backoffMaxMs ? { backoff: { initialMs: 250, maxMs: opts.backoffMaxMs } } : {}),
     });

@@ -1,16 +1,51 @@
-import { runCli, type Command } from '@stagewatch/shared';
+import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
-const USAGE = `usage: stagewatch-collector <command> [flags]
-  serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data] [--token T | --tokens-file F]
-        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--max-payload-mib 16]
-  report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]
-  compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
+const SERVE = `serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data] [--token T | --tokens-file F]
+        [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--hello-timeout-ms 10000] [--max-payload-mib 16]
+        [--influx-url URL --influx-org O --influx-bucket B [--influx-token T]]
+        ${COMMON_USAGE}`;
+const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;
+const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
           [--confidence 0.95] [--data DIR] [--out FILE]`;
 
-const COMMANDS: Record<string, Command> = { serve: serveCommand, report: reportCommand, compare: compareCommand };
+const COMMANDS: Record<string, CommandSpec> = {
+  serve: {
+    run: serveCommand,
+    usage: `usage: stagewatch-collector ${SERVE}
+  Receives agents at ws[s]://HOST:PORT/agent, stores every sample once in DATA/stagewatch.sqlite
+  (one collector per data directory: a second one is refused), and serves the web UI, /api/*,
+  /metrics and /healthz. Off loopback a token is required (--token, --tokens-file or
+  STAGEWATCH_TOKEN). --influx-* (or STAGEWATCH_INFLUX_URL, _TOKEN, _ORG, _BUCKET) also writes
+  everything to InfluxDB 2 or VictoriaMetrics. A config file (YAML or JSON) takes the long flag
+  names as keys (port: 7711, data: /var/lib/stagewatch); flags override it. Exits non-zero if it
+  cannot listen or the data directory is held by another collector.`,
+  },
+  report: {
+    run: reportCommand,
+    usage: `usage: stagewatch-collector ${REPORT}
+  The per-stage bottleneck report of a stored run, read from DIR/stagewatch.sqlite (default
+  ./stagewatch-data: the collector's --data directory); --vs adds a stage-by-stage comparison.
+  It never creates a store: a missing one is an error naming the path.`,
+  },
+  compare: {
+    run: compareCommand,
+    usage: `usage: stagewatch-collector ${COMPARE}
+  Tabulates the runs (request total, step mean, communication, reserved memory, span:<name>;
+  --metrics picks them) against the baseline: runs with the same labels (run --label) form one
+  configuration row (--by run: one row per run), each change with its --confidence interval and
+  a verdict. Figures on different clocks are marked not comparable. Reads DIR/stagewatch.sqlite
+  (default ./stagewatch-data) and never creates a store.`,
+  },
+};
+
+const USAGE = `usage: stagewatch-collector <command> [flags]    (stagewatch-collector <command> --help for more)
+  ${SERVE}
+  ${REPORT}
+  ${COMPARE}
+  --version`;
 
 export function main(argv: string[]): Promise<number> {
   return runCli('stagewatch-collector', USAGE, COMMANDS, argv);

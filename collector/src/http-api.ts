@@ -20,8 +20,11 @@ const STATIC: Record<string, string> = {
   '/index.html': 'index.html',
   '/assets/app.js': 'assets/app.js',
   '/assets/app.css': 'assets/app.css',
+  '/favicon.svg': 'favicon.svg',
+  // Browsers ask for /favicon.ico whatever the page says; they accept the SVG under that name.
+  '/favicon.ico': 'favicon.svg',
 };
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });

@@ -15,8 +15,27 @@ interface Subscriber {
 
 /** What the browser gets: samples and marks of one host, times on the collector's clock. */
 export type LiveMessage =
-  | { type: 'hello'; host: string; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }> }
-  | { type: 'update'; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }>; dropped: number };
+  | { type: 'hello'; host: string; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }>; now: number; windowMs: number }
+  | { type: 'update'; runId: string | null; samples: Sample[]; marks: Array<Mark & { host: string }>; dropped: number; now: number };
+
+/** The longest look-back a live view may ask for (`/live?host=H&window_ms=N`). */
+export const MAX_LIVE_WINDOW_MS = 30 * 60_000;
+/** A backfill keeps at most this many samples per (source, GPU): older, denser ranges are thinned by stride. */
+export const BACKFILL_PER_SERIES = 3000;
+
+/** Every k-th sample of each (source, GPU) so no series has more than `max`: a long look-back stays small. */
+export function thin(samples: readonly Sample[], max: number): Sample[] {
+  const groups = new Map<string, number>();
+  for (const s of samples) groups.set(`${s.source}${s.gpu ?? ''}`, (groups.get(`${s.source}${s.gpu ?? ''}`) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return samples.filter((s) => {
+    const g = `${s.source}${s.gpu ?? ''}`;
+    const stride = Math.ceil((groups.get(g) as number) / max);
+    const i = seen.get(g) ?? 0;
+    seen.set(g, i + 1);
+    return i % stride === 0;
+  });
+}
 
 /**
  * Pushes committed samples to browsers watching a host, every `tickMs`. A browser that cannot
@@ -35,13 +54,14 @@ export class LiveHub {
     this.timer = setInterval(() => this.tick(), opts.tickMs).unref();
   }
 
-  subscribe(ws: WebSocket, host: string): void {
-    const recent = this.store.recent(host, Date.now() - this.opts.backfillMs);
+  subscribe(ws: WebSocket, host: string, windowMs = this.opts.backfillMs): void {
+    const window = Math.min(MAX_LIVE_WINDOW_MS, Math.max(10_000, windowMs));
+    const recent = this.store.recent(host, Date.now() - window);
     const sub: Subscriber = { ws, host, samples: [], marks: [], dropped: 0 };
     this.subs.add(sub);
     ws.on('close', () => this.subs.delete(sub));
     ws.on('error', () => this.subs.delete(sub));
-    this.send(sub, { type: 'hello', host, runId: recent.runId, samples: recent.samples, marks: recent.marks });
+    this.send(sub, { type: 'hello', host, runId: recent.runId, samples: thin(recent.samples, BACKFILL_PER_SERIES), marks: recent.marks, now: Date.now(), windowMs: window });
   }
 
   /** Called with each commit's batches. */
@@ -73,7 +93,7 @@ export class LiveHub {
         }
         continue;
       }
-      this.send(sub, { type: 'update', runId: this.runOf.get(sub.host) ?? null, samples: sub.samples, marks: sub.marks, dropped: sub.dropped });
+      this.send(sub, { type: 'update', runId: this.runOf.get(sub.host) ?? null, samples: sub.samples, marks: sub.marks, dropped: sub.dropped, now: Date.now() });
       sub.samples = [];
       sub.marks = [];
     }

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode } from '@stagewatch/shared';
+import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, StagewatchError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
@@ -14,6 +14,7 @@ import { LatestValues } from './latest.js';
 import { closeHttp, closeWebSockets, nextTurn, type Phase } from './lifecycle.js';
 import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
+import { lockDataDir } from './store/data-lock.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
@@ -48,7 +49,15 @@ const LIVE_PATH = '/live';
 
 /** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  const store = new SqliteStore(opts.dataDir);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const lock = lockDataDir(opts.dataDir);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(opts.dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
@@ -81,9 +90,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // Headers must arrive within 10 s and a request within 30 s: a client trickling bytes in
   // (slowloris) holds a socket that long at most.
   const limits = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 };
-  const server = opts.tls
-    ? https.createServer({ ...limits, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, serve)
-    : http.createServer(limits, serve);
+  let heartbeat: NodeJS.Timeout | undefined;
+  let server: http.Server;
+  try {
+    server = opts.tls
+      ? https.createServer({ ...limits, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, serve)
+      : http.createServer(limits, serve);
+  } catch (e) {
+    await teardownEarly();
+    throw new StagewatchError('usage', `--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
   // ws's allowSynchronousEvents stays on: deferring each message to its own turn was tried, and
   // made other agents wait behind a flood's queue of deferred frames (ping p50 0.5 s, not 0.06 s).
@@ -108,7 +124,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (url.pathname === LIVE_PATH) {
       const host = url.searchParams.get('host');
       if (!host) return refuse(400, 'Bad Request');
-      browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host));
+      const windowMs = Number(url.searchParams.get('window_ms') ?? '') || undefined;
+      browsers.handleUpgrade(req, socket, head, (ws) => live.subscribe(ws, host, windowMs));
       return;
     }
     const presentedKey = req.headers[AGENT_KEY_HEADER];
@@ -143,7 +160,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   });
 
   // A connection that missed a whole heartbeat interval is dead: found within two intervals.
-  const heartbeat = setInterval(() => {
+  heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
         telemetry.deadConnections.inc();
@@ -155,10 +172,24 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     }
   }, heartbeatMs).unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  // Everything started so far is stopped again if the collector cannot listen, so the process
+  // exits (and a supervisor's Restart= fires) instead of idling without a socket.
+  async function teardownEarly(): Promise<void> {
+    clearInterval(heartbeat);
+    live.close();
+    await Promise.all(sinks.map((s) => s.close()));
+    store.close();
+    lock.release();
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    await teardownEarly();
+    throw new StagewatchError('listen', listenMessage(e as NodeJS.ErrnoException, opts.host, opts.port));
+  }
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const graceMs = opts.closeGraceMs ?? 3000;
@@ -178,6 +209,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     await closeHttp(server as http.Server, graceMs);
     await Promise.all(sinks.map((s) => s.close()));
     store.close();
+    lock.release();
     phase = 'closed';
   };
   return {
@@ -193,4 +225,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       return closing;
     },
   };
+}
+
+/** A listen failure in words, with what to do about the common ones. */
+export function listenMessage(e: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host}:${port}`;
+  const hint: Record<string, string> = {
+    EADDRINUSE: 'the port is in use (another collector?); stop it or give another --port',
+    EACCES: 'permission denied (ports below 1024 need privileges); give a --port of 1024 or more',
+    EADDRNOTAVAIL: 'no interface on this machine has that address; check --host',
+    ENOTFOUND: 'the host name does not resolve; check --host',
+  };
+  return `cannot listen on ${where}: ${hint[e.code ?? ''] ?? e.message} (${e.code ?? 'error'})`;
 }

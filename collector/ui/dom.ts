@@ -24,8 +24,12 @@ export function withToken(url: string): string {
   return t ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}` : url;
 }
 
+/** The collector wants a token this page does not have (or has wrong): the page asks for one. */
+export class AuthError extends Error {}
+
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(withToken(url));
+  if (res.status === 401) throw new AuthError(token() ? 'the collector refused this token' : 'this collector needs a token');
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
   return (await res.json()) as T;
 }

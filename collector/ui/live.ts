@@ -1,27 +1,22 @@
 import type uPlot from 'uplot';
-import { makeChart, type Band, type SeriesDef } from './charts.js';
-import { leafIntervals } from '../src/report/leaves.js';
-import { h, token } from './dom.js';
+import { alignLines, makeChart, TIME_ZONE, type Band, type ChartSpec } from './charts.js';
+import { getJson, h, token } from './dom.js';
+import { idleMs, LivePoints, STALE_AFTER_MS, type LiveMark, type LiveSample } from './live-data.js';
+import { runChartSpecs } from './run-charts.js';
+import { ago, utc } from './time-format.js';
+import { alignTo, fillBar, stageBar } from './timebar.js';
 
-interface LiveSample {
-  t: number;
-  source: 'gpu' | 'host' | 'proc';
-  gpu?: number;
-  pid?: number;
-  m: Record<string, number>;
-}
-interface LiveMark {
-  t: number;
-  kind: 'begin' | 'end';
-  stage: string;
-  step?: number;
-}
 type LiveMessage =
-  | { type: 'hello'; host: string; runId: string | null; samples: LiveSample[]; marks: LiveMark[] }
-  | { type: 'update'; runId: string | null; samples: LiveSample[]; marks: LiveMark[]; dropped: number };
+  | { type: 'hello'; host: string; runId: string | null; samples: LiveSample[]; marks: LiveMark[]; now: number; windowMs: number }
+  | { type: 'update'; runId: string | null; samples: LiveSample[]; marks: LiveMark[]; dropped: number; now: number };
 
-const BIN_MS = 250;
-const WINDOW_MS = 5 * 60_000;
+/** The time ranges a live view offers (ms); the collector backfills up to 30 minutes. */
+export const LIVE_RANGES: ReadonlyArray<[string, number]> = [
+  ['1 min', 60_000],
+  ['5 min', 5 * 60_000],
+  ['15 min', 15 * 60_000],
+  ['30 min', 30 * 60_000],
+];
 
 export interface LiveState {
   page: 'host';
@@ -31,115 +26,159 @@ export interface LiveState {
   bands: number;
   stage: string;
   dropped: number;
+  stale: boolean;
+  windowMs: number;
+  charts: number;
+  /** The x range shown, ms. */
+  xSpanMs: number;
+  /** Each chart's y range as drawn, by title (tests read it; so can a person in the console). */
+  yRanges: Record<string, [number, number]>;
 }
 
-/** The live view of one host: charts that move, stage bands, the stage running now. */
-export function liveHost(root: HTMLElement, host: string, state: LiveState): () => void {
-  const bins = new Map<number, Map<string, number>>();
-  const marks: LiveMark[] = [];
-  const gpus = new Set<number>();
-  const cores = new Set<number>();
+/** Charts of the live view: the run page's, with every core beside the host CPU. */
+function liveSpecs(keys: string[], cores: number[]): { wide: ChartSpec[]; perGpu: ChartSpec[] } {
+  const { wide, perGpu } = runChartSpecs(keys);
+  const at = wide.findIndex((c) => c.title === 'Host CPU');
+  const perCore: ChartSpec = { title: 'CPU per core', keys: cores.map((c) => `host.cpu${c}_pct`) };
+  if (cores.length > 0) wide.splice(at < 0 ? wide.length : at + 1, 0, perCore);
+  return { wide, perGpu };
+}
+
+/** The live view of one host: charts that move, the stage bar on their time axis, the stage running now. */
+export async function liveHost(root: HTMLElement, host: string, state: LiveState): Promise<() => void> {
+  // Asks the API first: a missing token shows the token prompt instead of a silent socket.
+  await getJson('/api/hosts');
+  const data = new LivePoints();
   let runId: string | null = null;
+  let serverNow = 0;
+  let receivedAt = 0;
+  let connected = false;
   const stageEl = h('strong', { id: 'current-stage' }, '–');
-  const runEl = h('span', { id: 'live-run' }, '');
+  const runEl = h('span', { id: 'live-run' }, '–');
   const status = h('span', { class: 'muted', id: 'live-status' }, 'connecting…');
+  const rangeEl = h('span', { class: 'ranges', id: 'live-ranges' });
+  const barSlot = h('div', { class: 'bar-slot' });
   const chartsEl = h('div', { class: 'charts' });
-  root.append(h('h1', {}, 'Host ', h('code', {}, host)), h('p', {}, 'Run ', runEl, ' · stage now: ', stageEl, ' · ', status), chartsEl);
-
-  const add = (samples: LiveSample[]): void => {
-    for (const s of samples) {
-      // One workload process (pid) is not the tree total the workload chart shows.
-      if (s.pid !== undefined) continue;
-      for (const [k, v] of Object.entries(s.m)) {
-        const bin = Math.floor(s.t / BIN_MS) * BIN_MS;
-        let row = bins.get(bin);
-        if (!row) bins.set(bin, (row = new Map()));
-        row.set(s.source === 'gpu' ? `gpu${s.gpu}.${k}` : `${s.source}.${k}`, v);
-        const core = /^cpu(\d+)_pct$/.exec(k);
-        if (core) cores.add(Number(core[1]));
-      }
-      if (s.source === 'gpu' && s.gpu !== undefined) gpus.add(s.gpu);
-      state.lastT = Math.max(state.lastT, s.t);
-    }
-  };
-
-  const bands = (): Band[] => {
-    const open = new Map<string, number>();
-    const out: Band[] = [];
-    for (const m of [...marks].sort((a, b) => a.t - b.t)) {
-      if (m.step !== undefined) continue;
-      if (m.kind === 'begin') open.set(m.stage, m.t);
-      else if (open.has(m.stage)) {
-        out.push({ name: m.stage, start: (open.get(m.stage) as number) / 1000, end: m.t / 1000 });
-        open.delete(m.stage);
-      }
-    }
-    const now = state.lastT || Date.now();
-    for (const [name, t] of open) out.push({ name, start: t / 1000, end: now / 1000 });
-    return leafIntervals(out, (b) => b.start, (b) => b.end);
-  };
-  // Worked out once a redraw; every chart's band hook reads this.
-  let currentBands: Band[] = [];
+  root.append(
+    h('h1', {}, 'Host ', h('code', {}, host)),
+    h('p', {}, 'Run ', runEl, ' · stage now: ', stageEl, ' · ', status),
+    h('p', { class: 'muted' }, 'Range: ', rangeEl, ` · times in ${TIME_ZONE}; the stage bar and every chart share one time axis`),
+    barSlot,
+    chartsEl,
+  );
 
   let charts: Array<{ plot: uPlot; keys: string[] }> = [];
   let shape = '';
+  let bandsNow: Band[] = [];
+  let aligned: ResizeObserver | null = null;
+  let bar = stageBar([], [0, 1], 1000);
+  bar.id = 'live-bar';
+  const width = (): number => Math.max(400, Math.min(1400, root.clientWidth || 1000) - 20);
+  const range = (): [number, number] => {
+    const now = serverNow ? serverNow + (Date.now() - receivedAt) : Date.now();
+    return [(now - state.windowMs) / 1000, now / 1000];
+  };
   const build = (): void => {
     for (const c of charts) c.plot.destroy();
     chartsEl.replaceChildren();
-    const g = [...gpus].sort((a, b) => a - b);
-    const width = Math.max(400, Math.min(1400, root.clientWidth || 1000) - 20);
-    const defs: Array<[string, string, Array<SeriesDef & { key: string }>]> = [
-      ['GPU utilization vs SM activity', '%', g.flatMap((i) => [{ key: `gpu${i}.util_pct`, label: `GPU ${i} util` }, { key: `gpu${i}.sm_active_pct`, label: `GPU ${i} SM active`, dash: true }])],
-      ['GPU memory used', 'MiB', g.map((i) => ({ key: `gpu${i}.mem_used_mib`, label: `GPU ${i}` }))],
-      ['GPU power', 'W', g.map((i) => ({ key: `gpu${i}.power_w`, label: `GPU ${i}` }))],
-      ['CPU per core', '%', [...cores].sort((a, b) => a - b).map((c) => ({ key: `host.cpu${c}_pct`, label: `cpu${c}` }))],
-      ['Workload CPU', 'cores', [{ key: 'proc.cpu_cores', label: 'workload cores' }]],
-    ];
-    charts = defs
-      .filter(([, , d]) => d.length > 0)
-      .map(([title, unit, d]) => {
-        const el = h('div', { class: 'chart', 'data-title': title });
-        chartsEl.append(el);
-        return { plot: makeChart(el, title, unit, d, () => currentBands, width), keys: d.map((x) => x.key) };
-      });
+    const { wide, perGpu } = liveSpecs(data.keys(), [...data.cores].sort((a, b) => a - b));
+    const place = (container: HTMLElement, spec: ChartSpec, w: number): void => {
+      const el = h('div', { class: 'chart', 'data-title': spec.title });
+      container.append(el);
+      charts.push({ plot: makeChart(el, spec, () => bandsNow, range, w), keys: spec.keys });
+    };
+    charts = [];
+    for (const spec of wide) place(chartsEl, spec, width());
+    if (perGpu.length > 0) {
+      const grid = h('div', { class: 'small-multiples' });
+      chartsEl.append(h('h3', {}, 'Per GPU'), grid);
+      for (const spec of perGpu) place(grid, spec, Math.floor((width() - 16) / 2));
+    }
+    state.charts = charts.length;
+    bar = stageBar([], range().map((x) => x * 1000) as [number, number], width());
+    bar.id = 'live-bar';
+    barSlot.replaceChildren(bar);
+    aligned?.disconnect();
+    aligned = alignTo(bar, charts[0]?.plot.over);
   };
 
   const redraw = (): void => {
-    const b = (currentBands = bands());
-    const cutoff = (state.lastT || Date.now()) - WINDOW_MS;
-    for (const b of bins.keys()) if (b < cutoff) bins.delete(b);
-    const nowShape = `${[...gpus].join()}|${[...cores].join()}`;
+    const [x0, x1] = range();
+    data.trim(x0 * 1000 - 60_000);
+    const idle = idleMs(data.lastT, serverNow, receivedAt, Date.now());
+    const stale = connected && idle > STALE_AFTER_MS;
+    const b = (bandsNow = data.bands(stale ? data.lastT : x1 * 1000));
+    const nowShape = data.keys().sort().join('|');
     if (nowShape !== shape) {
       shape = nowShape;
       build();
     }
-    const xs = [...bins.keys()].sort((a, b) => a - b);
+    const lines = data.lines(x0 * 1000, state.windowMs);
     for (const c of charts) {
-      const data = [xs.map((x) => x / 1000), ...c.keys.map((k) => xs.map((x) => bins.get(x)?.get(k) ?? null))];
-      c.plot.setData(data as uPlot.AlignedData);
+      c.plot.setData(alignLines(c.keys, lines));
+      const y = c.plot.scales.y;
+      // yRange never gives an empty span: min == max is a chart not yet scaled (just built).
+      if (y?.min != null && y.max != null && y.max > y.min) state.yRanges[c.plot.root.querySelector('.u-title')?.textContent ?? ''] = [y.min, y.max];
     }
-    const open = b.filter((x) => x.end * 1000 >= (state.lastT || 0) - 1);
-    stageEl.textContent = open.at(-1)?.name ?? '–';
+    fillBar(bar, b.map((x) => ({ name: x.name, start: x.start * 1000, end: x.end * 1000 })), [x0 * 1000, x1 * 1000]);
+    const current = stale ? null : b.find((x) => x.start * 1000 <= data.lastT && x.end * 1000 >= data.lastT - 1);
+    stageEl.textContent = current?.name ?? (stale ? '– (no data)' : '–');
     runEl.textContent = runId ?? '–';
-    Object.assign(state, { points: xs.length, bands: b.length, stage: stageEl.textContent });
+    if (connected) {
+      status.textContent = stale
+        ? `no data for ${ago(idle).replace(' ago', '')} (last sample ${utc(data.lastT)}): the agent stopped streaming or lost its link`
+        : state.dropped > 0 ? `live (skipped ${state.dropped} samples to keep up)` : 'live';
+      status.className = stale ? 'stale' : 'muted';
+    }
+    Object.assign(state, { xSpanMs: Math.round((x1 - x0) * 1000), points: lines.get(charts[0]?.keys[0] ?? '')?.t.length ?? 0, bands: b.length, stage: stageEl.textContent, stale, lastT: data.lastT });
     state.updates++;
   };
 
-  const t = token();
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live?host=${encodeURIComponent(host)}${t ? `&token=${encodeURIComponent(t)}` : ''}`);
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(String(ev.data)) as LiveMessage;
-    runId = msg.runId;
-    add(msg.samples);
-    marks.push(...msg.marks);
-    if (msg.type === 'update') state.dropped = msg.dropped;
-    status.textContent = msg.type === 'update' && msg.dropped > 0 ? `live (skipped ${msg.dropped} samples to keep up)` : 'live';
+  let ws: WebSocket | null = null;
+  const connect = (): void => {
+    ws?.close();
+    const t = token();
+    const sock = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live?host=${encodeURIComponent(host)}&window_ms=${state.windowMs}${t ? `&token=${encodeURIComponent(t)}` : ''}`);
+    ws = sock;
+    sock.onmessage = (ev) => {
+      if (ws !== sock) return;
+      const msg = JSON.parse(String(ev.data)) as LiveMessage;
+      connected = true;
+      runId = msg.runId;
+      serverNow = msg.now;
+      receivedAt = Date.now();
+      data.add(msg.samples);
+      data.marks.push(...msg.marks);
+      if (msg.type === 'update') state.dropped = msg.dropped;
+    };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      connected = false;
+      status.textContent = 'disconnected from the collector';
+      status.className = 'stale';
+    };
   };
-  ws.onclose = () => (status.textContent = 'disconnected');
+  for (const [label, ms] of LIVE_RANGES) {
+    const btn = h('button', { type: 'button', 'data-ms': String(ms), class: ms === state.windowMs ? 'on' : '' }, label);
+    btn.addEventListener('click', () => {
+      if (state.windowMs === ms) return;
+      state.windowMs = ms;
+      for (const x of rangeEl.querySelectorAll('button')) x.className = x === btn ? 'on' : '';
+      // A longer look-back needs the collector's backfill: start over with it.
+      data.marks.length = 0;
+      data.trim(Infinity);
+      data.lastT = 0;
+      shape = '';
+      connect();
+    });
+    rangeEl.append(btn, ' ');
+  }
+  connect();
   const timer = setInterval(redraw, 500);
   return () => {
     clearInterval(timer);
-    ws.close();
+    aligned?.disconnect();
+    ws?.close();
     for (const c of charts) c.plot.destroy();
   };
 }

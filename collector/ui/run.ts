@@ -1,14 +1,16 @@
 import type uPlot from 'uplot';
-import { makeChart, type Band } from './charts.js';
 import type { HostFingerprint, WorkloadRuntime } from '@stagewatch/shared';
-import { fingerprintText } from '../src/report/fingerprint-text.js';
-import { leafIntervals } from '../src/report/leaves.js';
 import type { Shares } from '../src/analysis/labels.js';
 import type { HostBreakdown } from '../src/analysis/breakdown.js';
 import type { Headline } from '../src/analysis/spans-report.js';
+import { fingerprintText } from '../src/report/fingerprint-text.js';
+import { leafIntervals } from '../src/report/leaves.js';
+import { runOutcome } from '../src/report/outcome.js';
 import { breakdownSection, headlineTable } from './breakdown.js';
-import { badge, BOTTLENECK_COLORS, fmt, getJson, h } from './dom.js';
+import { badge, fmt, getJson, h } from './dom.js';
+import { runCharts, type SeriesJson } from './run-charts.js';
 import { sharesBar } from './shares.js';
+import { duration, utc } from './time-format.js';
 
 interface StageJson {
   name: string;
@@ -36,15 +38,11 @@ interface HostJson {
   breakdown?: HostBreakdown | null;
 }
 interface ReportJson {
-  run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null };
+  run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null; signal?: string | null };
   hosts: HostJson[];
   headline?: Headline;
   compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; why: object | null; text: string }>;
   vs?: { run: { id: string } };
-}
-interface SeriesJson {
-  t: number[];
-  series: Record<string, Array<number | null>>;
 }
 
 export interface RunState {
@@ -54,23 +52,15 @@ export interface RunState {
   charts: number;
 }
 
+/** "8× NVIDIA H100 80GB HBM3" rather than eight repeats; mixed models listed by index. */
+const gpuSummary = (gpus: HostJson['gpus']): string => {
+  if (gpus.length === 0) return 'no GPUs';
+  const names = [...new Set(gpus.map((g) => g.name))];
+  return names.length === 1 ? `${gpus.length}× ${names[0]}` : gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ');
+};
+
 /** Leaf stages (holding no other) make the bands and the timeline. */
 const leaves = (stages: StageJson[]): StageJson[] => leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
-
-function timeline(stages: StageJson[]): HTMLElement {
-  const ls = leaves(stages);
-  const t0 = Math.min(...ls.map((s) => s.start_ms));
-  const total = Math.max(...ls.map((s) => s.end_ms)) - t0 || 1;
-  const bar = h('div', { class: 'timeline' });
-  for (const s of ls) {
-    const seg = h('div', { class: 'segment', title: `${s.name}: ${s.duration_s.toFixed(1)} s, ${s.bottleneck}` }, s.name);
-    seg.style.left = `${((s.start_ms - t0) / total) * 100}%`;
-    seg.style.width = `${Math.max(0.5, ((s.end_ms - s.start_ms) / total) * 100)}%`;
-    seg.style.background = BOTTLENECK_COLORS[s.bottleneck] ?? '#57606a';
-    bar.append(seg);
-  }
-  return bar;
-}
 
 function stageTable(host: HostJson): HTMLElement {
   const rows = host.stages.map((s) =>
@@ -136,7 +126,7 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
   const plots: uPlot[] = [];
   root.append(
     h('h1', {}, 'Run ', h('code', {}, r.run.id), vs ? h('span', {}, ' vs ', h('code', {}, vs)) : null),
-    h('p', { class: 'muted' }, `hosts ${r.run.hosts.join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ' · running'}${r.run.exitCode !== null ? ` · exit ${r.run.exitCode}` : ''}`),
+    h('p', { class: 'muted', id: 'run-summary' }, `hosts ${r.run.hosts.join(', ')} · started ${utc(r.run.startedAt)}${r.run.endedAt ? ` · took ${duration(r.run.endedAt - r.run.startedAt)}` : ' · running'}${runOutcome(r.run) ? ` · ${runOutcome(r.run)}` : ''}`),
   );
   if (r.headline) root.append(headlineTable(r.headline));
   if (r.compare) {
@@ -145,22 +135,16 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     root.append(h('h2', {}, 'Compared stage by stage'), compareTable(r), ...(why.length > 0 ? [h('ul', { class: 'why' }, ...why.map((c) => h('li', {}, c.text)))] : []));
   }
   for (const host of r.hosts) {
-    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, host.gpus.map((g) => `GPU ${g.index} ${g.name}`).join(', ') || 'no GPUs', host.sm_activity === 'dcgm' ? ' · SM activity from DCGM profiling' : host.gpm ? '' : ' · no SM activity (no GPM, no DCGM)'), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
+    const smNote = host.sm_activity === 'dcgm' ? ' · SM activity from DCGM profiling' : host.gpm ? '' : ' · no SM activity (no GPM, no DCGM)';
+    const section = h('section', { class: 'host' }, h('h2', {}, host.host), h('p', { class: 'muted' }, gpuSummary(host.gpus), smNote), h('p', { class: 'muted fingerprint' }, fingerprintText(host.fingerprint)));
     root.append(section);
-    if (host.stages.length > 0) section.append(timeline(host.stages));
-    const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
-    const keys = Object.keys(series.series).filter((k) => /^gpu\d+\.(util_pct|sm_active_pct)$/.test(k) || k === 'proc.cpu_cores');
-    if (keys.length > 0) {
-      const el = h('div', { class: 'chart' });
-      section.append(el);
-      const bands: Band[] = leaves(host.stages).map((s) => ({ name: s.name, start: s.start_ms / 1000, end: s.end_ms / 1000 }));
-      const plot = makeChart(el, 'GPU util, SM activity (%) and workload cores ×100', '%', keys.map((k) => ({ label: k, dash: k.includes('sm_active') })), () => bands, Math.min(1400, root.clientWidth || 1000) - 20);
-      plot.setData([series.t.map((t) => t / 1000), ...keys.map((k) => (series.series[k] ?? []).map((v) => (v !== null && k === 'proc.cpu_cores' ? v * 100 : v)))] as uPlot.AlignedData);
-      plots.push(plot);
-    }
+    // The table is what a decision is made from: it comes first, the charts behind it explain it.
     section.append(stageTable(host));
     if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
     if (host.breakdown) section.append(breakdownSection(host.breakdown));
+    const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
+    const bar = leaves(host.stages).map((st) => ({ name: st.name, start: st.start_ms, end: st.end_ms, bottleneck: st.bottleneck, title: `${st.name}: ${st.duration_s.toFixed(1)} s, ${st.bottleneck}` }));
+    plots.push(...runCharts(section, series, bar, Math.min(1400, root.clientWidth || 1000) - 20));
   }
   Object.assign(state, { stages: r.hosts.reduce((a, x) => a + x.stages.length, 0), compareRows: r.compare?.length ?? 0, charts: plots.length });
   return () => plots.forEach((p) => p.destroy());

@@ -5,5 +5,8 @@ export * from './probe.js';
 export * from './protocol.js';
 export * from './cli-args.js';
 export * from './marks.js';
+export * from './version.js';
+export * from './log.js';
+export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';

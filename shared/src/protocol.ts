@@ -94,7 +94,14 @@ export const BatchSchema = z
     clock: ClockEstimateSchema.nullable(),
     loss: LossSchema,
     /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
-    runEnd: z.strictObject({ t: z.number().int().nonnegative(), exitCode: z.number().int().nullable() }).optional(),
+    runEnd: z
+      .strictObject({
+        t: z.number().int().nonnegative(),
+        exitCode: z.number().int().nullable(),
+        /** The signal that interrupted the workload (it died of it, or the agent forwarded it). */
+        signal: z.string().regex(/^SIG[A-Z0-9]+$/).max(16).optional(),
+      })
+      .optional(),
     /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
     workload: WorkloadRuntimeSchema.optional(),
   })

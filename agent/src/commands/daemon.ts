@@ -1,11 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
-import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { loadFingerprintFile } from '../fingerprint/index.js';
 import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { startStreaming } from '../streaming.js';
+import { agentUrl } from '../transport/collector-url.js';
 
 export const STREAM_FLAGS = {
+  ...COMMON_FLAGS,
   collector: { type: 'string' },
   token: { type: 'string' },
   'run-id': { type: 'string' },
@@ -37,13 +39,7 @@ export function defaultSpoolDir(): string {
 export function streamOptions(values: Record<string, string | boolean | undefined>, log: (m: string) => void) {
   const collector = values.collector;
   if (typeof collector !== 'string') throw new UsageError('--collector URL is required');
-  let url: URL;
-  try {
-    url = new URL(collector);
-  } catch {
-    throw new UsageError(`--collector ${JSON.stringify(collector)} is not a URL (e.g. ws://collector:7711)`);
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) throw new UsageError(`--collector must be ws://, wss://, http:// or https:// (got ${url.protocol})`);
+  agentUrl(collector); // refuses what is not a collector address, before anything starts
   const runId = values['run-id'];
   if (typeof runId === 'string' && !/^[A-Za-z0-9._:@-]{1,128}$/.test(runId)) {
     throw new UsageError(`--run-id ${JSON.stringify(runId)}: use 1-128 letters, digits and ._:@-`);
@@ -78,19 +74,31 @@ export function onDcgmPauseSignal(sampling: { toggleDcgmPause(): string | null }
 /** `daemon --collector URL`: stream this host continuously until SIGTERM/SIGINT. */
 export async function daemonCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { ...STREAM_FLAGS, pid: { type: 'string' } });
-  const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} stagewatch-agent: ${msg}\n`);
+  const log = loggerFromFlags('stagewatch-agent', values);
   const opts = streamOptions(values, log);
   const drainMs = numberFlag(values, 'drain-s', 0, 3600, 10) * 1000;
   const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
-  const streaming = await startStreaming({ ...opts, ...(pid !== undefined ? { pid } : {}) });
-  log(`streaming ${streaming.link.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
-  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
-  await new Promise<void>((resolve) => {
+  let fatal: string | null = null;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  const streaming = await startStreaming({
+    ...opts,
+    ...(pid !== undefined ? { pid } : {}),
+    // A collector that refuses us for good (wrong token, wrong address) ends the daemon with exit 2.
+    onFatal: (msg) => {
+      fatal = msg;
+      wake();
+    },
+  });
+  log(`streaming ${streaming.link.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
+  const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
+  await stopped;
   stopPauseToggle();
-  const summary = await streaming.stop(drainMs);
+  const summary = await streaming.stop(fatal ? 0 : drainMs);
   log(`summary ${JSON.stringify(summary)}`);
-  return 0;
+  return fatal ? 2 : 0;
 }

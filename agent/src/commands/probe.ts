@@ -5,8 +5,10 @@ import { nvmlProbe, openNvml, tryDcgm } from '../sampling.js';
 import { parseFlags } from '@stagewatch/shared';
 import { threadCpuSource } from '../procfs/threads.js';
 
+export const PROBE_FLAGS = { json: { type: 'boolean' }, fingerprint: { type: 'boolean' }, 'no-dcgm': { type: 'boolean' } } as const;
+
 export async function probeCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { json: { type: 'boolean' }, fingerprint: { type: 'boolean' }, 'no-dcgm': { type: 'boolean' } });
+  const { values } = parseFlags(argv, PROBE_FLAGS);
   if (values.fingerprint) {
     // The host fingerprint as the agent sends it in its hello, with the raw answers it was read from.
     const r = await readFingerprintWithRaw({ smiPath: await resolveNvidiaSmi() });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { errorMessage, numberFlag, parseFlags, RunLabelsSchema, UsageError, type RunLabels } from '@stagewatch/shared';
+import { errorMessage, loggerFromFlags, numberFlag, parseFlags, RunLabelsSchema, UsageError, type RunLabels } from '@stagewatch/shared';
 import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.js';
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
@@ -28,6 +28,15 @@ export function parseLabels(flags: readonly string[]): RunLabels {
   return p.data;
 }
 
+/** Every flag `run` takes: the streaming ones, where stages come from, and the run's labels. */
+export const RUN_FLAGS = {
+  ...STREAM_FLAGS,
+  preset: { type: 'string' },
+  stages: { type: 'string' },
+  marks: { type: 'string' },
+  label: { type: 'string', multiple: true },
+} as const;
+
 export function generateRunId(host: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${host.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${stamp}-${randomBytes(2).toString('hex')}`;
@@ -42,17 +51,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('give the workload after --, e.g. run --collector ws://c:7711 -- python generate.py');
   const command = argv.slice(dash + 1);
-  const { values } = parseFlags(argv.slice(0, dash), { ...STREAM_FLAGS, preset: { type: 'string' }, stages: { type: 'string' }, marks: { type: 'string' }, label: { type: 'string', multiple: true } });
+  const { values } = parseFlags(argv.slice(0, dash), RUN_FLAGS);
   const labels = parseLabels((values.label as unknown as string[] | undefined) ?? []);
   delete values.label;
-  const log = (msg: string): void => void process.stderr.write(`stagewatch-agent: ${msg}\n`);
+  const log = loggerFromFlags('stagewatch-agent', values, false);
   const host = typeof values.host === 'string' ? values.host : os.hostname();
   const opts = streamOptions({ 'interval-ms': '100', ...values, 'run-id': (values['run-id'] as string | undefined) ?? generateRunId(host) }, log);
   const drainMs = numberFlag(values, 'drain-s', 0, 3600, 30) * 1000;
   const tracker = values.stages !== undefined || values.preset !== undefined
     ? new LogStageTracker(typeof values.stages === 'string' ? loadPreset(values.stages, true) : loadPreset(values.preset as string, false))
     : null;
-  const streaming = await startStreaming({ ...opts, host, labels });
+  // A collector that refuses us for good does not stop the workload: its data stays spooled.
+  const onFatal = (msg: string): void => log(`ERROR: the collector refuses this run (${msg}); the workload goes on, its data stays in ${opts.spoolDir} and goes out once the agent is configured right`);
+  const streaming = await startStreaming({ ...opts, host, labels, onFatal });
   const { streamer } = streaming.link;
   const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
   log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
@@ -78,7 +89,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
   const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
-  const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
+  // The signal the agent passed on: the workload was interrupted even if it then exits with a code of its own.
+  let forwarded: NodeJS.Signals | null = null;
+  const forward = (sig: NodeJS.Signals): void => {
+    forwarded ??= sig;
+    child.kill(sig);
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   const exit = await Promise.race([
@@ -98,10 +114,25 @@ export async function runCommand(argv: string[]): Promise<number> {
       log(`WARNING: marks from ${values.marks} not sent: ${errorMessage(e)}`);
     }
   }
-  const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : 127);
-  streamer.endRun(ended, exit.code);
+  const { exitCode, signal } = workloadOutcome(exit, forwarded);
+  if (signal) log(`run ${opts.runId}: workload interrupted by ${signal} (exit ${exitCode})`);
+  streamer.endRun(ended, exitCode, signal ?? undefined);
   await marksServer.close();
   const summary = await streaming.stop(drainMs);
   log(`run ${opts.runId} ended (exit ${exitCode}): ${JSON.stringify(summary)}`);
   return exitCode;
+}
+
+/**
+ * The exit code `run` passes on and records: the workload's own, or 128+N when signal N ended it
+ * (the shell's convention: 130 for SIGINT, 143 for SIGTERM), 127 when it could not start. The
+ * signal is the one it died of, else the one the agent forwarded to it (interrupted either way).
+ */
+export function workloadOutcome(
+  exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
+  forwarded: NodeJS.Signals | null,
+): { exitCode: number; signal: NodeJS.Signals | null } {
+  if (exit.signal) return { exitCode: 128 + (os.constants.signals[exit.signal] ?? 0), signal: exit.signal };
+  if (exit.code === null) return { exitCode: 127, signal: null };
+  return { exitCode: exit.code, signal: forwarded };
 }

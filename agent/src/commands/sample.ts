@@ -1,19 +1,23 @@
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { intFlag, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
 import { gpuBackendFlag, onDcgmPauseSignal } from './daemon.js';
 
+export const SAMPLE_FLAGS = {
+  ...COMMON_FLAGS,
+  'interval-ms': { type: 'string' },
+  'duration-s': { type: 'string' },
+  pid: { type: 'string' },
+  host: { type: 'string' },
+  'gpu-backend': { type: 'string' },
+  'no-dcgm': { type: 'boolean' },
+} as const;
+
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    'interval-ms': { type: 'string' },
-    'duration-s': { type: 'string' },
-    pid: { type: 'string' },
-    host: { type: 'string' },
-    'gpu-backend': { type: 'string' },
-    'no-dcgm': { type: 'boolean' },
-  });
+  const { values } = parseFlags(argv, SAMPLE_FLAGS);
+  const log = loggerFromFlags('stagewatch-agent', values, false);
   const gpuBackend = gpuBackendFlag(values);
   const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
   const durationS = numberFlag(values, 'duration-s', 0.1, 366 * 86400);
@@ -42,11 +46,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     ...(values['no-dcgm'] === true ? { dcgm: false } : {}),
     ...(pid !== undefined ? { pid } : {}),
     ...(host !== undefined ? { host } : {}),
-    log: (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`),
+    log,
     onSample: out,
     onHealth: out,
   });
-  const stopPauseToggle = onDcgmPauseSignal(sampling, (msg) => process.stderr.write(`stagewatch-agent: ${msg}\n`));
+  const stopPauseToggle = onDcgmPauseSignal(sampling, log);
   const stopSignal = new AbortController();
   const onSignal = (): void => stopSignal.abort();
   // A reader that goes away (`| head`) ends sampling quietly.

@@ -96,6 +96,9 @@ export class SupervisedLines {
       maxBuffer: { stderr: 1 << 16 },
       cancelSignal: this.abort.signal,
       forceKillAfterDelay: 1000,
+      // Its own process group: a terminal's Ctrl-C goes to the agent, which stops the tool in
+      // order, instead of killing the tool first and being logged as a failure ("restarting").
+      detached: true,
     });
     this.kill = () => child.kill('SIGKILL');
     const watchdog = setInterval(() => {

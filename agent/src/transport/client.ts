@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
   AGENT_KEY_HEADER,
-  AGENT_PATH,
   Backoff,
   clockFromPing,
   CloseCode,
@@ -12,6 +11,7 @@ import {
   waitUnlessAborted,
 } from '@stagewatch/shared';
 import type { Spool } from './spool.js';
+import { agentUrl, upgradeRefusal } from './collector-url.js';
 
 export interface ClientOptions {
   url: string;
@@ -26,6 +26,8 @@ export interface ClientOptions {
   clockEveryMs?: number;
   /** The agent's clock; injectable so tests can skew it. */
   now?: () => number;
+  /** The collector refused us for good (a configuration error): called once, and the client stops. */
+  onFatal?: (message: string) => void;
 }
 
 /** Close codes by which the collector says a frame it got was invalid (not that it is unwell). */
@@ -60,13 +62,21 @@ export class CollectorClient {
   private samplesOfClock: ClockEstimate[] = [];
   private timers: NodeJS.Timeout[] = [];
   private readonly abort = new AbortController();
-  private drainWaiters: Array<() => void> = [];
+  private drainWaiters: Array<(drained: boolean) => void> = [];
   private loop: Promise<void> | null = null;
 
   private readonly now: () => number;
+  private readonly url: string;
+  /** Why the collector refused us for good, once it did. */
+  fatal: string | null = null;
+  private everConnected = false;
+  private lostAt: number | null = null;
+  /** A backlog being sent after a (re)connect: logged when the spool is empty again. */
+  private catchUp: { since: number; backlog: number; sent: number } | null = null;
 
   constructor(private readonly opts: ClientOptions) {
     this.now = opts.now ?? Date.now;
+    this.url = agentUrl(opts.url);
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 250, maxMs: 30_000 });
   }
 
@@ -88,8 +98,10 @@ export class CollectorClient {
   /** Resolves once the spool is empty (everything acked), or after timeoutMs. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.opts.spool.size.batches === 0) return true;
+    // Refused for good: nothing more will be acknowledged, so do not wait for it.
+    if (this.fatal !== null) return false;
     const timeout = new AbortController();
-    const done = new Promise<boolean>((r) => this.drainWaiters.push(() => r(true)));
+    const done = new Promise<boolean>((r) => this.drainWaiters.push(r));
     const expired = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
     const drained = await Promise.race([done, expired]);
     timeout.abort();
@@ -108,8 +120,15 @@ export class CollectorClient {
     while (!this.stopped) {
       const why = await this.connectOnce();
       if (this.stopped) return;
+      if (this.fatal !== null) {
+        this.opts.log(`ERROR: configuration error: ${this.fatal}; not retrying (${this.opts.spool.size.batches} batches stay spooled)`);
+        this.opts.onFatal?.(this.fatal);
+        for (const w of this.drainWaiters.splice(0)) w(false);
+        return;
+      }
+      this.lostAt ??= Date.now();
       const delay = this.backoff.next();
-      this.opts.log(`collector ${this.opts.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
+      this.opts.log(`collector ${this.url}: ${why}; reconnecting in ${Math.round(delay)} ms (${this.opts.spool.size.batches} batches spooled)`);
       // Not unref'd: while the link is down this wait is what the agent is doing.
       if (!(await waitUnlessAborted(delay, this.abort.signal))) return;
     }
@@ -135,8 +154,7 @@ export class CollectorClient {
 
   private connectOnce(): Promise<string> {
     return new Promise<string>((resolve) => {
-      const url = `${this.opts.url.replace(/^http/, 'ws').replace(/\/+$/, '')}${AGENT_PATH}`;
-      const ws = new WebSocket(url, {
+      const ws = new WebSocket(this.url, {
         headers: {
           ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
           [AGENT_KEY_HEADER]: this.opts.spool.agentKey,
@@ -161,7 +179,9 @@ export class CollectorClient {
         resolve(why);
       };
       ws.on('unexpected-response', (_req, res) => {
-        finish(res.statusCode === 401 ? 'collector refused the token (HTTP 401)' : `collector answered HTTP ${res.statusCode}`);
+        const refusal = upgradeRefusal(res.statusCode ?? 0, this.url);
+        if (refusal.permanent) this.fatal = refusal.message;
+        finish(refusal.message);
       });
       ws.on('error', (e) => finish(e.message || String(e)));
       ws.on('close', (code, reason) => {
@@ -193,6 +213,7 @@ export class CollectorClient {
           // A link that is refused again and again keeps backing off (see onRefused).
           if (this.refusalsInARow === 0) this.backoff.reset();
           this.opts.spool.ackThrough(msg.storedThrough);
+          this.onWelcome();
           this.startClock(ws);
         } else if (msg.type === 'pong') {
           this.onPong(msg.id, msg.t0, msg.t1, msg.t2, this.now());
@@ -210,6 +231,16 @@ export class CollectorClient {
         }
       });
     });
+  }
+
+  /** Says when the link is (back) up and how much it has to send; pump() says when that is done. */
+  private onWelcome(): void {
+    const backlog = this.opts.spool.size.batches;
+    if (!this.everConnected) this.opts.log(`connected to ${this.url}${backlog ? `; ${backlog} batches spooled from before to send` : ''}`);
+    else this.opts.log(`reconnected to ${this.url} after ${((Date.now() - (this.lostAt ?? Date.now())) / 1000).toFixed(1)} s; ${backlog} batches spooled to resend`);
+    this.everConnected = true;
+    this.lostAt = null;
+    this.catchUp = backlog > 0 ? { since: Date.now(), backlog, sent: 0 } : null;
   }
 
   private startClock(ws: WebSocket): void {
@@ -258,8 +289,15 @@ export class CollectorClient {
         // The spooled text is a JSON object; the clock known now is put in front of its fields.
         ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
         this.inflight.add(seq);
+        if (this.catchUp) this.catchUp.sent++;
       }
     }
-    if (spool.size.batches === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (spool.size.batches > 0) return;
+    if (this.catchUp) {
+      const c = this.catchUp;
+      this.catchUp = null;
+      this.opts.log(`caught up: ${c.sent} batches sent (${c.backlog} were spooled) in ${((Date.now() - c.since) / 1000).toFixed(1)} s`);
+    }
+    for (const w of this.drainWaiters.splice(0)) w(true);
   }
 }

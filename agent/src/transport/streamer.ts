@@ -12,7 +12,7 @@ export class Streamer {
   private samples: Sample[] = [];
   private health: SamplerHealth[] = [];
   private marks: Mark[] = [];
-  private runEnd: { t: number; exitCode: number | null } | null = null;
+  private runEnd: { t: number; exitCode: number | null; signal?: string } | null = null;
   private workload: WorkloadRuntime | null = null;
   private readonly timer: NodeJS.Timeout;
   private lastFlush = Date.now();
@@ -56,8 +56,8 @@ export class Streamer {
   }
 
   /** The run's workload exited; goes out with the last batch. */
-  endRun(t: number, exitCode: number | null): void {
-    this.runEnd = { t: Math.round(t), exitCode };
+  endRun(t: number, exitCode: number | null, signal?: string): void {
+    this.runEnd = { t: Math.round(t), exitCode, ...(signal ? { signal } : {}) };
   }
 
   flush(): void {

@@ -11,6 +11,8 @@ export interface ReportRun {
   startedAt: number;
   endedAt: number | null;
   exitCode: number | null;
+  /** The signal that interrupted the workload (`SIGINT`, ...), or null. */
+  signal?: string | null;
 }
 
 export interface HostInput {

@@ -15,18 +15,24 @@ export function compareRequest(v: { baseline?: unknown; runs: readonly string[];
   return { baseline: v.baseline, runs: v.runs, ...(metrics ? { metrics } : {}), by, confidence };
 }
 
+export const COMPARE_FLAGS = {
+  baseline: { type: 'string' },
+  metrics: { type: 'string' },
+  format: { type: 'string' },
+  by: { type: 'string' },
+  confidence: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
 /** `compare --baseline RUN RUN... [--metrics a,b] [--format md|json|html|csv] [--by config|run] [--confidence 0.95] [--data DIR] [--out FILE]` */
 export async function compareCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(
-    argv,
-    { baseline: { type: 'string' }, metrics: { type: 'string' }, format: { type: 'string' }, by: { type: 'string' }, confidence: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } },
-    true,
-  );
+  const { values, positionals } = parseFlags(argv, COMPARE_FLAGS, true);
   const format = (values.format ?? 'md') as CompareFormat;
   if (!COMPARE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${COMPARE_FORMATS.join(', ')} (got ${JSON.stringify(values.format)})`);
   const req = compareRequest({ ...values, runs: positionals });
   if (positionals.filter((r) => r !== req.baseline).length === 0) throw new UsageError('give the runs to compare with the baseline after the flags');
-  const store = new SqliteStore((values.data as string | undefined) ?? './stagewatch-data');
+  const store = new SqliteStore((values.data as string | undefined) ?? './stagewatch-data', { mustExist: true });
   try {
     const text = renderCompare(makeCompare(store, req), format);
     if (typeof values.out === 'string') writeFileSync(values.out, text);

@@ -1,25 +1,29 @@
-import { intFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { COMMON_FLAGS, intFlag, loggerFromFlags, parseFlags, UsageError } from '@stagewatch/shared';
 import { isLoopback, readTokensFile } from '../auth.js';
 import { startCollector } from '../server.js';
 import type { InfluxOptions } from '../sinks/influx.js';
 
+export const SERVE_FLAGS = {
+  ...COMMON_FLAGS,
+  host: { type: 'string' },
+  port: { type: 'string' },
+  data: { type: 'string' },
+  token: { type: 'string' },
+  'tokens-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'hello-timeout-ms': { type: 'string' },
+  'max-payload-mib': { type: 'string' },
+  'influx-url': { type: 'string' },
+  'influx-token': { type: 'string' },
+  'influx-org': { type: 'string' },
+  'influx-bucket': { type: 'string' },
+} as const;
+
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    data: { type: 'string' },
-    token: { type: 'string' },
-    'tokens-file': { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'heartbeat-ms': { type: 'string' },
-    'hello-timeout-ms': { type: 'string' },
-    'max-payload-mib': { type: 'string' },
-    'influx-url': { type: 'string' },
-    'influx-token': { type: 'string' },
-    'influx-org': { type: 'string' },
-    'influx-bucket': { type: 'string' },
-  });
+  const { values } = parseFlags(argv, SERVE_FLAGS);
+  const log = loggerFromFlags('stagewatch-collector', values);
   const influx = influxOptions(values);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const port = intFlag(values, 'port', 0, 65535, 7711);
@@ -41,7 +45,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cert = values['tls-cert'] as string | undefined;
   const key = values['tls-key'] as string | undefined;
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  const log = (msg: string): void => void process.stderr.write(`${new Date().toISOString()} stagewatch-collector: ${msg}\n`);
   const collector = await startCollector({
     host,
     port,

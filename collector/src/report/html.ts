@@ -6,6 +6,7 @@ import { fingerprintText } from './fingerprint-text.js';
 import { smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
+import { runOutcome } from './outcome.js';
 import { lineChartSvg, sharesBarSvg, sharesLegendSvg, timelineSvg } from './svg.js';
 
 /** Every agent-supplied string passes through here before it reaches HTML or SVG. */
@@ -46,7 +47,7 @@ export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; ro
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
 <p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
-${timelineSvg(h.stages)}
+${timelineSvg(h.stages, 900, s && s.t.length > 0 ? [s.start, s.end] : undefined)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}
 ${sharesLegendSvg()}
@@ -59,6 +60,6 @@ ${rows}</tbody></table>${h.problems.length ? `<ul class="problems">${h.problems.
 .num{text-align:right}.ev{color:#57606a;max-width:36em}.muted{color:#57606a}.badge{color:#fff;border-radius:1em;padding:0 .6em;font-size:.85em;white-space:nowrap}
 .bar{display:inline-block;width:10em;height:.9em;background:#f6f8fa;vertical-align:middle}.bar span{display:block;height:100%}svg{display:block;margin:.5em 0}</style></head>
 <body><h1>stagewatch report: run ${esc(r.run.id)}</h1>
-<p class="muted">hosts ${r.run.hosts.map(esc).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit ${r.run.exitCode}` : ''}</p>
+<p class="muted">hosts ${r.run.hosts.map(esc).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${runOutcome(r.run) ? ` · ${esc(runOutcome(r.run))}` : ''}</p>
 ${'headline' in r ? headlineHtml(r.headline) : ''}${compare ? compareHtml(r, compare) : ''}${hosts}</body></html>\n`;
 }

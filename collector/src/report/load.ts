@@ -20,7 +20,7 @@ export function reportFromStore(store: SqliteStore, runId: string, th: Threshold
   const last = reads.lastSampleTimes(runId);
   const ids = runFingerprints(store.fingerprintRows(runId));
   const sm = runSmActivity(store.agentHellos(runId));
-  const info = { id: run.id, kind: run.kind, startedAt: run.startedAt, endedAt: run.endedAt, exitCode: run.exitCode };
+  const info = { id: run.id, kind: run.kind, startedAt: run.startedAt, endedAt: run.endedAt, exitCode: run.exitCode, signal: run.signal };
   const inputs = new Map<string, HostInput>();
   const hostOf = (host: string): HostInput => {
     let h = inputs.get(host);

@@ -1,6 +1,7 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
 import type { Report, StageReport } from '../analysis/report.js';
+import { runOutcome } from './outcome.js';
 import type { SpannedReport } from '../analysis/spans-report.js';
 import { STATES } from '../analysis/thresholds.js';
 import { breakdownMarkdown, headlineMarkdown } from './breakdown-md.js';
@@ -37,7 +38,7 @@ export function stepsText(st: NonNullable<StageReport['steps']>): string {
 export function reportMarkdown(r: Report | SpannedReport, compare?: { vs: Report; rows: StageComparison[] }): string {
   const out: string[] = [];
   out.push(`# stagewatch report: run ${cell(r.run.id)}`, '');
-  out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${r.run.exitCode !== null ? ` · exit code ${r.run.exitCode}` : ''}`, '');
+  out.push(`Hosts: ${r.run.hosts.map(cell).join(', ')} · started ${new Date(r.run.startedAt).toISOString()}${r.run.endedAt ? ` · ended ${new Date(r.run.endedAt).toISOString()}` : ''}${runOutcome(r.run) ? ` · ${runOutcome(r.run)}` : ''}`, '');
   if ('headline' in r) out.push(...headlineMarkdown(r.headline));
   for (const h of r.hosts) {
     out.push(`## ${cell(h.host)}`, '');

@@ -1,5 +1,13 @@
 import type { SqliteStore, StoredSample } from '../store/sqlite.js';
 
+/** One series on its own time grid: its bucket times (ms) and means, null where the line breaks. */
+export interface Line {
+  t: number[];
+  v: Array<number | null>;
+  /** Its bucket width: the chart step, or its own sampling interval where that is longer. */
+  stepMs: number;
+}
+
 export interface Series {
   host: string;
   start: number;
@@ -9,14 +17,65 @@ export interface Series {
   t: number[];
   /** `gpuN.metric`, `host.metric`, `proc.metric` → bucket means (null where no sample). */
   series: Record<string, Array<number | null>>;
+  /**
+   * The same series, each bucketed on its own grid: a 1 Hz GPM series on a 100 ms grid would be
+   * a row of isolated points with nulls between (nothing to draw a line through). Charts draw these.
+   */
+  lines: Record<string, Line>;
 }
 
 /** The metrics charts show; everything else stays in the report's tables. */
 export const CHART_METRICS = {
   gpu: ['util_pct', 'sm_active_pct', 'tensor_active_pct', 'mem_used_mib', 'power_w'],
-  host: ['cpu_pct', 'cpu_core_max_pct', 'disk_read_mibps'],
+  host: ['cpu_pct', 'cpu_core_max_pct', 'mem_used_mib', 'disk_read_mibps', 'disk_write_mibps', 'net_rx_mibps', 'net_tx_mibps'],
   proc: ['cpu_cores'],
 } as const;
+
+/** A line breaks only where samples stop for longer than this many of its own steps. */
+export const GAP_STEPS = 2.5;
+
+/** Median spacing of sorted times (0 for fewer than two). */
+export function medianInterval(ts: ArrayLike<number>): number {
+  const d: number[] = [];
+  for (let i = 1; i < ts.length; i++) {
+    const g = (ts[i] as number) - (ts[i - 1] as number);
+    if (g > 0) d.push(g);
+  }
+  if (d.length === 0) return 0;
+  d.sort((a, b) => a - b);
+  return d[Math.floor(d.length / 2)] as number;
+}
+
+/**
+ * One series' points (time-sorted) averaged into buckets of max(stepMs, its own sampling
+ * interval), stamped at the bucket's middle; a null goes where no sample came for GAP_STEPS of
+ * its steps, so a real outage shows as a gap and sampling jitter does not.
+ */
+export function bucketLine(ts: ArrayLike<number>, vs: ArrayLike<number>, start: number, stepMs: number): Line {
+  const step = Math.max(stepMs, medianInterval(ts));
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (let i = 0; i < ts.length; i++) {
+    const b = Math.floor(((ts[i] as number) - start) / step);
+    const acc = sums.get(b);
+    if (acc) {
+      acc.sum += vs[i] as number;
+      acc.n++;
+    } else sums.set(b, { sum: vs[i] as number, n: 1 });
+  }
+  const line: Line = { t: [], v: [], stepMs: step };
+  let prev: number | null = null;
+  for (const [b, { sum, n }] of [...sums].sort(([a], [c]) => a - c)) {
+    const t = start + b * step + step / 2;
+    if (prev !== null && t - prev > GAP_STEPS * step) {
+      line.t.push((prev + t) / 2);
+      line.v.push(null);
+    }
+    line.t.push(t);
+    line.v.push(Math.round((sum / n) * 100) / 100);
+    prev = t;
+  }
+  return line;
+}
 
 /** Chart points as they come, keys interned, in typed arrays (an hour of 8 GPUs is millions). */
 class Points {
@@ -50,7 +109,7 @@ class Points {
 
   /** Means per bucket, at most `points` buckets over the points' span. */
   buckets(host: string, points: number): Series {
-    if (this.n === 0) return { host, start: 0, end: 0, stepMs: 0, t: [], series: {} };
+    if (this.n === 0) return { host, start: 0, end: 0, stepMs: 0, t: [], series: {}, lines: {} };
     const { start, end } = this;
     const stepMs = Math.max(100, Math.ceil((end - start + 1) / points));
     const n = Math.floor((end - start) / stepMs) + 1;
@@ -62,11 +121,34 @@ class Points {
       acc.count[i] = (acc.count[i] as number) + 1;
     }
     const series: Record<string, Array<number | null>> = {};
+    const lines: Record<string, Line> = {};
+    const own = this.byKey();
     for (const [key, id] of [...this.keys].sort(([a], [b]) => a.localeCompare(b))) {
       const acc = sums[id] as { sum: Float64Array; count: Uint32Array };
       series[key] = Array.from(acc.sum, (s, i) => ((acc.count[i] as number) > 0 ? Math.round((s / (acc.count[i] as number)) * 100) / 100 : null));
+      const p = own[id] as { t: Float64Array; v: Float64Array };
+      lines[key] = bucketLine(p.t, p.v, start, stepMs);
     }
-    return { host, start, end, stepMs, t: Array.from({ length: n }, (_, i) => start + i * stepMs), series };
+    return { host, start, end, stepMs, t: Array.from({ length: n }, (_, i) => start + i * stepMs), series, lines };
+  }
+
+  /** Each key's points on their own, time-sorted (GPM's shift back can reorder a few). */
+  private byKey(): Array<{ t: Float64Array; v: Float64Array }> {
+    const count = new Uint32Array(this.keys.size);
+    for (let j = 0; j < this.n; j++) count[this.k[j] as number] = (count[this.k[j] as number] as number) + 1;
+    const out = Array.from(count, (c) => ({ t: new Float64Array(c), v: new Float64Array(c), n: 0 }));
+    for (let j = 0; j < this.n; j++) {
+      const p = out[this.k[j] as number] as { t: Float64Array; v: Float64Array; n: number };
+      p.t[p.n] = this.t[j] as number;
+      p.v[p.n++] = this.v[j] as number;
+    }
+    return out.map(({ t, v }) => {
+      let sorted = true;
+      for (let i = 1; i < t.length && sorted; i++) sorted = (t[i - 1] as number) <= (t[i] as number);
+      if (sorted) return { t, v };
+      const order = Array.from(t, (_, i) => i).sort((a, b) => (t[a] as number) - (t[b] as number));
+      return { t: Float64Array.from(order, (i) => t[i] as number), v: Float64Array.from(order, (i) => v[i] as number) };
+    });
   }
 }
 

@@ -1,6 +1,8 @@
 import type { StageReport } from '../analysis/report.js';
 import { STATES, type Shares } from '../analysis/thresholds.js';
-import type { Series } from './series.js';
+import type { Line, Series } from './series.js';
+import { seriesInfo } from './labels.js';
+import { yRange } from './scale.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { esc } from './html.js';
 import { leafIntervals } from './leaves.js';
@@ -12,13 +14,20 @@ export function leafStages(stages: readonly StageReport[]): StageReport[] {
   return leafIntervals(stages, (s) => s.start_ms, (s) => s.end_ms);
 }
 
-/** A bar per stage, as wide as it took, coloured by its bottleneck. */
-export function timelineSvg(stages: readonly StageReport[], width = 900): string {
+/** Left and right margins of the charts' plot area: the timeline uses the same, so both share one time axis. */
+export const CHART_PAD = { l: 44, r: 8 };
+
+/**
+ * A bar per stage, as wide as it took, coloured by its bottleneck. With `range` (the charts'
+ * [start, end] in ms) it is drawn on the charts' time axis, inside the same margins.
+ */
+export function timelineSvg(stages: readonly StageReport[], width = 900, range?: [number, number]): string {
   const ls = leafStages(stages);
   if (ls.length === 0) return '';
-  const t0 = Math.min(...ls.map((s) => s.start_ms));
-  const span = Math.max(...ls.map((s) => s.end_ms)) - t0 || 1;
-  const x = (t: number): number => ((t - t0) / span) * width;
+  const t0 = range ? range[0] : Math.min(...ls.map((s) => s.start_ms));
+  const span = (range ? range[1] : Math.max(...ls.map((s) => s.end_ms))) - t0 || 1;
+  const [left, plot] = range ? [CHART_PAD.l, width - CHART_PAD.l - CHART_PAD.r] : [0, width];
+  const x = (t: number): number => left + ((Math.min(t0 + span, Math.max(t0, t)) - t0) / span) * plot;
   const bars = ls
     .map((s) => {
       const w = Math.max(1, x(s.end_ms) - x(s.start_ms));
@@ -29,38 +38,52 @@ export function timelineSvg(stages: readonly StageReport[], width = 900): string
   return `<svg class="timeline" width="${width}" height="26" viewBox="0 0 ${width} 26" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="stage timeline">${bars}</svg>`;
 }
 
-/** Lines over time with stage bands behind them; values scaled into 0..max of the data. */
+/**
+ * Lines over time with stage bands behind them. Every series is drawn from its own buckets
+ * (series.lines), so a 1 Hz GPM line is a line; the y range follows the unit of the first key
+ * (one unit per chart) with a smallest span, so flat noise stays flat.
+ */
 export function lineChartSvg(series: Series, keys: readonly string[], stages: readonly StageReport[], title: string, width = 900, height = 220): string {
-  const pad = { l: 44, r: 8, t: 22, b: 20 };
+  const pad = { ...CHART_PAD, t: 22, b: 20 };
   const w = width - pad.l - pad.r;
   const hgt = height - pad.t - pad.b;
-  if (series.t.length === 0) return '';
-  const t0 = series.t[0] as number;
-  const t1 = Math.max(t0 + 1, series.t[series.t.length - 1] as number);
-  const vmax = Math.max(1, ...keys.flatMap((k) => (series.series[k] ?? []).filter((v): v is number => v !== null)));
-  const x = (t: number): number => pad.l + ((t - t0) / (t1 - t0)) * w;
-  const y = (v: number): number => pad.t + hgt - (v / vmax) * hgt;
+  const drawn = keys.filter((k) => (series.lines[k]?.t.length ?? 0) > 0);
+  if (drawn.length === 0) return '';
+  const t0 = series.start;
+  const t1 = Math.max(t0 + 1, series.end);
+  const unit = seriesInfo(drawn[0] as string).unit;
+  const [vmin, vmax] = yRange(unit, drawn.flatMap((k) => series.lines[k]?.v ?? []));
+  const x = (t: number): number => pad.l + ((Math.min(t1, Math.max(t0, t)) - t0) / (t1 - t0)) * w;
+  const y = (v: number): number => pad.t + hgt - ((v - vmin) / (vmax - vmin || 1)) * hgt;
   const bands = leafStages(stages)
     .map((s, i) => `<rect x="${x(Math.max(t0, s.start_ms)).toFixed(1)}" y="${pad.t}" width="${Math.max(0, x(Math.min(t1, s.end_ms)) - x(Math.max(t0, s.start_ms))).toFixed(1)}" height="${hgt}" fill="${i % 2 ? '#f6f8fa' : '#eef3fb'}"/><text x="${(x(Math.max(t0, s.start_ms)) + 3).toFixed(1)}" y="${pad.t + 12}" font-size="10" fill="#57606a">${esc(s.name)}</text>`)
     .join('');
-  const lines = keys
-    .map((k, i) => {
-      const vals = series.series[k] ?? [];
+  const lines = drawn
+    .map((k) => {
+      const line = series.lines[k] as Line;
       let d = '';
-      vals.forEach((v, j) => {
-        if (v === null) return;
-        d += `${d === '' || vals[j - 1] === null ? 'M' : 'L'}${x(series.t[j] as number).toFixed(1)},${y(v).toFixed(1)}`;
+      let open = false;
+      line.v.forEach((v, j) => {
+        if (v === null) {
+          open = false;
+          return;
+        }
+        d += `${open ? 'L' : 'M'}${x(line.t[j] as number).toFixed(1)},${y(v).toFixed(1)}`;
+        open = true;
       });
       const dash = k.includes('sm_active') ? ' stroke-dasharray="5,3"' : '';
-      return `<path d="${d}" fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="1.5"${dash}/>`;
+      return `<path class="series" data-key="${esc(k)}" d="${d}" fill="none" stroke="${PALETTE[keys.indexOf(k) % PALETTE.length]}" stroke-width="1.5"${dash}/>`;
     })
     .join('');
-  const legend = keys.map((k, i) => `<tspan fill="${PALETTE[i % PALETTE.length]}">■ ${esc(k)} </tspan>`).join('');
+  const legend = drawn.map((k) => `<tspan fill="${PALETTE[keys.indexOf(k) % PALETTE.length]}">■ ${esc(seriesInfo(k).label)} </tspan>`).join('');
+  const fmtV = (v: number): string => (Math.abs(vmax - vmin) < 10 ? v.toFixed(1) : v.toFixed(0));
+  const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}">
 <text x="${pad.l}" y="14" font-size="12" font-weight="600">${esc(title)}</text><text x="${pad.l + 260}" y="14" font-size="11">${legend}</text>
 ${bands}<line x1="${pad.l}" y1="${pad.t + hgt}" x2="${pad.l + w}" y2="${pad.t + hgt}" stroke="#8c959f"/>
-<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${vmax.toFixed(0)}</text><text x="${pad.l - 4}" y="${pad.t + hgt}" font-size="10" text-anchor="end">0</text>
-<text x="${pad.l}" y="${height - 4}" font-size="10">${new Date(t0).toISOString().slice(11, 19)}</text><text x="${pad.l + w}" y="${height - 4}" font-size="10" text-anchor="end">${new Date(t1).toISOString().slice(11, 19)} UTC</text>
+<text x="${pad.l - 4}" y="${pad.t + 8}" font-size="10" text-anchor="end">${fmtV(vmax)}</text><text x="${pad.l - 4}" y="${pad.t + hgt}" font-size="10" text-anchor="end">${fmtV(vmin)}</text>
+<text x="4" y="${pad.t + hgt / 2}" font-size="10" fill="#57606a">${esc(unit)}</text>
+<text x="${pad.l}" y="${height - 4}" font-size="10">${clock(t0)}</text><text x="${pad.l + w}" y="${height - 4}" font-size="10" text-anchor="end">${clock(t1)} UTC</text>
 ${lines}</svg>`;
 }
 

@@ -50,3 +50,19 @@ describe('a store written before agent keys and spool quarantine', () => {
     db.close();
   });
 });
+
+describe('a store written before runs had signal, data_start and labels', () => {
+  it('gains the columns; an old run reads as not interrupted, unlabelled, starting when registered', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-migrate-'));
+    dirs.push(dir);
+    const old = new Database(path.join(dir, 'stagewatch.sqlite'));
+    old.exec(`CREATE TABLE runs(rid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, kind TEXT NOT NULL, started_at INTEGER NOT NULL,
+        ended_at INTEGER, exit_code INTEGER);
+      INSERT INTO runs VALUES (1, 'old-run', 'run', 5000, 9000, 0);`);
+    old.close();
+    const store = new SqliteStore(dir);
+    expect(store.run('old-run')).toEqual({ id: 'old-run', kind: 'run', hosts: [], startedAt: 5000, endedAt: 9000, exitCode: 0, signal: null, labels: {} });
+    store.close();
+    new SqliteStore(dir).close();
+  });
+});

@@ -66,9 +66,13 @@ export interface RunSummary {
   id: string;
   kind: 'run' | 'timeline';
   hosts: string[];
+  /** The run's first sample or mark (collector clock); before any data, when it was registered. */
   startedAt: number;
   endedAt: number | null;
+  /** The workload's exit code; 128+N when signal N ended it (130 for SIGINT, 143 for SIGTERM). */
   exitCode: number | null;
+  /** The signal that interrupted the workload (`SIGINT`, `SIGTERM`, ...), or null. */
+  signal: string | null;
   /** `run --label key=value` ({} where none were given). */
   labels: Record<string, string>;
 }

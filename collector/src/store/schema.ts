@@ -11,6 +11,8 @@ CREATE TABLE IF NOT EXISTS runs(
   started_at INTEGER NOT NULL,
   ended_at INTEGER,
   exit_code INTEGER,
+  signal TEXT,
+  data_start INTEGER,
   labels TEXT
 );
 CREATE TABLE IF NOT EXISTS hosts(hid INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
@@ -65,10 +67,14 @@ export const SOURCES = ['gpu', 'host', 'proc'] as const;
 
 /**
  * Columns added after a table was first created: a store written by an older collector gains them
- * when it is opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it was). Old rows get
- * NULL, or the default where one is declared.
+ * when it is opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it was), so an existing
+ * data directory keeps everything it holds. Old rows get NULL, or the default where one is
+ * declared. `signal`: what interrupted the workload; `data_start`: the run's earliest sample or
+ * mark (a run starts at its first data, not when the collector first heard of it).
  */
 export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: 'runs', column: 'signal', type: 'TEXT' },
+  { table: 'runs', column: 'data_start', type: 'INTEGER' },
   { table: 'runs', column: 'labels', type: 'TEXT' },
   { table: 'marks', column: 'timing', type: 'TEXT' },
   { table: 'marks', column: 'category', type: 'TEXT' },

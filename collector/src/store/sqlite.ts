@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Hello, SampleSource } from '@stagewatch/shared';
@@ -10,11 +10,14 @@ import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
 import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
+import { runSummaries } from './runs.js';
 import { applySchema, SOURCES } from './schema.js';
 import { ReportReads } from './report-reads.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
 export * from './rows.js';
+
+export const STORE_FILE = 'stagewatch.sqlite';
 
 const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
 
@@ -35,11 +38,21 @@ export class SqliteStore {
   private reportReadsOf: ReportReads | null = null;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
+  private readonly dataStarts = new Map<number, number>();
 
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+  /** The store's file, for messages that must say which store they read. */
+  readonly file: string;
+
+  /** `mustExist`: open only a store that is there (a reader never creates one as a side effect). */
+  constructor(dataDir: string, opts: { mustExist?: boolean } = {}) {
+    this.file = path.resolve(dataDir, STORE_FILE);
+    if (opts.mustExist) {
+      if (!existsSync(this.file)) throw new StagewatchError('not-found', `no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+    }
     try {
-      this.db = new Database(path.join(dataDir, 'stagewatch.sqlite'));
+      this.db = new Database(this.file, { fileMustExist: opts.mustExist ?? false });
     } catch (e) {
       throw new StagewatchError('store-open', `cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
     }
@@ -167,10 +180,14 @@ export class SqliteStore {
         }
         const rid = this.ridFor(batch.runId, host, hid, now);
         const shift = batch.clock ? batch.clock.offsetMs : 0;
+        let first = Infinity;
         for (const smp of batch.samples) {
-          s.insertSample.run(rid, hid, Math.round(smp.t - shift), SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf), smp.dur_ms ?? null, smp.pid ?? null);
+          const t = Math.round(smp.t - shift);
+          if (t < first) first = t;
+          s.insertSample.run(rid, hid, t, SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf), smp.dur_ms ?? null, smp.pid ?? null);
         }
         for (const k of batch.marks) {
+          if (k.t - shift < first) first = Math.floor(k.t - shift);
           s.insertMark.run(
             rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source,
             k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null,
@@ -179,7 +196,12 @@ export class SqliteStore {
         for (const h of batch.health) s.insertHealth.run(agentId, Math.round(h.t - shift), h.sampler, h.state, h.error ?? null, JSON.stringify(h));
         const l = batch.loss;
         if (l.batches > 0 || l.corrupt > 0 || l.rejected > 0) s.upsertLoss.run(agentId, l.batches, l.samples, l.corrupt, l.rejected, l.quarantinedSamples, now);
-        if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, rid);
+        // A run's first data only moves earlier: most batches skip the UPDATE.
+        if (first < (this.dataStarts.get(rid) ?? Infinity)) {
+          s.dataStart.run({ t: first, rid });
+          this.dataStarts.set(rid, first);
+        }
+        if (batch.runEnd) s.endRunByRid.run(Math.round(batch.runEnd.t - shift), batch.runEnd.exitCode, batch.runEnd.signal ?? null, rid);
         if (batch.workload) saveFingerprint(this.stmts, { rid, hid, agentId, t: now, kind: 'workload', body: batch.workload });
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
@@ -191,31 +213,11 @@ export class SqliteStore {
   }
 
   listRuns(): RunSummary[] {
-    return this.runSummaries(null);
+    return runSummaries((sql) => this.stmt(sql), null);
   }
 
   run(runId: string): RunSummary | null {
-    return this.runSummaries(runId)[0] ?? null;
-  }
-
-  /** Every run, or the one named. */
-  private runSummaries(runId: string | null): RunSummary[] {
-    const rows = this
-      .stmt(
-        `SELECT r.id, r.kind, r.started_at, r.ended_at, r.exit_code, r.labels, group_concat(h.name, char(10)) AS hosts
-         FROM runs r LEFT JOIN run_hosts rh ON rh.rid = r.rid LEFT JOIN hosts h ON h.hid = rh.hid
-         ${runId === null ? '' : 'WHERE r.id = ?'} GROUP BY r.rid ORDER BY r.started_at DESC`,
-      )
-      .all(...(runId === null ? [] : [runId])) as Array<{ id: string; kind: 'run' | 'timeline'; started_at: number; ended_at: number | null; exit_code: number | null; labels: string | null; hosts: string | null }>;
-    return rows.map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      hosts: r.hosts ? r.hosts.split('\n').sort() : [],
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      exitCode: r.exit_code,
-      labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
-    }));
+    return runSummaries((sql) => this.stmt(sql), runId)[0] ?? null;
   }
 
   /** A run's samples in time order, optionally for one host. */

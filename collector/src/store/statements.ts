@@ -27,7 +27,8 @@ const SQL = {
   insertClock: 'INSERT INTO clock(agent_id, t, offset_ms, error_ms) VALUES (?, ?, ?, ?)',
   insertMetric: 'INSERT INTO metric_names(name) VALUES (?) RETURNING id',
   touchAgent: 'UPDATE agents SET last_seen = ? WHERE id = ?',
-  endRunByRid: "UPDATE runs SET ended_at = ?, exit_code = ? WHERE rid = ? AND kind = 'run'",
+  endRunByRid: "UPDATE runs SET ended_at = ?, exit_code = ?, signal = ? WHERE rid = ? AND kind = 'run'",
+  dataStart: 'UPDATE runs SET data_start = min(coalesce(data_start, @t), @t) WHERE rid = @rid',
   ...FINGERPRINT_WRITE_SQL,
 } as const;
 
