@@ -1,6 +1,6 @@
 #!/bin/bash
 # On a GPU machine (device tool, .carry/ from scripts/make-carry.sh): every single-GPU check of
-# this release in one call. Each script writes into its own folder; the folders are packed into
+# this release in one call (GPU_ALL_STEPS picks them; not STEPS, which the workloads read). Each script writes into its own folder; the folders are packed into
 # $OUT/*.tgz because the device tool returns at most 8 files. Background servers are started with
 # every stream redirected, so a pipe on this script's output ends when the script does.
 set -u
@@ -10,7 +10,7 @@ step() { # step NAME SCRIPT...: runs a script with OUT=$W/NAME, then packs that 
   OUT="$W/$name" timeout "${STEP_TIMEOUT:-300}" "$@" < /dev/null > "$W/$name/stdout.txt" 2>&1; echo "$name exit=$?"
   tail -25 "$W/$name/stdout.txt"; tar -C "$W" -czf "$REAL_OUT/$name.tgz" "$name"
 }
-for s in ${STEPS:-phases gpurun}; do
+for s in ${GPU_ALL_STEPS:-phases gpurun}; do
   case $s in
     phases) STEP_TIMEOUT=240 step phases bash test/gpu/phases.sh ;;
     gpurun) STEP_TIMEOUT=300 step gpurun bash scripts/gpu-run.sh ;;

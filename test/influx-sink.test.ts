@@ -89,6 +89,11 @@ describe('InfluxDB sink against a real VictoriaMetrics', () => {
     expect(durations[0]?.values[0]).toBeGreaterThan(0.5);
     const t5cpu = await vm.export('stagewatch_proc_cpu_cores{run="staged",stage="t5_encode"}');
     expect(t5cpu.length).toBe(1);
+    // Per-process samples sit in their own measurement, one series per pid, never mixed into the tree total.
+    expect(t5cpu[0]?.metric.pid).toBeUndefined();
+    const perPid = await vm.export('stagewatch_process_cpu_cores{run="staged",stage="t5_encode"}');
+    expect(perPid.length).toBeGreaterThan(0);
+    expect(perPid.every((b) => /^\d+$/.test(b.metric.pid ?? ''))).toBe(true);
     const steps = await vm.export('stagewatch_proc_cpu_cores{run="staged",stage="denoise"}');
     expect(new Set(steps.map((s) => s.metric.step)).size).toBeGreaterThan(5);
   });

@@ -27,8 +27,13 @@ export interface SampleContext {
   gpuName?: string;
 }
 
+/** Per-process samples (`pid` set): `stagewatch_process`, tagged `pid`. */
+export const PROCESS_MEASUREMENT = 'stagewatch_process';
+
 export function samplePoint(s: StoredSample, ctx: SampleContext): Point {
-  const p = new Point(MEASUREMENT[s.source]).tag('host', s.host).tag('run', ctx.runId).timestamp(Math.round(s.t));
+  // One workload process rather than the tree total goes to a measurement of its own, so queries
+  // and dashboards over stagewatch_proc keep reading the tree total alone.
+  const p = new Point(s.pid !== undefined ? PROCESS_MEASUREMENT : MEASUREMENT[s.source]).tag('host', s.host).tag('run', ctx.runId).timestamp(Math.round(s.t));
   if (ctx.stage) p.tag('stage', ctx.stage);
   if (ctx.step !== null) p.tag('step', String(ctx.step));
   if (s.source === 'gpu' && s.gpu !== undefined) {
@@ -36,7 +41,6 @@ export function samplePoint(s: StoredSample, ctx: SampleContext): Point {
     if (ctx.gpuUuid) p.tag('gpu_uuid', ctx.gpuUuid);
     if (ctx.gpuName) p.tag('gpu_name', ctx.gpuName);
   }
-  // One workload process rather than the tree total: its own series.
   if (s.pid !== undefined) p.tag('pid', String(s.pid));
   for (const [k, v] of Object.entries(s.m)) p.floatField(k, v);
   return p;
