@@ -10,3 +10,4 @@ export * from './log.js';
 export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';
+export * from './link-capacity.js';

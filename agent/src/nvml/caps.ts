@@ -1,5 +1,5 @@
 import type { ProbeResult } from '@stagewatch/shared';
-import { nvlinkCapacityMibps, pcieCapacityMibps } from '../link-capacity.js';
+import { nvlinkCapacityMibps, pcieCapacityMibps } from '@stagewatch/shared';
 import { threadCpuSource } from '../procfs/threads.js';
 import { NVML_SUCCESS, type NvmlApi } from './bindings.js';
 import { FI } from './decode.js';

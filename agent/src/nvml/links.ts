@@ -1,4 +1,4 @@
-import { counterRateMibps } from '../link-capacity.js';
+import { counterRateMibps } from '@stagewatch/shared';
 import { NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from './bindings.js';
 import { decodeFieldValues, encodeFieldRequests, FI, NVML_NVLINK_MAX_LINKS, nvlinkSpeedField, SCOPE_ALL_LINKS, type FieldRequest } from './decode.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counterRateMibps, nvlinkCapacityMibps, pcieCapacityMibps } from '../link-capacity.js';
+import { counterRateMibps, nvlinkCapacityMibps, pcieCapacityMibps } from '@stagewatch/shared';
 import { CostPacer, everyTicks } from '../samplers/pacer.js';
 import { decodeFieldValues, decodeProcessInfos, decodeProcessUtil, decodeSamples, encodeFieldRequests, nvlinkSpeedField, readValue } from './decode.js';
 import { calibrate, planGpm } from './gpm.js';

@@ -2,7 +2,7 @@ import type { SamplerHealth } from '@stagewatch/shared';
 import { classifySmiFailure } from '../nvidia-smi/errors.js';
 import { metricFieldsFor, type MetricField } from '../nvidia-smi/fields.js';
 import { parseQueryLine, queryArgs } from '../nvidia-smi/query.js';
-import { pcieCapacityMibps } from '../link-capacity.js';
+import { pcieCapacityMibps } from '@stagewatch/shared';
 import { SupervisedLines } from '../process/supervised-lines.js';
 import { AbsentCounter, healthRecord, type Emit, type Sampler, type SamplerContext } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { GpuMetric } from '@stagewatch/shared';
-import { nvlinkCapacityMibps, pcieCapacityMibps } from '../link-capacity.js';
+import { nvlinkCapacityMibps, pcieCapacityMibps } from '@stagewatch/shared';
 import { CONSTANTS, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../nvml/bindings.js';
 import { NVML_PCIE_UTIL_RX_BYTES, NVML_PCIE_UTIL_TX_BYTES } from '../nvml/decode.js';
 import type { NvmlDevice } from '../nvml/device.js';
