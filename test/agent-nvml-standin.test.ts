@@ -32,7 +32,8 @@ const gpu = (lines: Line[], key: string): Line[] => lines.filter((l) => l.source
 
 describe('the NVML path against a library with NVML\'s ABI', () => {
   it('samples utilization with NVML\'s times, GPM within its budget, link capacity and the workload\'s GPU', async () => {
-    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '3', '--pid', String(workload.pid)], env());
+    // STANDIN_PROC_UTIL_MIN: the stand-in asks for more room than 64 process samples, as the H100 did.
+    const r = await runAgent(['sample', '--interval-ms', '100', '--duration-s', '3', '--pid', String(workload.pid)], env({ STANDIN_PROC_UTIL_MIN: '100' }));
     expect(r.exitCode).toBe(0);
     for (const l of r.lines) if (l.source !== 'health') SampleSchema.parse(l);
     expect(r.stderr).toMatch(/GPU backend: NVML \(driver 580\.159\.04\), 1 GPU\(s\), GPM on 1/);

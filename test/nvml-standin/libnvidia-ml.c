@@ -144,7 +144,13 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizat
   const char *pid = getenv("STANDIN_PID");
   uint64_t now = now_us(), last = now - now % PERIOD_US;
   if (!pid || last <= lastSeen) return NOT_FOUND;
-  if (*count < 1 || !u) { *count = 1; return INSUFFICIENT_SIZE; }
+  /* The real H100 (driver 580) answered a 64-sample buffer with INSUFFICIENT_SIZE
+     (docs/gpu-run-h100/gpm-util-every-tick/nvml-check.json): STANDIN_PROC_UTIL_MIN makes the
+     stand-in ask for more room the same way. */
+  const char *min_env = getenv("STANDIN_PROC_UTIL_MIN");
+  unsigned int need = min_env ? (unsigned int)atoi(min_env) : 1;
+  if (need < 1) need = 1;
+  if (*count < need || !u) { *count = need; return INSUFFICIENT_SIZE; }
   u[0] = (nvmlProcessUtilizationSample_t){ (unsigned int)atoi(pid), last, 97, 31, 0, 0 };
   *count = 1;
   return OK;

@@ -88,11 +88,17 @@ export class NvmlProcesses implements GpuProcessSource {
     const out: GpuProcessUtil[] = [];
     const t0 = this.clock();
     for (const d of this.devices) {
-      const count = [this.utilBuf.length / PROCESS_UTIL_BYTES];
       // From the first call on: readings older than the agent's start are not this run's.
       if (!this.lastSeen.has(d.index)) this.lastSeen.set(d.index, Math.round(now * 1000));
       const since = this.lastSeen.get(d.index) as number;
-      const rc = Number(f(d.handle, this.utilBuf, count, since));
+      let count = [this.utilBuf.length / PROCESS_UTIL_BYTES];
+      let rc = Number(f(d.handle, this.utilBuf, count, since));
+      if (rc === NVML_ERROR_INSUFFICIENT_SIZE) {
+        // The H100 asked for more room than 64 samples: NVML said how many; make room and ask again.
+        this.utilBuf = Buffer.alloc(((count[0] as number) + 16) * PROCESS_UTIL_BYTES);
+        count = [this.utilBuf.length / PROCESS_UTIL_BYTES];
+        rc = Number(f(d.handle, this.utilBuf, count, since));
+      }
       if (rc === NVML_ERROR_NOT_FOUND) continue; // no reading newer than `since`
       if (rc !== NVML_SUCCESS) {
         this.errors.set(`utilization ${d.index}`, this.api.errorString(rc));
