@@ -5,20 +5,7 @@ interface Window {
     error: string | null;
     auth?: boolean;
     home?: { page: 'home'; runs: number; selected: string[] };
-    live?: {
-      page: 'host';
-      updates: number;
-      points: number;
-      lastT: number;
-      bands: number;
-      stage: string;
-      dropped: number;
-      stale: boolean;
-      windowMs: number;
-      charts: number;
-      xSpanMs: number;
-      yRanges: Record<string, [number, number]>;
-    };
+    live?: import('../collector/ui/live.js').LiveState;
     run?: { page: 'run'; stages: number; compareRows: number; charts: number };
     compare?: { page: 'compare'; rows: number; metrics: number };
   };
