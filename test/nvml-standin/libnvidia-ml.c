@@ -142,17 +142,22 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t d, unsigned in
 nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizationSample_t *u, unsigned int *count, unsigned long long lastSeen) {
   (void)d;
   const char *pid = getenv("STANDIN_PID");
-  uint64_t now = now_us(), last = now - now % PERIOD_US;
+  uint64_t now = now_us(), last = now - now % PERIOD_US, first = last - 50 * PERIOD_US;
   if (!pid || last <= lastSeen) return NOT_FOUND;
+  /* Like nvmlDeviceGetSamples: one reading per period since lastSeen, so a caller that reads
+     late (a loaded machine) still sees consecutive periods, as NVML keeps them in its buffer. */
+  if (first <= lastSeen) first = lastSeen - lastSeen % PERIOD_US + PERIOD_US;
+  unsigned int n = (unsigned int)((last - first) / PERIOD_US + 1);
   /* The real H100 (driver 580) answered a 64-sample buffer with INSUFFICIENT_SIZE
      (docs/gpu-run-h100/gpm-util-every-tick/nvml-check.json): STANDIN_PROC_UTIL_MIN makes the
      stand-in ask for more room the same way. */
   const char *min_env = getenv("STANDIN_PROC_UTIL_MIN");
   unsigned int need = min_env ? (unsigned int)atoi(min_env) : 1;
   if (need < 1) need = 1;
+  if (need < n) need = n;
   if (*count < need || !u) { *count = need; return INSUFFICIENT_SIZE; }
-  u[0] = (nvmlProcessUtilizationSample_t){ (unsigned int)atoi(pid), last, 97, 31, 0, 0 };
-  *count = 1;
+  for (unsigned int i = 0; i < n; i++) u[i] = (nvmlProcessUtilizationSample_t){ (unsigned int)atoi(pid), first + i * PERIOD_US, 97, 31, 0, 0 };
+  *count = n;
   return OK;
 }
 

@@ -106,7 +106,8 @@ export class NvmlProcesses implements GpuProcessSource {
       }
       this.errors.delete(`utilization ${d.index}`);
       let last = since;
-      for (const s of decodeProcessUtil(this.utilBuf, count[0] as number)) {
+      // Oldest first: the gap to the previous reading of a process is what gives its period.
+      for (const s of decodeProcessUtil(this.utilBuf, count[0] as number).sort((a, b) => a.tsUs - b.tsUs)) {
         if (s.tsUs <= since) continue;
         last = Math.max(last, s.tsUs);
         const key = `${d.index}:${s.pid}`;
