@@ -25,11 +25,12 @@ const runs = [
   // The agent as deployed (a daemon streaming to the collector), and the same with no GPU sampling at all.
   ['daemon-nvml-10hz', 'nvml', 100, 'daemon'], ['daemon-host-only-10hz', 'nvml', 100, 'daemon', { STAGEWATCH_NVML_LIB: '/nonexistent' }],
   ...(loadPid ? [['daemon-nvml-10hz-workload-tree', 'nvml', 100, 'daemon', {}, loadPid]] : []),
-].map(([name, backend, ms, mode = 'sample', env = {}, pid = null]) => {
+  // MEASURE_ONLY=name,name picks runs; MEASURE_NODE_ARGS adds node flags (e.g. --cpu-prof) to each.
+].filter(([name]) => !process.env.MEASURE_ONLY || process.env.MEASURE_ONLY.split(',').includes(name)).map(([name, backend, ms, mode = 'sample', env = {}, pid = null]) => {
   const args = mode === 'sample'
     ? ['sample', '--gpu-backend', backend, '--interval-ms', String(ms), '--duration-s', String(seconds + 8)]
     : ['daemon', '--collector', collector, '--run-id', name, '--gpu-backend', backend, '--interval-ms', String(ms), '--spool-dir', `/tmp/spool-${name}`, ...(pid ? ['--pid', String(pid)] : [])];
-  const p = spawn(process.execPath, [agent, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const p = spawn(process.execPath, [...(process.env.MEASURE_NODE_ARGS ?? '').split(' ').filter(Boolean).map((a) => a.replace('NAME', name)), agent, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   p.stdout.pipe(createWriteStream(path.join('/tmp', `${name}.jsonl`)));
   let err = '';
   p.stderr.on('data', (d) => (err += d));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NVML_ERROR_INSUFFICIENT_SIZE, NVML_ERROR_NOT_FOUND, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, type NvmlApi } from '../../agent/src/nvml/bindings.js';
 import { FIXTURES, fixture } from './fixtures.js';
+import { PROCESS_UTIL_BYTES } from '../../agent/src/nvml/decode.js';
 
 /**
  * NVML as koffi hands it to the agent (out-arrays, structs filled in place, Buffers for arrays of
@@ -140,11 +141,18 @@ export function nvmlReplay(opts: { gpm?: boolean; samples?: boolean; fieldCounte
       const now = Date.now();
       const end = start + Math.floor((now - start) / UTIL_PERIOD_MS) * UTIL_PERIOD_MS;
       if (end * 1000 <= Number(lastSeen) || end <= start) return NVML_ERROR_NOT_FOUND;
+      // One reading a period since lastSeen, as NVML keeps them (and as the C stand-in answers).
+      const ends: number[] = [];
+      for (let t = end; t > start && t * 1000 > Number(lastSeen); t -= UTIL_PERIOD_MS) ends.unshift(t);
+      const c = count as number[];
+      if ((c[0] as number) < ends.length) return ((c[0] = ends.length), NVML_ERROR_INSUFFICIENT_SIZE);
       const b = buf as Buffer;
-      b.writeUInt32LE(pid, 0);
-      b.writeBigUInt64LE(BigInt(end * 1000), 8);
-      b.writeUInt32LE(rowAt(end + 10).gpu as number, 16);
-      (count as number[])[0] = 1;
+      ends.forEach((t, i) => {
+        b.writeUInt32LE(pid, i * PROCESS_UTIL_BYTES);
+        b.writeBigUInt64LE(BigInt(t * 1000), i * PROCESS_UTIL_BYTES + 8);
+        b.writeUInt32LE(rowAt(t + 10).gpu as number, i * PROCESS_UTIL_BYTES + 16);
+      });
+      c[0] = ends.length;
       return NVML_SUCCESS;
     }),
   };
@@ -153,6 +161,8 @@ export function nvmlReplay(opts: { gpm?: boolean; samples?: boolean; fieldCounte
     version: '580.159.04',
     call,
     types: { device: null, gpmSample: null },
+    // The capture has no GPM sample times: windows are stamped at the calls unless a test sets refreshUs.
+    gpmSampleTimeUs: (s) => (s as { refreshUs?: number }).refreshUs ?? null,
     errorString: (c) => (c === NVML_ERROR_NOT_SUPPORTED ? 'Not Supported' : c === NVML_ERROR_NOT_FOUND ? 'Not Found' : `error ${c}`),
     cpuMs: () => cpu,
     calls,

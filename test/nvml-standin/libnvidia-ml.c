@@ -18,7 +18,10 @@
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st { int index; } *nvmlDevice_t;
-typedef struct nvmlGpmSample_st { uint64_t us; } *nvmlGpmSample_t;
+/* As the H100 measured (test/gpu/gpm_timing.py): the driver refreshes GPM counters every 100 ms, a
+   sample holds the latest refresh, readable 35 ms past the 100 ms grid and stamped 37 ms before
+   that, in ns since the epoch at bytes 8-15; two samples of one refresh give metrics of 0. */
+typedef struct nvmlGpmSample_st { uint64_t pad, refresh_ns; } *nvmlGpmSample_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
 typedef struct { unsigned int version, isSupportedDevice; } nvmlGpmSupport_t;
@@ -74,12 +77,19 @@ nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, int e, int c, unsigned 
 nvmlReturn_t nvmlGpmQueryDeviceSupport(nvmlDevice_t d, nvmlGpmSupport_t *s) { (void)d; if (s->version != 1) return INVALID_ARGUMENT; s->isSupportedDevice = !env_is("STANDIN_GPM", "0"); return OK; }
 nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t *s) { *s = calloc(1, sizeof(struct nvmlGpmSample_st)); return OK; }
 nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t s) { free(s); return OK; }
-nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t d, nvmlGpmSample_t s) { (void)d; s->us = now_us(); return OK; }
+nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t d, nvmlGpmSample_t s) {
+  (void)d;
+  uint64_t visible = now_us() - 35000;
+  s->refresh_ns = (visible - visible % 100000 + 35000 - 37000) * 1000ull;
+  return OK;
+}
 nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t *m) {
-  if (m->version != 1 || !m->sample1 || !m->sample2 || m->sample2->us <= m->sample1->us) return INVALID_ARGUMENT;
+  if (m->version != 1 || !m->sample1 || !m->sample2 || m->sample2->refresh_ns < m->sample1->refresh_ns) return INVALID_ARGUMENT;
+  int same = m->sample2->refresh_ns == m->sample1->refresh_ns;
   for (unsigned int i = 0; i < m->numMetrics; i++) {
     nvmlGpmMetric_t *x = &m->metrics[i];
     x->nvmlReturn = OK;
+    if (same) { x->value = 0; continue; }
     switch (x->metricId) {
       case 1: x->value = 99; break;  /* dmon-gpm.txt 14:47:51, denoise */
       case 2: x->value = 96; break;

@@ -30,7 +30,18 @@ export interface NvmlApi {
   call: Record<string, KoffiFn>;
   types: { device: unknown; gpmSample: unknown };
   errorString(code: number): string;
+  /** The driver's time of a GPM sample's counters (µs since the epoch), where it can be read; see gpmSampleTimeUs. */
+  gpmSampleTimeUs(sample: unknown): number | null;
 }
+
+/**
+ * nvmlGpmSample_t is opaque, but GPM counters are not read when nvmlGpmSampleGet is called: the
+ * driver refreshes them every 100 ms and hands out the latest refresh. Measured on an H100, driver
+ * 580 (test/gpu/gpm_timing.py, docs/gpu-run-h100/gpm-timing.json): the sample's bytes 8-15 hold
+ * that refresh's time in ns since the epoch; it steps by 100.0 ms, and two samples of one refresh
+ * give metrics of 0. GpmReader checks what this returns before trusting it.
+ */
+export const GPM_SAMPLE_TIME_OFFSET = 8;
 
 let cached: NvmlApi | null = null;
 
@@ -126,7 +137,14 @@ export function loadNvml(libPath = process.env.STAGEWATCH_NVML_LIB ?? 'libnvidia
   if (rc !== NVML_SUCCESS) throw new StagewatchError('nvml-unavailable', `nvmlInit failed: ${errorString(rc)}`);
   const buf = Buffer.alloc(96);
   const version = call.driverVersion?.(buf, buf.length) === NVML_SUCCESS ? buf.toString('utf8').replace(/\0.*$/s, '') : 'unknown';
-  cached = { koffi, version, call, types: { device, gpmSample }, errorString };
+  const gpmSampleTimeUs = (sample: unknown): number | null => {
+    try {
+      return Number(BigInt(koffi.decode(sample, GPM_SAMPLE_TIME_OFFSET, 'uint64') as bigint | number) / 1000n);
+    } catch {
+      return null;
+    }
+  };
+  cached = { koffi, version, call, types: { device, gpmSample }, errorString, gpmSampleTimeUs };
   return cached;
 }
 

@@ -43,3 +43,59 @@ describe('GpmReader', () => {
     expect(logs).toEqual(['off: nvmlGpmMetricsGet failed three times']);
   });
 });
+
+describe('GpmReader with the driver\'s sample times', () => {
+  // As measured on the H100 (test/gpu/gpm_timing.py): a refresh every 100 ms, readable 35 ms past
+  // the grid and stamped 37 ms before that; two samples of one refresh give 0.
+  const refreshAt = (now: number): number => Math.floor((now - 35) / 100) * 100 + 35 - 37;
+  const driver = (ticks: () => number) => {
+    const api = nvmlReplay();
+    const get = api.call.gpmGet as (d: unknown, s: unknown) => unknown;
+    api.call.gpmGet = (d, s) => (((s as { refreshUs: number }).refreshUs = refreshAt(ticks()) * 1000), get(d, s));
+    const metrics = api.call.gpmMetrics as (req: unknown) => unknown;
+    api.call.gpmMetrics = (req) => {
+      const r = req as { sample1: { refreshUs: number }; sample2: { refreshUs: number }; metrics: Array<{ value: number }> };
+      const rc = metrics(req);
+      if (r.sample1.refreshUs === r.sample2.refreshUs) for (const m of r.metrics) m.value = 0;
+      return rc;
+    };
+    return api;
+  };
+
+  it('stamps windows with the refresh times, never pairs two samples of one refresh, and so never reads a false 0', () => {
+    let now = 0;
+    const gpm = new GpmReader(driver(() => now), {}, [2, 5], 100);
+    const out: Array<{ t: number; dur: number; sm: number | undefined }> = [];
+    // Ticks 100 ms apart with jitter that crosses the refresh's phase (30-40 ms past the grid).
+    const jitter = [31, 38, 33, 39, 30, 36, 34, 40, 31, 37, 35, 32, 39, 30, 36];
+    jitter.forEach((j, i) => {
+      now = 1000 + i * 100 + j;
+      for (const r of gpm.tick(now)) out.push({ t: r.t, dur: r.durMs, sm: r.m.sm_active_pct });
+    });
+    // 15 ticks: the first starts the window, 6 fall inside the refresh their window began at and wait.
+    expect(out.length).toBe(8);
+    for (const r of out) {
+      expect(r.sm).toBeGreaterThan(0);
+      expect((r.t + 2) % 100).toBe(0); // a refresh time (35 - 37 past the grid)
+      expect(r.dur % 100).toBe(0);
+      expect(r.dur).toBeGreaterThanOrEqual(100);
+    }
+    // Consecutive windows meet: each starts where the one before ended.
+    for (let i = 1; i < out.length; i++) expect(out[i]!.t - out[i]!.dur).toBe(out[i - 1]!.t);
+    expect(gpm.describe()).not.toMatch(/stamped at the calls/);
+  });
+
+  it('stamps at the calls, saying so, where the sample time is not near the tick', () => {
+    const api = nvmlReplay();
+    const get = api.call.gpmGet as (d: unknown, s: unknown) => unknown;
+    api.call.gpmGet = (d, s) => (((s as { refreshUs: number }).refreshUs = 42), get(d, s));
+    const logs: string[] = [];
+    const gpm = new GpmReader(api, {}, [2], 100, { log: (m) => logs.push(m) });
+    const out = [];
+    for (let at = 1_795_000_000_000; at <= 1_795_000_001_000; at += 100) out.push(...gpm.tick(at));
+    expect(out.length).toBeGreaterThan(5);
+    expect(out.every((r) => r.durMs === 100 && r.t % 100 === 0)).toBe(true);
+    expect(logs[0]).toMatch(/windows stamped at the calls \(sample time 42 µs is not near the tick/);
+    expect(gpm.describe()).toBe(logs[0]);
+  });
+});

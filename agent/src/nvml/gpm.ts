@@ -84,9 +84,18 @@ interface Group {
 
 const metricOf = new Map(GPM_COLUMNS.map((c) => [c.id, c.metric] as const));
 
+/** How far a GPM sample's driver time may be from the tick that took it: a refresh is 100 ms old at most, plus slack. */
+const MAX_SAMPLE_AGE_MS = 2000;
+
 /**
  * GPM of one GPU at the sampling interval, within GPM_BUDGET_SHARE: a GPM sample each tick where
  * a get is due, metrics from two samples, stamped t = end of the window with dur_ms its length.
+ * The window is the driver's: its counters are refreshed every 100 ms and a sample holds the
+ * latest refresh, 35-40 ms old when it becomes readable on the H100 measured (bindings.ts,
+ * gpmSampleTimeUs). Stamped at the calls instead, readings lagged the work by 50-150 ms, and two
+ * ticks inside one refresh gave a 0 amid steady compute (test/fixtures/phases-h100/, the capture
+ * before this). A group whose new sample is still its start's refresh waits a tick. Where the
+ * driver's time cannot be read, windows are stamped at the calls, and describe() says so.
  * Samples are pooled: each group keeps the sample its window started at.
  */
 export class GpmReader {
@@ -95,6 +104,9 @@ export class GpmReader {
   private first: { h: unknown; at: number } | null = null;
   private plan = 'not calibrated yet';
   private failures = 0;
+  /** Whose clock stamps the windows: the driver's refresh times once checked, else the calls'. */
+  private stamp: 'driver' | 'call' | null = null;
+  private stampNote = '';
 
   constructor(
     private readonly api: NvmlApi,
@@ -172,7 +184,7 @@ export class GpmReader {
     const plan = planGpm(this.ids, cal, this.tickMs, this.budgetShare);
     this.groups = plan.map((g) => ({ ids: g.ids, pacer: new CostPacer(this.tickMs, g.budgetShare, GPM_MIN_WINDOW_MS, GPM_MAX_WINDOW_MS, g.seedMs), start: { h: s2, at: 0 } }));
     const cost = cal ? `${cal.fixedMs.toFixed(2)} ms a get + ${(([...cal.perMetricMs.values()].reduce((x, y) => x + y, 0)) / this.ids.length).toFixed(3)} ms a metric` : 'unknown';
-    this.plan = `nvmlGpmMetricsGet ${all?.ms.toFixed(2)} ms for ${this.ids.length} metrics (${cost}); ${this.groups.map((g) => `[${g.ids.join(',')}] every ${g.pacer.every() * this.tickMs} ms`).join(', ')}`;
+    this.plan = `nvmlGpmMetricsGet ${all?.ms.toFixed(2)} ms for ${this.ids.length} metrics (${cost}); ${this.groups.map((g) => `[${g.ids.join(',')}] every ${g.pacer.every() * this.tickMs} ms`).join(', ')}${this.stampNote}`;
     this.log(this.plan);
     return all;
   }
@@ -187,28 +199,47 @@ export class GpmReader {
     return this.plan;
   }
 
+  /** The time a sample's counters stand for: the driver's refresh where it reads true, else the tick's. */
+  private sampleTime(h: unknown, now: number): number | null {
+    if (this.stamp === 'call') return now;
+    const us = this.api.gpmSampleTimeUs(h);
+    const ms = us === null ? null : us / 1000;
+    const plausible = ms !== null && Number.isFinite(ms) && ms <= now + MAX_SAMPLE_AGE_MS && ms >= now - MAX_SAMPLE_AGE_MS;
+    if (this.stamp === null) {
+      this.stamp = plausible ? 'driver' : 'call';
+      if (!plausible) this.stampNote = `; windows stamped at the calls (sample time ${us} µs is not near the tick, ${now} ms)`;
+      return plausible ? ms : now;
+    }
+    return plausible ? ms : null;
+  }
+
   tick(now: number): GpmReading[] {
     const due = this.groups ? this.groups.filter((g) => g.pacer.tick()) : [];
     if (this.groups && due.length === 0) return [];
     if (!this.groups && this.first && now - this.first.at < GPM_MIN_WINDOW_MS) return [];
     const h = this.acquire();
     if (h === null) return [];
-    if (Number(this.api.call.gpmGet?.(this.handle, h)) !== NVML_SUCCESS) {
+    const at = Number(this.api.call.gpmGet?.(this.handle, h)) === NVML_SUCCESS ? this.sampleTime(h, now) : null;
+    if (at === null) {
       this.ref(h, -1);
       return [];
     }
     const out: GpmReading[] = [];
     if (!this.groups) {
       const first = this.first;
-      this.first = { h, at: now };
+      if (first && at - first.at < GPM_MIN_WINDOW_MS) {
+        this.ref(h, -1); // still the first sample's refresh
+        return out;
+      }
+      this.first = { h, at };
       if (!first) return out; // the window's start; `h` stays held by `first`
       const r = this.calibrate(first.h, h);
       this.ref(first.h, -1);
-      if (r) out.push({ t: now, durMs: now - first.at, m: r.m, absent: r.absent });
+      if (r) out.push({ t: at, durMs: at - first.at, m: r.m, absent: r.absent });
       else if (++this.failures >= 3) this.disable('nvmlGpmMetricsGet failed three times');
       // calibrate() set the groups (TypeScript still sees the narrowing above).
       for (const g of (this.groups as Group[] | null) ?? []) {
-        g.start = { h, at: now };
+        g.start = { h, at };
         g.pacer.begin();
         this.ref(h, 1);
       }
@@ -217,13 +248,17 @@ export class GpmReader {
       return out;
     }
     for (const g of due) {
+      if (at <= g.start.at) {
+        g.pacer.again(); // no refresh since the window began: ask next tick
+        continue;
+      }
       const r = this.get(g.start.h, h, g.ids);
       if (r) {
         g.pacer.record(r.ms);
-        out.push({ t: now, durMs: now - g.start.at, m: r.m, absent: r.absent });
+        out.push({ t: at, durMs: at - g.start.at, m: r.m, absent: r.absent });
       }
       this.ref(g.start.h, -1);
-      g.start = { h, at: now };
+      g.start = { h, at };
       this.ref(h, 1);
     }
     this.ref(h, -1);

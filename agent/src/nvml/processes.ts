@@ -1,12 +1,15 @@
-import { CostPacer } from '../samplers/pacer.js';
 import type { GpuHolder, GpuProcessSource, GpuProcessUtil } from '../samplers/types.js';
 import { NVML_ERROR_INSUFFICIENT_SIZE, NVML_ERROR_NOT_FOUND, NVML_SUCCESS, type NvmlApi } from './bindings.js';
 import { decodeProcessInfos, decodeProcessUtil, PROCESS_INFO_BYTES, PROCESS_UTIL_BYTES } from './decode.js';
 
 /** Which process holds which GPU changes rarely: once a second. */
 export const HOLDERS_EVERY_MS = 1000;
-/** Per-process utilization may take this share of a core per GPU (the call's cost is not yet measured). */
-const UTIL_BUDGET_SHARE = 0.0005;
+/**
+ * NVML keeps per-process utilization samples in a buffer and answers every one since lastSeen
+ * (the H100 asked for room for more than 64), so reading once a second loses none: at every tick
+ * the call cost 0.2 % of a core there (Node CPU profile, docs/gpu-run-h100/agent-cost/).
+ */
+export const PROCESS_UTIL_READ_MS = 1000;
 /** A per-process reading is NVML's sample period long; without an earlier one to measure it from, assume at most this. */
 const MAX_PERIOD_MS = 2000;
 
@@ -29,7 +32,7 @@ export class NvmlProcesses implements GpuProcessSource {
   private readonly lastPidTs = new Map<string, number>();
   /** Per GPU: the shortest gap seen between two readings of one process, i.e. NVML's sample period. */
   private readonly period = new Map<number, number>();
-  private readonly pacer: CostPacer;
+  private utilAt = -Infinity;
   /** Per GPU: why a call failed, when it did (for the probe and health). */
   readonly errors = new Map<string, string>();
   /** Processes NVML listed at the last read, over all GPUs. */
@@ -38,11 +41,8 @@ export class NvmlProcesses implements GpuProcessSource {
   constructor(
     private readonly api: NvmlApi,
     private readonly devices: readonly ProcessDevice[],
-    tickMs: number,
-    private readonly clock: () => number = () => performance.now(),
-  ) {
-    this.pacer = new CostPacer(tickMs, UTIL_BUDGET_SHARE * Math.max(1, devices.length), tickMs, 1000);
-  }
+    private readonly tickMs: number,
+  ) {}
 
   holders(now: number): ReadonlyMap<number, readonly GpuHolder[]> {
     if (now - this.heldAt < HOLDERS_EVERY_MS) return this.held;
@@ -84,9 +84,9 @@ export class NvmlProcesses implements GpuProcessSource {
 
   utilization(now: number): readonly GpuProcessUtil[] {
     const f = this.api.call.processUtil;
-    if (!f || !this.pacer.tick()) return [];
+    if (!f || now - this.utilAt < PROCESS_UTIL_READ_MS - this.tickMs / 2) return [];
+    this.utilAt = now;
     const out: GpuProcessUtil[] = [];
-    const t0 = this.clock();
     for (const d of this.devices) {
       // From the first call on: readings older than the agent's start are not this run's.
       if (!this.lastSeen.has(d.index)) this.lastSeen.set(d.index, Math.round(now * 1000));
@@ -124,7 +124,6 @@ export class NvmlProcesses implements GpuProcessSource {
       }
       this.lastSeen.set(d.index, last);
     }
-    this.pacer.record(this.clock() - t0);
     return out;
   }
 }

@@ -44,6 +44,11 @@ export class CostPacer {
     return true;
   }
 
+  /** The reading could not be taken this tick after all: due again on the next one. */
+  again(): void {
+    this.since = Infinity;
+  }
+
   every(): number {
     return everyTicks(this.avgMs, this.tickMs, this.budgetShare, this.minWindowMs, this.maxWindowMs);
   }

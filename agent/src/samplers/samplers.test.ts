@@ -107,7 +107,7 @@ describe('ProcTreeSampler', () => {
     try {
       // The captured running process (pid 1132, 1766 MiB) stands for this child.
       const api = nvmlReplay({ processPid: child.pid as number });
-      const gpuProcs = new NvmlProcesses(api, nvmlDevices(api), 100, api.cpuMs);
+      const gpuProcs = new NvmlProcesses(api, nvmlDevices(api), 100);
       const out = collect(new ProcTreeSampler(context(), child.pid as number, 100, { gpuProcs }));
       for (let i = 0; i < 100 && out.filter((s) => 'gpu_util_pct' in s.m).length < 2; i++) await sleep(50);
       const mine = out.filter((s) => s.pid === child.pid && 'cpu_cores' in s.m);
