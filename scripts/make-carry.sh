@@ -11,6 +11,10 @@ const { build } = require('esbuild');
 build({ entryPoints: ['collector/src/main.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: '.carry/sw/collector.mjs',
   banner: { js: \"import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);\" },
   external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'], logLevel: 'warning' });
+// The report-time benchmark, to time the report on a quiet machine (gpu-all.sh reporttime).
+build({ entryPoints: ['test/bench/report-time.mjs'], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: '.carry/sw/report-time.mjs',
+  banner: { js: \"import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);\" },
+  external: ['better-sqlite3'], logLevel: 'warning' });
 "
 # Native modules beside the bundles: koffi (NVML) for x86-64 Linux only, better-sqlite3 with its loader.
 mkdir -p .carry/sw/node_modules/koffi/build/koffi

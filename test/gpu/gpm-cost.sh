@@ -10,6 +10,7 @@ echo "## gpm timing"; python3 test/gpu/gpm_timing.py "$OUT/gpm-timing.json" 2>&1
 $N "$SW/collector.mjs" serve --port 7711 --data /tmp/swdata > /tmp/collector.log 2>&1 < /dev/null &
 sleep 1
 echo "## agent cost"
-MEASURE_ONLY=${MEASURE_ONLY:-daemon-nvml-10hz-workload-tree,daemon-host-only-10hz} MEASURE_NODE_ARGS="--cpu-prof --cpu-prof-dir=$OUT/prof-NAME" \
-  STAGEWATCH_COLLECTOR=ws://127.0.0.1:7711 $N test/gpu/measure.mjs "$SW/agent.mjs" "$OUT" ${COST_SECONDS:-40} test/gpu/torch_load.py 2>&1 | grep -v '^ *"stderr\|^ *\]' | head -60
+# PROFILE=1: Node CPU profiles of each agent (the profiler's own thread adds several % of a core).
+MEASURE_ONLY=${MEASURE_ONLY:-daemon-nvml-10hz-workload-tree,daemon-nvml-10hz,daemon-host-only-10hz} MEASURE_NODE_ARGS=${PROFILE:+"--cpu-prof --cpu-prof-dir=$OUT/prof-NAME"} \
+  STAGEWATCH_COLLECTOR=ws://127.0.0.1:7711 $N test/gpu/measure.mjs "$SW/agent.mjs" "$OUT" ${COST_SECONDS:-60} test/gpu/torch_load.py 2>&1 | grep -v '^ *"stderr\|^ *\]' | head -60
 pkill -f collector.mjs; true

@@ -67,7 +67,8 @@ def sampler():
         rc = nvml.nvmlGpmSampleGet(dev, h)
         b = time.time()
         head = ctypes.string_at(h.value, 64).hex() if rc == 0 else ""
-        samples.append((h, a, b, rc, head))
+        ts = int.from_bytes(ctypes.string_at(h.value + 8, 8), "little") / 1e9 if rc == 0 else 0.0
+        samples.append((h, a, b, rc, head, ts))
         nxt += PERIOD
         time.sleep(max(0.0, nxt - time.time()))
 
@@ -115,7 +116,29 @@ for i, s in enumerate(ok):
 w5 = [{"from": rel(p[2]), "to": rel(s[1]), **sm_active(p[0], s[0])} for p, s in zip(ok, ok[1:])]
 # When the first bytes of the sample change from one sample to the next.
 changes = [rel(s[1]) for p, s in zip(ok, ok[1:]) if s[4] != p[4]]
+# The driver's windows: one per refresh (bytes 8-15 of the sample, ns since the epoch), each
+# set against the matmuls' busy time inside it, and when each refresh became readable.
+refreshes = []
+for s in ok:
+    if not refreshes or s[5] != refreshes[-1][5]:
+        refreshes.append(s)
+steady = []
+driver = []
+for p, s in zip(refreshes, refreshes[1:]):
+    busy_ms = sum(max(0.0, min(s[5], y) - max(p[5], x)) for x, y in busy) * 1000
+    v = sm_active(p[0], s[0])
+    dur = (s[5] - p[5]) * 1000
+    driver.append({"from": rel(p[5]), "to": rel(s[5]), "busyShare": round(busy_ms / dur, 3), **v})
+    if busy_ms >= dur - 0.5:
+        steady.append(v.get("v", 0))
+full = sorted(steady)[len(steady) // 2] if steady else None
+err = [abs(d["v"] / full - d["busyShare"]) for d in driver if full and "v" in d]
 json.dump({
+    "refreshReadableAfterMs": sorted(round((s[1] - s[5]) * 1000, 1) for s in refreshes[1:])[len(refreshes) // 2],
+    "refreshStepMs": sorted(round((s[5] - p[5]) * 1000, 2) for p, s in zip(refreshes, refreshes[1:]))[len(refreshes) // 2],
+    "steadySmActive": full,
+    "driverWindowsMaxError": round(max(err), 3) if err else None,
+    "driverWindows": driver,
     "about": __doc__,
     "periodMs": PERIOD * 1000,
     "samples": len(samples), "failed": len(samples) - len(ok),
@@ -126,3 +149,5 @@ json.dump({
     "w100": w100, "w5": w5,
 }, open(OUT, "w"), indent=0)
 print("samples", len(samples), "busy", [[rel(x), rel(y)] for x, y in busy], "head changes", len(changes))
+print("refresh readable after (median ms)", sorted(round((s[1] - s[5]) * 1000, 1) for s in refreshes[1:])[len(refreshes) // 2],
+      "steady SM", full, "driver windows: max |SM/steady - busy share|", round(max(err), 3) if err else None)

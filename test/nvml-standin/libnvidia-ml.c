@@ -19,8 +19,8 @@
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st { int index; } *nvmlDevice_t;
 /* As the H100 measured (test/gpu/gpm_timing.py): the driver refreshes GPM counters every 100 ms, a
-   sample holds the latest refresh, readable 35 ms past the 100 ms grid and stamped 37 ms before
-   that, in ns since the epoch at bytes 8-15; two samples of one refresh give metrics of 0. */
+   sample holds the latest refresh, stamped at bytes 8-15 in ns since the epoch (here 0.25 ms past
+   the 100 ms grid) and readable 4.5 ms after that; two samples of one refresh give metrics of 0. */
 typedef struct nvmlGpmSample_st { uint64_t pad, refresh_ns; } *nvmlGpmSample_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
@@ -79,8 +79,8 @@ nvmlReturn_t nvmlGpmSampleAlloc(nvmlGpmSample_t *s) { *s = calloc(1, sizeof(stru
 nvmlReturn_t nvmlGpmSampleFree(nvmlGpmSample_t s) { free(s); return OK; }
 nvmlReturn_t nvmlGpmSampleGet(nvmlDevice_t d, nvmlGpmSample_t s) {
   (void)d;
-  uint64_t visible = now_us() - 35000;
-  s->refresh_ns = (visible - visible % 100000 + 35000 - 37000) * 1000ull;
+  uint64_t readable = now_us() - 4750;
+  s->refresh_ns = (readable - readable % 100000 + 250) * 1000ull;
   return OK;
 }
 nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t *m) {

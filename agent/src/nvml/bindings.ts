@@ -38,8 +38,9 @@ export interface NvmlApi {
  * nvmlGpmSample_t is opaque, but GPM counters are not read when nvmlGpmSampleGet is called: the
  * driver refreshes them every 100 ms and hands out the latest refresh. Measured on an H100, driver
  * 580 (test/gpu/gpm_timing.py, docs/gpu-run-h100/gpm-timing.json): the sample's bytes 8-15 hold
- * that refresh's time in ns since the epoch; it steps by 100.0 ms, and two samples of one refresh
- * give metrics of 0. GpmReader checks what this returns before trusting it.
+ * that refresh's time in ns since the epoch (readable about 4.5 ms after it); it steps by
+ * 100.02 ms, and two samples of one refresh give metrics of 0. GpmReader checks what this
+ * returns before trusting it.
  */
 export const GPM_SAMPLE_TIME_OFFSET = 8;
 

@@ -45,9 +45,9 @@ describe('GpmReader', () => {
 });
 
 describe('GpmReader with the driver\'s sample times', () => {
-  // As measured on the H100 (test/gpu/gpm_timing.py): a refresh every 100 ms, readable 35 ms past
-  // the grid and stamped 37 ms before that; two samples of one refresh give 0.
-  const refreshAt = (now: number): number => Math.floor((now - 35) / 100) * 100 + 35 - 37;
+  // As measured on the H100 (test/gpu/gpm_timing.py): a refresh every 100 ms (here 0.25 ms past the
+  // grid), readable 4.5 ms after its time; two samples of one refresh give 0.
+  const refreshAt = (now: number): number => Math.floor((now - 4.75) / 100) * 100 + 0.25;
   const driver = (ticks: () => number) => {
     const api = nvmlReplay();
     const get = api.call.gpmGet as (d: unknown, s: unknown) => unknown;
@@ -66,8 +66,8 @@ describe('GpmReader with the driver\'s sample times', () => {
     let now = 0;
     const gpm = new GpmReader(driver(() => now), {}, [2, 5], 100);
     const out: Array<{ t: number; dur: number; sm: number | undefined }> = [];
-    // Ticks 100 ms apart with jitter that crosses the refresh's phase (30-40 ms past the grid).
-    const jitter = [31, 38, 33, 39, 30, 36, 34, 40, 31, 37, 35, 32, 39, 30, 36];
+    // Ticks 100 ms apart with jitter that crosses the refresh's phase (4.75 ms past the grid).
+    const jitter = [1, 8, 3, 9, 0, 6, 4, 10, 1, 7, 5, 2, 9, 0, 6];
     jitter.forEach((j, i) => {
       now = 1000 + i * 100 + j;
       for (const r of gpm.tick(now)) out.push({ t: r.t, dur: r.durMs, sm: r.m.sm_active_pct });
@@ -76,7 +76,7 @@ describe('GpmReader with the driver\'s sample times', () => {
     expect(out.length).toBe(8);
     for (const r of out) {
       expect(r.sm).toBeGreaterThan(0);
-      expect((r.t + 2) % 100).toBe(0); // a refresh time (35 - 37 past the grid)
+      expect((r.t + 30) % 100).toBe(0); // a refresh time less the counters' 30 ms lag, in whole ms
       expect(r.dur % 100).toBe(0);
       expect(r.dur).toBeGreaterThanOrEqual(100);
     }

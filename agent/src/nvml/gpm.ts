@@ -86,13 +86,20 @@ const metricOf = new Map(GPM_COLUMNS.map((c) => [c.id, c.metric] as const));
 
 /** How far a GPM sample's driver time may be from the tick that took it: a refresh is 100 ms old at most, plus slack. */
 const MAX_SAMPLE_AGE_MS = 2000;
+/**
+ * How much older a refresh's counters are than its time: the best fit over five 300 ms bursts of
+ * matmuls on the H100 (driver 580; test/gpu/gpm_timing.py, docs/gpu-run-h100/gpm-timing.json),
+ * residual within 0.1 of each window's busy share. Measured on that GPU and driver only.
+ */
+export const GPM_COUNTER_LAG_MS = 30;
 
 /**
  * GPM of one GPU at the sampling interval, within GPM_BUDGET_SHARE: a GPM sample each tick where
  * a get is due, metrics from two samples, stamped t = end of the window with dur_ms its length.
  * The window is the driver's: its counters are refreshed every 100 ms and a sample holds the
- * latest refresh, 35-40 ms old when it becomes readable on the H100 measured (bindings.ts,
- * gpmSampleTimeUs). Stamped at the calls instead, readings lagged the work by 50-150 ms, and two
+ * latest refresh, whose time the sample carries (bindings.ts, gpmSampleTimeUs); the counters
+ * cover up to GPM_COUNTER_LAG_MS before that time. Stamped at the calls instead, readings lagged
+ * the work by 50-150 ms, and two
  * ticks inside one refresh gave a 0 amid steady compute (test/fixtures/phases-h100/, the capture
  * before this). A group whose new sample is still its start's refresh waits a tick. Where the
  * driver's time cannot be read, windows are stamped at the calls, and describe() says so.
@@ -203,7 +210,7 @@ export class GpmReader {
   private sampleTime(h: unknown, now: number): number | null {
     if (this.stamp === 'call') return now;
     const us = this.api.gpmSampleTimeUs(h);
-    const ms = us === null ? null : us / 1000;
+    const ms = us === null ? null : us / 1000 - GPM_COUNTER_LAG_MS;
     const plausible = ms !== null && Number.isFinite(ms) && ms <= now + MAX_SAMPLE_AGE_MS && ms >= now - MAX_SAMPLE_AGE_MS;
     if (this.stamp === null) {
       this.stamp = plausible ? 'driver' : 'call';
@@ -235,7 +242,7 @@ export class GpmReader {
       if (!first) return out; // the window's start; `h` stays held by `first`
       const r = this.calibrate(first.h, h);
       this.ref(first.h, -1);
-      if (r) out.push({ t: at, durMs: at - first.at, m: r.m, absent: r.absent });
+      if (r) out.push({ t: Math.round(at), durMs: Math.round(at - first.at), m: r.m, absent: r.absent });
       else if (++this.failures >= 3) this.disable('nvmlGpmMetricsGet failed three times');
       // calibrate() set the groups (TypeScript still sees the narrowing above).
       for (const g of (this.groups as Group[] | null) ?? []) {
@@ -255,7 +262,7 @@ export class GpmReader {
       const r = this.get(g.start.h, h, g.ids);
       if (r) {
         g.pacer.record(r.ms);
-        out.push({ t: at, durMs: at - g.start.at, m: r.m, absent: r.absent });
+        out.push({ t: Math.round(at), durMs: Math.round(at - g.start.at), m: r.m, absent: r.absent });
       }
       this.ref(g.start.h, -1);
       g.start = { h, at };
