@@ -1,6 +1,6 @@
 """When does a GPM sample see the GPU's work? A timing experiment on a real Hopper GPU.
 
-    python3 test/gpu/gpm_timing.py OUT.json
+    python3 test/gpu/gpm_timing.py OUT.json [PERIOD_MS]
 
 NVML's GPM documentation says two nvmlGpmSampleGet calls should be 100 ms or more apart "due to the
 internal sample refresh rate". The phases capture (test/fixtures/phases-h100/) showed GPM windows
@@ -52,7 +52,7 @@ def sm_active(s1, s2):
     return {"rc": g.metrics[0].nvmlReturn, "v": round(g.metrics[0].value, 2)}
 
 
-PERIOD = 0.005
+PERIOD = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.005
 SECONDS = 6.5
 samples = []  # (handle, t_before, t_after, rc, head bytes hex)
 stop = False
@@ -133,11 +133,29 @@ for p, s in zip(refreshes, refreshes[1:]):
         steady.append(v.get("v", 0))
 full = sorted(steady)[len(steady) // 2] if steady else None
 err = [abs(d["v"] / full - d["busyShare"]) for d in driver if full and "v" in d]
+
+
+def lag_error(lag_ms):
+    # How far each driver window's SM activity is from the busy share of that window moved back by lag_ms.
+    out = []
+    for p, s in zip(refreshes, refreshes[1:]):
+        a, b = p[5] - lag_ms / 1000, s[5] - lag_ms / 1000
+        share = sum(max(0.0, min(b, y) - max(a, x)) for x, y in busy) / (b - a)
+        v = sm_active(p[0], s[0]).get("v")
+        if v is not None and full:
+            out.append(abs(v / full - share))
+    return (round(sum(out), 3), round(max(out), 3)) if out else None
+
+
+fit = {lag: lag_error(lag) for lag in range(0, 152, 4)}
+best = min((v[0], lag) for lag, v in fit.items() if v)[1] if full else None
 json.dump({
     "refreshReadableAfterMs": sorted(round((s[1] - s[5]) * 1000, 1) for s in refreshes[1:])[len(refreshes) // 2],
     "refreshStepMs": sorted(round((s[5] - p[5]) * 1000, 2) for p, s in zip(refreshes, refreshes[1:]))[len(refreshes) // 2],
     "steadySmActive": full,
     "driverWindowsMaxError": round(max(err), 3) if err else None,
+    "counterLagFitMs": best, "counterLagFit": fit,
+    "calls": [[rel(s[1]), rel(s[2]), rel(s[5])] for s in ok[:200]],
     "driverWindows": driver,
     "about": __doc__,
     "periodMs": PERIOD * 1000,
@@ -150,4 +168,5 @@ json.dump({
 }, open(OUT, "w"), indent=0)
 print("samples", len(samples), "busy", [[rel(x), rel(y)] for x, y in busy], "head changes", len(changes))
 print("refresh readable after (median ms)", sorted(round((s[1] - s[5]) * 1000, 1) for s in refreshes[1:])[len(refreshes) // 2],
-      "steady SM", full, "driver windows: max |SM/steady - busy share|", round(max(err), 3) if err else None)
+      "steady SM", full, "driver windows: max |SM/steady - busy share|", round(max(err), 3) if err else None,
+      "counter lag fit (ms)", best, fit.get(best))

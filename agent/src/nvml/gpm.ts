@@ -87,11 +87,13 @@ const metricOf = new Map(GPM_COLUMNS.map((c) => [c.id, c.metric] as const));
 /** How far a GPM sample's driver time may be from the tick that took it: a refresh is 100 ms old at most, plus slack. */
 const MAX_SAMPLE_AGE_MS = 2000;
 /**
- * How much older a refresh's counters are than its time: the best fit over five 300 ms bursts of
- * matmuls on the H100 (driver 580; test/gpu/gpm_timing.py, docs/gpu-run-h100/gpm-timing.json),
- * residual within 0.1 of each window's busy share. Measured on that GPU and driver only.
+ * How much older a refresh's counters are than its time. The GPU collects them on a cadence of its
+ * own and each process's refreshes fall somewhere against it: fitted against 300 ms bursts of
+ * matmuls on the H100 (driver 580; test/gpu/gpm_timing.py), the lag was 30, 40, 76 and 88 ms in
+ * four processes (docs/gpu-run-h100/gpm-timing/). 60 is the middle of that range, within 30 ms of
+ * each; the call-time stamps it replaces were 50-150 ms late.
  */
-export const GPM_COUNTER_LAG_MS = 30;
+export const GPM_COUNTER_LAG_MS = 60;
 
 /**
  * GPM of one GPU at the sampling interval, within GPM_BUDGET_SHARE: a GPM sample each tick where

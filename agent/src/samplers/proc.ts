@@ -14,7 +14,11 @@ export const MAX_PROCESS_SAMPLES = 16;
 /**
  * Below this CPU (cores) a process's busiest thread is not looked for: it is at most this busy,
  * and reading every thread of idle helpers (a torchrun agent, a shell) once a second is most of
- * what busiest-thread tracking costs. Its samples then carry no thread_max_pct.
+ * what busiest-thread tracking costs. Its samples then carry no thread_max_pct. A process that
+ * holds a GPU is tracked whatever its load: its busiest thread is what tells host-bound from
+ * idle, and a reading needs the one before it, so a rank that wakes from waiting on its GPU would
+ * otherwise go without one for its first tick (on the H100 phases capture, ~0.1 s of every
+ * second of mixed_three came out idle instead of host-bound).
  */
 export const THREAD_TRACK_MIN_CORES = 0.05;
 
@@ -146,7 +150,7 @@ export class ProcTreeSampler extends IntervalSampler {
     for (const pid of pickProcesses(cores, holders, MAX_PROCESS_SAMPLES)) {
       const s = stats.get(pid) as ProcStat;
       let busiest: number | null = null;
-      if ((cores.get(pid) as number) < THREAD_TRACK_MIN_CORES) {
+      if ((cores.get(pid) as number) < THREAD_TRACK_MIN_CORES && !holders.has(pid)) {
         // Not tracked this tick: its next tracked reading starts afresh, over its own window.
         this.threads.forget(pid);
       } else {
