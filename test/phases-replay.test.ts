@@ -33,11 +33,11 @@ describe.skipIf(!existsSync(FIXTURE))('the designed phases captured on a real GP
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /**
-   * Measured on the H100 capture and not yet right, so pinned as failing (a fix makes it pass and
-   * this list must shrink): in mixed_three the 0.3 s spin of every second comes out as waiting
-   * 0.17 and idle 0.135 instead of waiting 0.30. The same capture shows GPM windows stamped about
-   * one tick (100 ms) late against the phase marks (mixed_compute_sleep is exact with gpmLagMs
-   * 100) and a utilization reading that does not cover the spin; see the closing note of #11.
+   * Measured on the H100 capture (re-captured with GPM on the driver's refresh times and GPU
+   * holders' threads tracked while idle) and not yet right, so pinned as failing (a fix makes it
+   * pass and this list must shrink): in mixed_three host-bound comes out 0.18 and idle 0.13
+   * against 0.30 and 0, at 100, 50 and 25 ms grids alike: the second after each CPU burst, where
+   * the busiest-thread reading straddles the burst's end, is not yet told apart. See #11's note.
    */
   const KNOWN_WRONG = new Set(['mixed_three']);
   const check = (p: (typeof design.phases)[number]): void => {
