@@ -22,8 +22,8 @@ export const RunFileHeaderSchema = z.strictObject({
   writer: z.string().min(1).max(128),
   /** Epoch ms when writing began. */
   createdAt: z.number().int().nonnegative(),
-  /** The run it holds (null: a host's timeline). */
-  runId: z.string().min(1).max(128).nullable(),
+  /** The run it holds: an agent's run id (null: the host's timeline), or the exported run's id (`timeline:HOST` too). */
+  runId: z.string().min(1).max(300).nullable(),
 });
 export type RunFileHeader = z.infer<typeof RunFileHeaderSchema>;
 

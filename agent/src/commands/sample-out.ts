@@ -48,6 +48,8 @@ export async function startSampleFile(o: SampleFileOptions): Promise<{ sampling:
       runId,
       async stop() {
         try {
+          // The recording is the run: it ends when sampling does (no workload, so no exit code).
+          streaming.link.streamer.endRun(Date.now(), null);
           return await streaming.stop(0);
         } finally {
           rmSync(spoolDir, { recursive: true, force: true });
