@@ -67,7 +67,10 @@ beforeAll(async () => {
   const r = await agentRun(['--collector', col.url.replace('http', 'ws'), '--out', streamed.file]);
   expect(r.exitCode, String(r.stderr)).toBe(3);
   expect(String(r.stderr)).toMatch(/streaming to ws:\/\/.* and .*a\.swrun\.gz/);
-  // The collector lets go of its data directory: import takes the lock.
+  // A collector serving the directory holds parts of the store in memory: import waits for it to go.
+  const busy = await collector(['import', streamed.file, '--data', streamed.data]);
+  expect(busy.exitCode).toBe(1);
+  expect(String(busy.stderr)).toMatch(/is in use by another collector \(pid \d+/);
   col.proc.kill('SIGTERM');
   await col.proc;
   col = null;
