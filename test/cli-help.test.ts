@@ -8,7 +8,7 @@ import { COLLECTOR_BIN } from './helpers/processes.js';
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const TOOLS = {
   'stagewatch-agent': { bin: AGENT_BIN, commands: ['probe', 'sample', 'daemon', 'run', 'marks'] },
-  'stagewatch-collector': { bin: COLLECTOR_BIN, commands: ['serve', 'report', 'compare'] },
+  'stagewatch-collector': { bin: COLLECTOR_BIN, commands: ['serve', 'report', 'compare', 'export', 'import'] },
 } as const;
 const cli = (bin: string, args: string[]) => execa(process.execPath, [bin, ...args], { reject: false, timeout: 20_000 });
 
@@ -56,14 +56,16 @@ describe('usage texts are complete', () => {
       for (const flag of Object.keys(known)) expect(usage, `${cmd} --${flag}`).toContain(`--${flag}`);
     }
     const top = (await cli(AGENT_BIN, ['--help'])).stdout;
-    for (const flag of ['--label', '--no-dcgm', '--fingerprint-file', '--fingerprint']) expect(top, flag).toContain(flag);
+    for (const flag of ['--label', '--no-dcgm', '--fingerprint-file', '--fingerprint', '--out', '--run-id']) expect(top, flag).toContain(flag);
   });
 
-  it('the collector names every report and compare flag', async () => {
+  it('the collector names every report, compare, export and import flag', async () => {
     const { REPORT_FLAGS } = await import('../collector/src/commands/report.js');
     const { COMPARE_FLAGS } = await import('../collector/src/commands/compare.js');
+    const { EXPORT_FLAGS } = await import('../collector/src/commands/export.js');
+    const { IMPORT_FLAGS } = await import('../collector/src/commands/import.js');
     const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
-    for (const [cmd, known] of Object.entries({ report: REPORT_FLAGS, compare: COMPARE_FLAGS })) {
+    for (const [cmd, known] of Object.entries({ report: REPORT_FLAGS, compare: COMPARE_FLAGS, export: EXPORT_FLAGS, import: IMPORT_FLAGS })) {
       const usage = (await cli(COLLECTOR_BIN, [cmd, '--help'])).stdout;
       for (const flag of Object.keys(known)) {
         expect(usage, `${cmd} --${flag}`).toContain(`--${flag}`);

@@ -6,7 +6,7 @@ import { marksCommand } from './commands/marks.js';
 import { runCommand } from './commands/run.js';
 
 const BACKEND = '[--gpu-backend auto|nvml|nvidia-smi]';
-const STREAM = `--collector URL [--token T] [--run-id ID] [--host NAME] [--interval-ms N] [--batch-ms 500]
+const STREAM = `--collector URL | --out FILE [--token T] [--run-id ID] [--host NAME] [--interval-ms N] [--batch-ms 500]
       [--spool-dir DIR] [--spool-max-mib 256] [--heartbeat-ms 10000] [--backoff-max-ms 30000]
       [--drain-s S] [--tee FILE] ${BACKEND} [--no-dcgm] [--fingerprint-file F]
       ${COMMON_USAGE}`;
@@ -15,7 +15,10 @@ The token may also come from STAGEWATCH_TOKEN. A config file (YAML or JSON) take
 names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.
 --no-dcgm never starts DCGM profiling (SM activity then comes from GPM, or not at all); SIGUSR2
 pauses and resumes it, so Nsight can profile meanwhile. --fingerprint-file announces a host
-fingerprint saved earlier (probe --fingerprint) instead of reading this host's.`;
+fingerprint saved earlier (probe --fingerprint) instead of reading this host's.
+--out FILE writes what is streamed to a portable run file (a new file; docs/PORTABLE.md), with
+--collector too or alone, on a host that cannot reach one: stagewatch-collector import FILE
+stores it later, with the same report.`;
 const DCGM_NOTE = `--no-dcgm leaves DCGM alone (SM activity then comes from GPM, or not at all).`;
 
 const COMMANDS: Record<string, CommandSpec> = {
@@ -30,8 +33,10 @@ const COMMANDS: Record<string, CommandSpec> = {
   sample: {
     run: sampleCommand,
     usage: `usage: stagewatch-agent sample --duration-s S [--interval-ms 1000] [--pid P] [--host NAME] ${BACKEND}
-      [--no-dcgm] ${COMMON_USAGE}
-  Prints samples and sampler health as JSON lines on stdout for S seconds, then exits.
+      [--no-dcgm] [--out FILE [--run-id ID]] ${COMMON_USAGE}
+  Prints samples and sampler health as JSON lines on stdout for S seconds, then exits. --out
+  writes them instead to a portable run file (a new file), one run (--run-id, or a new id) that
+  stagewatch-collector import stores later.
   ${DCGM_NOTE} SIGUSR2 pauses and resumes DCGM profiling.`,
   },
   daemon: {
@@ -66,12 +71,12 @@ const COMMANDS: Record<string, CommandSpec> = {
 const USAGE = `usage: stagewatch-agent <command> [flags]        (stagewatch-agent <command> --help for more)
   probe [--json | --fingerprint] [--no-dcgm]      what this host can sample
   sample --duration-s S [--interval-ms N] [--pid P] [--host NAME] ${BACKEND} [--no-dcgm]
-                                                   print samples as JSON lines for S seconds
-  daemon --collector URL [--token T] [--run-id ID] [--interval-ms 1000] [--batch-ms 500]
+         [--out FILE [--run-id ID]]               print samples as JSON lines for S seconds
+  daemon --collector URL | --out FILE [--token T] [--run-id ID] [--interval-ms 1000] [--batch-ms 500]
          [--spool-dir DIR] [--spool-max-mib 256] [--pid P] [--host NAME] [--tee FILE] ${BACKEND}
          [--no-dcgm] [--fingerprint-file F] ${COMMON_USAGE}
                                                    stream to a collector until stopped
-  run --collector URL [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
+  run --collector URL | --out FILE [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
       [--label key=value]... [daemon's flags] -- <command> [args...]
                                                    run a workload as one staged run
   marks --collector URL --run-id ID [--shift-ms N] FILE

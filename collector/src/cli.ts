@@ -1,5 +1,7 @@
 import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
 import { compareCommand } from './commands/compare.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -10,6 +12,8 @@ const SERVE = `serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data]
 const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;
 const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
           [--confidence 0.95] [--data DIR] [--out FILE]`;
+const EXPORT = `export <runId> [--data DIR] [--out FILE]`;
+const IMPORT = `import FILE... [--data DIR] [--partial]`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   serve: {
@@ -39,12 +43,31 @@ const COMMANDS: Record<string, CommandSpec> = {
   a verdict. Figures on different clocks are marked not comparable. Reads DIR/stagewatch.sqlite
   (default ./stagewatch-data) and never creates a store.`,
   },
+  export: {
+    run: exportCommand,
+    usage: `usage: stagewatch-collector ${EXPORT}
+  Writes a stored run (samples, marks, host and workload fingerprints, labels, its end) to one
+  portable run file (default ./<runId>.swrun.gz; an existing file is never overwritten) that
+  import restores elsewhere with the same report. Reads DIR/stagewatch.sqlite, never creates it.`,
+  },
+  import: {
+    run: importCommand,
+    usage: `usage: stagewatch-collector ${IMPORT}
+  Stores run files (stagewatch-agent run/daemon/sample --out, or export) in DIR/stagewatch.sqlite
+  (default ./stagewatch-data, created if missing) as if streamed: each (agent, seq) once, so
+  importing a file again stores nothing new and says so. Every line is checked first and each
+  file is one transaction: a bad file (named by line and field) stores nothing. A file cut short
+  is refused; --partial keeps its whole lines before the cut and says which batches those are.
+  Stop the collector that serves DIR first: the two must not write at once.`,
+  },
 };
 
 const USAGE = `usage: stagewatch-collector <command> [flags]    (stagewatch-collector <command> --help for more)
   ${SERVE}
   ${REPORT}
   ${COMPARE}
+  ${EXPORT}
+  ${IMPORT}
   --version`;
 
 export function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { loadFingerprintFile } from '../fingerprint/index.js';
 import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { startStreaming } from '../streaming.js';
 import { agentUrl } from '../transport/collector-url.js';
+import { destination } from '../transport/run-file.js';
 
 export const STREAM_FLAGS = {
   ...COMMON_FLAGS,
@@ -20,6 +21,7 @@ export const STREAM_FLAGS = {
   'backoff-max-ms': { type: 'string' },
   'drain-s': { type: 'string' },
   tee: { type: 'string' },
+  out: { type: 'string' },
   'gpu-backend': { type: 'string' },
   'fingerprint-file': { type: 'string' },
   'no-dcgm': { type: 'boolean' },
@@ -37,9 +39,11 @@ export function defaultSpoolDir(): string {
 }
 
 export function streamOptions(values: Record<string, string | boolean | undefined>, log: (m: string) => void) {
-  const collector = values.collector;
-  if (typeof collector !== 'string') throw new UsageError('--collector URL is required');
-  agentUrl(collector); // refuses what is not a collector address, before anything starts
+  const collector = typeof values.collector === 'string' ? values.collector : null;
+  const out = typeof values.out === 'string' ? values.out : undefined;
+  // --out alone records for a later `stagewatch-collector import` (docs/PORTABLE.md).
+  if (collector === null && out === undefined) throw new UsageError('--collector URL is required (or --out FILE, to record without one)');
+  if (collector !== null) agentUrl(collector); // refuses what is not a collector address, before anything starts
   const runId = values['run-id'];
   if (typeof runId === 'string' && !/^[A-Za-z0-9._:@-]{1,128}$/.test(runId)) {
     throw new UsageError(`--run-id ${JSON.stringify(runId)}: use 1-128 letters, digits and ._:@-`);
@@ -47,6 +51,7 @@ export function streamOptions(values: Record<string, string | boolean | undefine
   const token = (values.token as string | undefined) ?? process.env.STAGEWATCH_TOKEN;
   return {
     collector,
+    ...(out !== undefined ? { out } : {}),
     ...(token ? { token } : {}),
     runId: typeof runId === 'string' ? runId : null,
     ...(typeof values.host === 'string' ? { host: values.host } : {}),
@@ -94,7 +99,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
       wake();
     },
   });
-  log(`streaming ${streaming.link.spool.agentId} to ${opts.collector} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
+  log(`streaming ${streaming.link.spool.agentId} to ${destination(opts.collector, opts.out)} (${opts.runId ? `run ${opts.runId}` : 'host timeline'}), spool ${opts.spoolDir}`);
   const stopPauseToggle = onDcgmPauseSignal(streaming.sampling, log);
   await stopped;
   stopPauseToggle();

@@ -38,6 +38,7 @@ export async function marksCommand(argv: string[]): Promise<number> {
     log(`${marks.length} marks not yet acknowledged; they stay in ${spoolDir}`);
     return 1;
   }
-  log(`imported ${marks.length} marks into run ${values['run-id']}`);
+  const outFile = summary.out ? summary.out.file : null;
+  log(link.client ? `imported ${marks.length} marks into run ${values['run-id']}${outFile ? `; also written to ${outFile}` : ''}` : `wrote ${marks.length} marks for run ${values['run-id']} to ${outFile}`);
   return 0;
 }

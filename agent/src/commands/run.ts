@@ -8,6 +8,7 @@ import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.j
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
+import { destination } from '../transport/run-file.js';
 import { onDcgmPauseSignal, STREAM_FLAGS, streamOptions } from './daemon.js';
 
 /** `--label key=value` flags (repeatable) into the run's labels; a bad one is named. */
@@ -66,7 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const streaming = await startStreaming({ ...opts, host, labels, onFatal });
   const { streamer } = streaming.link;
   const marksServer = await startMarksServer((marks) => streamer.addMarks(marks), log, (w) => streamer.setWorkload(w));
-  log(`run ${opts.runId}: streaming to ${opts.collector}; marks at ${marksServer.url}`);
+  log(`run ${opts.runId}: streaming to ${destination(opts.collector, opts.out)}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],

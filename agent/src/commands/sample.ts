@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
 import { startSampling } from '../sampling.js';
 import { gpuBackendFlag, onDcgmPauseSignal } from './daemon.js';
+import { startSampleFile } from './sample-out.js';
 
 export const SAMPLE_FLAGS = {
   ...COMMON_FLAGS,
@@ -12,9 +13,11 @@ export const SAMPLE_FLAGS = {
   host: { type: 'string' },
   'gpu-backend': { type: 'string' },
   'no-dcgm': { type: 'boolean' },
+  out: { type: 'string' },
+  'run-id': { type: 'string' },
 } as const;
 
-/** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
+/** `sample --interval-ms N --duration-s S [--pid P] [--out FILE [--run-id ID]]`: JSON lines on stdout (or a run file), then exit. */
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, SAMPLE_FLAGS);
   const log = loggerFromFlags('stagewatch-agent', values, false);
@@ -40,7 +43,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     });
     pending += `${JSON.stringify(o)}\n`;
   };
-  const sampling = await startSampling({
+  if (values['run-id'] !== undefined && values.out === undefined) throw new UsageError('--run-id names the run in an --out file: give --out FILE too');
+  const file = typeof values.out === 'string'
+    ? await startSampleFile({ out: values.out, runId: values['run-id'] as string | undefined, intervalMs, gpuBackend, log, ...(values['no-dcgm'] === true ? { dcgm: false as const } : {}), ...(pid !== undefined ? { pid } : {}), ...(host !== undefined ? { host } : {}) })
+    : null;
+  const sampling = file?.sampling ?? await startSampling({
     intervalMs,
     gpuBackend,
     ...(values['no-dcgm'] === true ? { dcgm: false } : {}),
@@ -68,6 +75,11 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   stopPauseToggle();
-  await sampling.stop();
-  return 0;
+  if (!file) {
+    await sampling.stop();
+    return 0;
+  }
+  const summary = await file.stop();
+  log(`run ${file.runId}: ${summary.samples} samples in ${summary.out?.batches ?? 0} batches written to ${values.out as string}${summary.out?.error ? `; ERROR: ${summary.out.error}` : ''}`);
+  return summary.out?.error ? 1 : 0;
 }

@@ -28,6 +28,8 @@ export interface ClientOptions {
   now?: () => number;
   /** The collector refused us for good (a configuration error): called once, and the client stops. */
   onFatal?: (message: string) => void;
+  /** Each batch frame as it goes out (`--out` keeps what the collector got, clock included). */
+  onSend?: (seq: number, frame: string) => void;
 }
 
 /** Close codes by which the collector says a frame it got was invalid (not that it is unwell). */
@@ -287,7 +289,9 @@ export class CollectorClient {
         const body = spool.read(seq);
         if (body === null) continue;
         // The spooled text is a JSON object; the clock known now is put in front of its fields.
-        ws.send(`{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`);
+        const frame = `{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`;
+        ws.send(frame);
+        this.opts.onSend?.(seq, frame);
         this.inflight.add(seq);
         if (this.catchUp) this.catchUp.sent++;
       }

@@ -23,7 +23,7 @@ export class Streamer {
 
   constructor(
     private readonly spool: Spool,
-    private readonly client: CollectorClient,
+    private readonly client: Pick<CollectorClient, 'notify'>,
     private readonly runId: string | null,
     private readonly batchMs: number,
     private readonly maxSamplesPerBatch = 5000,

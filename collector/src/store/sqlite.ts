@@ -130,14 +130,16 @@ export class SqliteStore {
   /**
    * Records an agent's hello; returns where its samples go and which seqs are already stored.
    * `agentKey` (see AGENT_KEY_HEADER): the first one seen binds the id; another is refused with a
-   * StagewatchError 'agent-key', as is none once one is bound.
+   * StagewatchError 'agent-key', as is none once one is bound. `imported`: the hello comes from a
+   * run file that whoever holds the data directory imports; it is not a claim on the id, so no
+   * key is asked for and a bound one is kept.
    */
-  registerAgent(hello: Hello, now: number, agentKey: string | null = null): AgentRegistration {
+  registerAgent(hello: Hello, now: number, agentKey: string | null = null, imported = false): AgentRegistration {
     // A digest of a random 128-bit key: comparing digests leaks nothing that helps find the key.
     const keyHash = agentKey === null ? null : createHash('sha256').update(agentKey).digest('hex');
     return this.db.transaction((): AgentRegistration => {
       const bound = this.stmts.agentBinding.get(hello.agentId) as { keyHash: string | null; storedThrough: number } | undefined;
-      if (bound?.keyHash && bound.keyHash !== keyHash) {
+      if (bound?.keyHash && bound.keyHash !== keyHash && !imported) {
         throw new StagewatchError('agent-key', `agent id ${hello.agentId} belongs to another agent (${keyHash ? 'its key does not match' : 'no key presented'})`);
       }
       const hid = (this.stmts.insertHost.get(hello.host) as { hid: number }).hid;
@@ -210,6 +212,11 @@ export class SqliteStore {
       }
       return res;
     })();
+  }
+
+  /** Runs fn in one transaction (the store's own writes nest in it): an import commits whole or not at all. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   listRuns(): RunSummary[] {

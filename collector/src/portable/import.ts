@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { RunFileError, StagewatchError } from '@stagewatch/shared';
+import type { SqliteStore } from '../store/sqlite.js';
+import { runFileEntries, splitRunFile, type RunFileCut } from './read.js';
+
+/** What one import stored in one run. */
+export interface ImportedRun {
+  runId: string;
+  hosts: string[];
+  batches: number;
+  samples: number;
+  marks: number;
+}
+
+export interface ImportResult {
+  file: string;
+  origin: 'agent' | 'export';
+  /** Batches the file holds (the part before a cut, with `partial`). */
+  batches: number;
+  /** Batches the store had already (the same (agent, seq)): not stored again. */
+  duplicates: number;
+  stored: ImportedRun[];
+  /** Each agent of the file: its host and the seqs of its batches in the file, as ranges. */
+  agents: Array<{ agentId: string; host: string; seqs: string }>;
+  /** Set when the file was cut short and only the whole lines before the cut were read. */
+  cut: RunFileCut | null;
+}
+
+/** `1-55, 57, 60-61`: sorted seqs as ranges. */
+export function seqRanges(seqs: readonly number[]): string {
+  const s = [...new Set(seqs)].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j + 1 < s.length && (s[j + 1] as number) === (s[j] as number) + 1) j++;
+    out.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/**
+ * Imports a run file into the store, the way a stream arrives: each hello registers its agent,
+ * each batch goes through writeBatches, which stores an (agent, seq) once. Every line is checked
+ * before anything is written, and the writes are one transaction: a bad file stores nothing.
+ * A file cut short is refused unless `partial`, which keeps its whole lines before the cut.
+ */
+export function importRunFile(store: SqliteStore, file: string, opts: { partial: boolean; now: number }): ImportResult {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new StagewatchError('not-found', `${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const text = splitRunFile(file, bytes);
+  const { cut } = text;
+  if (cut && !opts.partial) {
+    throw new RunFileError(`${file}: cut short after line ${cut.lastWholeLine} (${cut.reason}); nothing imported. --partial imports the ${cut.lastWholeLine} whole lines before the cut`);
+  }
+  // First pass: every line decoded and checked, nothing written.
+  const seqs = new Map<string, { host: string; seqs: number[] }>();
+  let batches = 0;
+  for (const e of runFileEntries(text, opts.now)) {
+    if ('hello' in e) {
+      if (!seqs.has(e.hello.agentId)) seqs.set(e.hello.agentId, { host: e.hello.host, seqs: [] });
+    } else {
+      seqs.get(e.of.agentId)?.seqs.push(e.batch.seq);
+      batches++;
+    }
+  }
+  const fresh = new Map<string, Set<number>>();
+  let someStored = false;
+  for (const [agentId, a] of seqs) {
+    const stored = new Set(store.storedBatches(agentId).map((b) => b.seq));
+    const f = a.seqs.filter((s) => !stored.has(s));
+    if (f.length > 0) fresh.set(agentId, new Set(f));
+    someStored ||= f.length < a.seqs.length;
+  }
+  const agents = [...seqs].map(([agentId, a]) => ({ agentId, host: a.host, seqs: seqRanges(a.seqs) }));
+  const result: ImportResult = { file, origin: text.header.origin, batches, duplicates: batches, stored: [], agents, cut };
+  if (fresh.size === 0) return result;
+  const runId = text.header.runId;
+  if (text.header.origin === 'export' && runId !== null && !someStored && store.run(runId) !== null) {
+    // An export names its agents anew (export.ts): its batches cannot be told from the run's own.
+    throw new RunFileError(`${file}: run ${runId} is in ${store.file} already; this export of it would store its data a second time. Import it into another --data directory`);
+  }
+  const byRun = new Map<string, ImportedRun & { hostSet: Set<string> }>();
+  let written = 0;
+  store.atomically(() => {
+    let reg: { agentId: string; hid: number; host: string } | null = null;
+    for (const e of runFileEntries(text, opts.now)) {
+      if ('hello' in e) {
+        // An agent with nothing new is not registered again: its stored hello stays as it was.
+        reg = fresh.has(e.hello.agentId) ? { agentId: e.hello.agentId, hid: store.registerAgent(e.hello, opts.now, null, true).hid, host: e.hello.host } : null;
+        continue;
+      }
+      if (!reg || !fresh.get(reg.agentId)?.has(e.batch.seq)) continue;
+      // A seq the file holds twice is stored once: the store says which.
+      if (store.writeBatches([{ ...reg, batch: e.batch }], opts.now).duplicate[0]) continue;
+      written++;
+      const id = e.batch.runId ?? `timeline:${reg.host}`;
+      const r = byRun.get(id) ?? { runId: id, hosts: [], hostSet: new Set<string>(), batches: 0, samples: 0, marks: 0 };
+      byRun.set(id, r);
+      r.hostSet.add(reg.host);
+      r.batches++;
+      r.samples += e.batch.samples.length;
+      r.marks += e.batch.marks.length;
+    }
+  });
+  result.duplicates = batches - written;
+  result.stored = [...byRun.values()].map(({ hostSet, ...r }) => ({ ...r, hosts: [...hostSet].sort() }));
+  return result;
+}
