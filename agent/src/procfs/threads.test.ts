@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { parseEnvironRank, parseLoadavgLastPid, parseSchedstatNs, parseSmapsPageSize } from './proc-tree.js';
@@ -83,6 +85,38 @@ describe('the busiest thread', () => {
     } finally {
       child.kill('SIGKILL');
       files.close();
+    }
+  });
+
+  it('measures a thread\'s load over the time between its reads, not between the ticks that asked', () => {
+    // A /proc of one process whose one thread is busy all the time; ticks are stamped 100 ms apart
+    // but the reads happen 87 and 113 ms apart, as when a tick's GPU calls take longer or shorter.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-threads-'));
+    const files = new ProcFiles();
+    try {
+      mkdirSync(path.join(root, '7', 'task', '7'), { recursive: true });
+      const schedstat = path.join(root, '7', 'task', '7', 'schedstat');
+      let clock = 0;
+      let ns = 0;
+      const advance = (ms: number): void => {
+        clock += ms;
+        ns += ms * 1e6; // busy the whole time
+        writeFileSync(schedstat, `${ns} 0 1\n`);
+      };
+      advance(0);
+      const loads = new ThreadLoads(files, root, 1, 60_000, () => clock);
+      expect(loads.sample(7, 1000)).toBeNull();
+      advance(87);
+      expect(loads.sample(7, 1100)).toBeCloseTo(100, 6); // over ticks it would read 87
+      advance(113);
+      expect(loads.sample(7, 1200)).toBeCloseTo(100, 6);
+      advance(100);
+      ns -= 50e6; // half of the last 100 ms idle
+      writeFileSync(schedstat, `${ns} 0 1\n`);
+      expect(loads.sample(7, 1300)).toBeCloseTo(50, 6);
+    } finally {
+      files.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
