@@ -33,16 +33,13 @@ describe.skipIf(!existsSync(FIXTURE))('the designed phases captured on a real GP
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /**
-   * Measured on the H100 capture (re-captured with GPM on the driver's refresh times, GPU holders'
-   * threads tracked while idle, thread loads over their reads' own times) and not yet right, so
-   * pinned as failing (a fix makes it pass and this list must shrink): in mixed_three host-bound
-   * comes out 0.20 and idle 0.13 against 0.30 and 0, at 100, 50 and 25 ms grids alike. The cell
-   * where each CPU burst begins holds a busiest-thread reading of 85-90 % (the burst covers that
-   * share of the reading: it starts ~10 ms after the spin's last wait), under hostThreadPct, and
-   * with the GPU quiet it falls through to idle: the rules give a whole cell one state from
-   * averaged facts. See #11's note.
+   * Phases measured on the H100 capture and not yet right would be pinned here as failing (a fix
+   * makes them pass and this list must shrink). mixed_three was, until GPM went onto the driver's
+   * refresh times, idle GPU holders kept their thread tracking, thread loads were taken over their
+   * reads' own times and a quiet interval's busy thread counted as host-bound (QUIET_HOST_RULE):
+   * now compute 0.38, waiting 0.29, host-bound 0.25, idle 0.08 against 0.4/0.3/0.3/0.
    */
-  const KNOWN_WRONG = new Set(['mixed_three']);
+  const KNOWN_WRONG = new Set<string>();
   const check = (p: (typeof design.phases)[number]): void => {
     const s = stages.find((x) => x.name === p.stage);
     expect(s, `stage ${p.stage} in the capture`).toBeDefined();

@@ -66,6 +66,13 @@ export const CELL_CASES: readonly CellCase[] = [
   { name: 'no sm, util at 10', facts: { ...none, util: 10 }, want: { compute: 0.1, idle: 0.9 } },
   { name: 'no sm, util just below 10 needs sm absent: sm 30, util 5 splits', facts: { ...none, sm: 30, util: 5 }, want: { compute: 0.05, idle: 0.95 } },
   { name: 'host lane (no GPU figures), nothing busy', facts: none, want: { idle: 1 } },
+  // a quiet interval's busy host thread (QUIET_HOST_RULE: thread >= idleActivityPct 10)
+  { name: 'GPU quiet, thread just below 10 %', facts: { ...none, sm: 5, util: 5, thread: 9.99 }, want: { idle: 1 } },
+  { name: 'GPU quiet, thread at 10 %', facts: { ...none, sm: 5, util: 5, thread: 10 }, want: { 'host-bound': 0.1, idle: 0.9 } },
+  { name: 'GPU quiet, a CPU burst 89.5 % of the interval', facts: { ...none, sm: 0.2, util: 5, thread: 89.5 }, want: { 'host-bound': 0.895, idle: 0.105 } },
+  { name: 'host lane, thread 50 %', facts: { ...none, thread: 50 }, want: { 'host-bound': 0.5, idle: 0.5 } },
+  { name: 'GPU half busy, thread 50 %: the split is by utilization, the thread may overlap the kernels', facts: { ...half, thread: 50 }, want: SPLIT },
+  { name: 'GPU quiet and disks busy, thread 50 %: io', facts: { ...none, sm: 5, util: 5, disk: 100, thread: 50 }, want: { io: 1 } },
   { name: 'no sm, util 50: not the host lane', facts: { ...none, util: 50 }, want: SPLIT },
   { name: 'no util, sm 30: split by SM activity', facts: { ...none, sm: 30 }, want: { compute: 0.3, idle: 0.7 } },
 ];

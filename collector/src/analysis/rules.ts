@@ -68,6 +68,17 @@ export const CELL_RULES: readonly Rule[] = [
 
 /** Label rule: the dominant state labels a stage when its share is above majorityShare. */
 export const LABEL_RULE: Condition<'share'> = { fact: 'share', op: '>', th: 'majorityShare' };
+/**
+ * A quiet interval (the rules found it all idle) whose driving process had a thread busy part of
+ * it: host-bound for the thread's share of the interval, idle for the rest. On the GPU nothing
+ * else ran, so the thread's time is what the interval was spent on. Without it a CPU burst's first
+ * interval, where the reading is 85-90 % (the burst began a little into it), came out all idle
+ * (H100 phases capture, mixed_three).
+ */
+export const QUIET_HOST_RULE: Condition<'thread'> = { fact: 'thread', op: '>=', th: 'idleActivityPct' };
+/** The host-bound share of an interval the rules found all idle. */
+export const quietHostShare = (thread: number | null, th: Thresholds, rule: Condition<'thread'> = QUIET_HOST_RULE): number =>
+  holds(rule, { thread }, th) ? Math.min(1, (thread as number) / 100) : 0;
 /** Offload: an interval counts when host-to-device PCIe is at or above offloadH2dMibps... */
 export const OFFLOAD_CELL_RULE: Condition<'h2d'> = { fact: 'h2d', op: '>=', th: 'offloadH2dMibps' };
 /** ...and a stage names it when such intervals hold at least offloadShare of its covered time. */
@@ -171,11 +182,15 @@ export function cellClassifier(th: Thresholds, rules: readonly Rule[] = CELL_RUL
 export const busyShare = (f: CellFacts): number => Math.min(1, Math.max(0, (f.util ?? f.sm ?? 0) / 100));
 
 /** The state of one interval as fractions (one state at 1 mostly). */
-export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES): Readonly<Partial<Shares>> {
+export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES, quiet: Condition<'thread'> = QUIET_HOST_RULE): Readonly<Partial<Shares>> {
   const i = cellClassifier(th, rules)(f);
+  const busy = i >= 0 ? 0 : busyShare(f);
+  if ((i >= 0 && STATES[i] === 'idle') || (i < 0 && busy <= 0)) {
+    const host = quietHostShare(f.thread, th, quiet);
+    return host >= 1 ? { 'host-bound': 1 } : host > 0 ? { 'host-bound': host, idle: 1 - host } : ONE.idle;
+  }
   if (i >= 0) return ONE[STATES[i] as State];
-  const busy = busyShare(f);
-  return busy >= 1 ? { compute: 1 } : busy <= 0 ? { idle: 1 } : { compute: busy, idle: 1 - busy };
+  return busy >= 1 ? { compute: 1 } : { compute: busy, idle: 1 - busy };
 }
 
 /** The label for shares of covered time: the dominant state if it holds most of it, else mixed. */

@@ -5,7 +5,7 @@
 import type { Aggregated, GpuGrids } from './aggregate.js';
 import { CHUNK } from './grid.js';
 import { loadPct } from './link.js';
-import { busyShare, cellClassifier, offloadCell, type CellFacts } from './rules.js';
+import { busyShare, cellClassifier, offloadCell, quietHostShare, type CellFacts } from './rules.js';
 import { STATES, type State, type Thresholds } from './thresholds.js';
 
 /** Where the host-bound rule gets its figure, from the best data the run has. */
@@ -61,6 +61,7 @@ const COVER = STATES.length;
 const OFFLOAD = STATES.length + 1;
 const COMPUTE = STATES.indexOf('compute');
 const IDLE = STATES.indexOf('idle');
+const HOST_BOUND = STATES.indexOf('host-bound');
 
 /** Mean of chunk cell o, or null where no reading covers it. */
 const at = (a: Float32Array | null, o: number): number | null => {
@@ -173,9 +174,14 @@ export class LaneCells {
         f.disk = sumOrNull(at(diskR, o), at(diskW, o));
       }
       const state = this.classify(f);
-      if (state >= 0) out[o * SLOTS + state] = 1;
+      const busy = state >= 0 ? 0 : busyShare(f);
+      if (state === IDLE || (state < 0 && busy <= 0)) {
+        // All idle by the rules: a busy host thread's share of it is host-bound (QUIET_HOST_RULE).
+        const host = quietHostShare(f.thread, th);
+        out[o * SLOTS + HOST_BOUND] = host;
+        out[o * SLOTS + IDLE] = 1 - host;
+      } else if (state >= 0) out[o * SLOTS + state] = 1;
       else {
-        const busy = busyShare(f);
         out[o * SLOTS + COMPUTE] = busy;
         out[o * SLOTS + IDLE] = 1 - busy;
       }
