@@ -7,6 +7,8 @@
 // Field value ids (nvmlDeviceGetFieldValues).
 export const FI = {
   NVLINK_SPEED_MBPS_COMMON: 90,
+  /** NVLink speed in MBps of the link in scopeId (r535+; what NCCL asks). The H200 answers neither 90 nor 84-89. */
+  NVLINK_GET_SPEED: 164,
   NVLINK_LINK_COUNT: 91,
   /** Per-link speed fields for links 0-5 are 84-89, links 6-11 are 132-137. */
   NVLINK_THROUGHPUT_DATA_TX: 138,

@@ -23,8 +23,9 @@ export function fieldValues(api: NvmlApi, handle: unknown, reqs: readonly FieldR
 }
 
 /**
- * Active NVLink links (nvmlDeviceGetNvLinkState per link) and their speed: the field
- * NVML_FI_DEV_NVLINK_SPEED_MBPS_COMMON, else the first active link's own speed field. The link
+ * Active NVLink links (nvmlDeviceGetNvLinkState per link) and their speed: the first active
+ * link's NVML_FI_DEV_NVLINK_GET_SPEED, else NVML_FI_DEV_NVLINK_SPEED_MBPS_COMMON, else that
+ * link's own speed field (older drivers). The link
  * version is not turned into a rate: drivers have reported NVLink 5 for H100 links (25 GB/s).
  */
 export function readNvlink(api: NvmlApi, handle: unknown): NvlinkInfo {
@@ -46,7 +47,7 @@ export function readNvlink(api: NvmlApi, handle: unknown): NvlinkInfo {
     }
   }
   if (first === null) return { activeLinks: 0, perLinkMBps: null, version: null, reason: '[no active NVLink]' };
-  const reqs: FieldRequest[] = [{ fieldId: FI.NVLINK_SPEED_MBPS_COMMON }];
+  const reqs: FieldRequest[] = [{ fieldId: FI.NVLINK_GET_SPEED, scopeId: first }, { fieldId: FI.NVLINK_SPEED_MBPS_COMMON }];
   const own = nvlinkSpeedField(first);
   if (own !== null) reqs.push({ fieldId: own });
   const speeds = fieldValues(api, handle, reqs) ?? [];
