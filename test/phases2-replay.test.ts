@@ -1,0 +1,58 @@
+/**
+ * Replays the two-GPU designed-phase capture (test/gpu/phases2.sh on a real 2×H200 with NCCL; its
+ * store.sqlite.gz copied to test/fixtures/phases-2gpu/) through the report and checks each phase
+ * on each GPU against test/gpu/phases2-design.json: labels exactly, every share within 10 points,
+ * and link load against the NVLink capacity the agent read from NVML.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StageReport } from '../collector/src/analysis/report.js';
+import { STATES } from '../collector/src/analysis/labels.js';
+import { makeReport } from '../collector/src/report/index.js';
+import { SqliteStore } from '../collector/src/store/sqlite.js';
+import { ROOT } from './helpers/fixtures.js';
+
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'phases-2gpu', 'store.sqlite.gz');
+type Shares = Partial<Record<(typeof STATES)[number], number>>;
+const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases2-design.json'), 'utf8')) as {
+  run: string;
+  phases: Array<{ stage: string; label: string; gpus: Array<{ label: string; shares: Shares }> }>;
+};
+
+describe('the designed two-GPU phases captured on 2×H200 with NCCL (test/gpu/phases2.sh)', () => {
+  let stages: StageReport[] = [];
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-phases2-'));
+    writeFileSync(path.join(dir, 'stagewatch.sqlite'), gunzipSync(readFileSync(FIXTURE)));
+    const store = new SqliteStore(dir);
+    stages = makeReport(store, design.run).hosts.flatMap((h) => h.stages);
+    store.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(design.phases.map((p) => [p.stage, p] as const))('%s', (_name, p) => {
+    const s = stages.find((x) => x.name === p.stage);
+    expect(s, `stage ${p.stage} in the capture`).toBeDefined();
+    p.gpus.forEach((want, i) => {
+      const g = s?.gpus.find((x) => x.index === i);
+      expect(g, `${p.stage}: GPU ${i}`).toBeDefined();
+      for (const k of STATES) expect(Math.abs((g?.shares[k] ?? 0) - (want.shares[k] ?? 0)), `${p.stage} GPU ${i} ${k}: ${g?.evidence}`).toBeLessThanOrEqual(0.1);
+      expect(g?.bottleneck, g?.evidence).toBe(want.label);
+    });
+    expect(s?.bottleneck, s?.evidence).toBe(p.label);
+  });
+
+  it('judges NVLink against the capacity NVML gave (18 links at 26.56 GB/s each way)', () => {
+    const a2a = stages.find((x) => x.name === 'all_to_all');
+    for (const g of a2a?.gpus ?? []) {
+      expect(g.nvlink_capacity_mibps).toBeCloseTo(455966.95, 1);
+      expect(g.nvlink_load_pct).toBeGreaterThan(50);
+      expect(g.evidence).toMatch(/NVLink at \d+% of capacity/);
+    }
+    expect(a2a?.gpus.length).toBe(2);
+  });
+});
