@@ -6,10 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../collector/src/analysis/thresholds.js';
 import { makeReport, renderReport } from '../collector/src/report/index.js';
 import { bucketSeriesFromStore } from '../collector/src/report/series.js';
+import { SCHEMA_VERSION } from '../collector/src/store/schema.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { tempDir } from './helpers/agent.js';
 import { FIXTURES } from './helpers/fixtures.js';
@@ -47,8 +49,11 @@ describe.each(releases)('the data directory of %s', (release) => {
     for (const h of hosts) expect(JSON.parse(JSON.stringify(bucketSeriesFromStore(store, id, h, 600, DEFAULT_THRESHOLDS.gpmLagMs)))).toEqual(want[h]);
   });
 
-  it('opens again after the upgrade with nothing left to do, and gives the same report', () => {
+  it('is at this code\'s schema version after the upgrade, opens again with nothing left to do, and gives the same report', () => {
     store.close();
+    const db = new Database(path.join(dir, 'stagewatch.sqlite'), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
     store = new SqliteStore(dir, { mustExist: true });
     const id = runs[0]?.id as string;
     expect(renderReport(makeReport(store, id), 'json', store)).toBe(read(`report-${id}.json`));

@@ -11,7 +11,7 @@ import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerpri
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
 import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
-import { applySchema, SOURCES } from './schema.js';
+import { migrate, SOURCES } from './schema.js';
 import { ReportReads } from './report-reads.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
@@ -61,7 +61,12 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    applySchema(this.db);
+    try {
+      migrate(this.db, this.file);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
