@@ -11,3 +11,6 @@ export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
+export * from './column-codec.js';
+export * from './sample-blocks.js';
+export * from './batch-frame.js';

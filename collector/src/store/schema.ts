@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StagewatchError } from '@stagewatch/shared';
 import { FINGERPRINT_SCHEMA } from './fingerprints.js';
+import { rowsToBlocks } from './migrate-blocks.js';
 
 /**
  * The embedded store's tables as the first store made them. Times are epoch ms on the collector's
@@ -109,6 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
         );
         CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);`),
   },
+  { version: 7, what: 'samples as column blocks (migrate-blocks.ts)', up: rowsToBlocks },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -1,0 +1,59 @@
+import { ByteReader, ByteWriter, firstTimeBytes, readBlockColumns, readInts, writeInts, writeTimes, writeValues, type SampleBlock } from '@stagewatch/shared';
+
+/**
+ * A block as the store keeps it (the `data` of a blocks row): flags, the metric ids of its
+ * columns, ordinals where they are explicit, then the agent's columns (sample-blocks.ts) with the
+ * first time moved onto the collector's clock. The rest of a sample (run, host, source, GPU,
+ * pid) is the row's. Samples of a host are read in (time, ordinal) order: a block's ordinals are
+ * its sink sequence numbers (s0 + i) unless the block was made from old rows, whose rowids they
+ * keep, so stores upgraded from rows read back in exactly the order they did.
+ */
+const HAS_DUR = 1;
+const HAS_ORDS = 2;
+
+export interface StoredBlock {
+  ids: number[];
+  t: Float64Array;
+  /** Explicit ordinals, or null: s0 + i. */
+  ord: Float64Array | null;
+  dur: Float64Array | null;
+  values: Float64Array[];
+}
+
+/** An agent's block for the store: metric names to ids, times moved by `shift` ms (an integer). */
+export function storedBlob(b: SampleBlock, idOf: (name: string) => number, shift: number, w: ByteWriter): Uint8Array {
+  w.varint(b.hasDur ? HAS_DUR : 0);
+  w.varint(b.names.length);
+  for (const n of b.names) w.varint(idOf(n));
+  w.zz(b.tFirst + shift);
+  w.bytes(b.columns.subarray(firstTimeBytes(b.columns)));
+  return w.take();
+}
+
+/** Samples of old rows as a block (the upgrade from rows): columns in time order, rowids as ordinals. */
+export function blobFromColumns(c: Omit<StoredBlock, 'ord'> & { ord: Float64Array }, n: number, w: ByteWriter, scratch: Float64Array): Uint8Array {
+  w.varint((c.dur ? HAS_DUR : 0) | HAS_ORDS);
+  w.varint(c.ids.length);
+  for (const id of c.ids) w.varint(id);
+  writeInts(w, c.ord, n);
+  writeTimes(w, c.t, n, scratch);
+  if (c.dur) writeValues(w, c.dur, 0, n, scratch);
+  for (const v of c.values) writeValues(w, v, 0, n, scratch);
+  return w.take();
+}
+
+export function decodeBlob(blob: Uint8Array, n: number): StoredBlock {
+  const r = new ByteReader(blob);
+  const flags = r.varint();
+  const count = r.varint();
+  const ids: number[] = [];
+  for (let j = 0; j < count; j++) ids.push(r.varint());
+  let ord: Float64Array | null = null;
+  if (flags & HAS_ORDS) {
+    ord = new Float64Array(n);
+    readInts(r, n, ord);
+  }
+  const { t, dur, values } = readBlockColumns(r, n, count, (flags & HAS_DUR) !== 0);
+  if (r.pos !== blob.length) r.fail(`${blob.length - r.pos} bytes after a stored block`);
+  return { ids, t, ord, dur, values };
+}
