@@ -5,6 +5,7 @@
  * the agent, and decoded only when read.
  */
 import { ByteReader, ByteWriter, readTimes, readValues, writeTimes, writeValues } from './column-codec.js';
+import { StagewatchError } from './errors.js';
 import { SAMPLE_SOURCES, type Sample, type SampleSource } from './sample.js';
 
 export interface SampleBlock {
@@ -32,6 +33,8 @@ export interface BlockColumns {
   values: Float64Array[];
 }
 
+export const SOURCE_CODES: Readonly<Record<SampleSource, number>> = { gpu: 0, host: 1, proc: 2 };
+
 /** Longest interval a reading may cover, ms (Sample.dur_ms). */
 const MAX_DUR_MS = 3_600_000;
 
@@ -47,6 +50,9 @@ export function encodeSampleBlocks(samples: readonly Sample[], w = new ByteWrite
   const groups = new Map<string, { names: string[]; idx: number[] }>();
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i] as Sample;
+    // The time column holds whole ms (what the schema allows); anything else is not encoded.
+    if (!Number.isSafeInteger(s.t) || s.t < 0) throw new StagewatchError('block-format', `samples.${i}.t ${s.t} is not a whole non-negative ms`);
+    if (SOURCE_CODES[s.source] === undefined) throw new StagewatchError('block-format', `samples.${i}.source ${JSON.stringify(s.source)} is not a source`);
     const names = Object.keys(s.m);
     const key = seriesKey(s, names);
     const g = groups.get(key);
@@ -162,7 +168,6 @@ export function lastSamples(blocks: readonly SampleBlock[], host: string): Sampl
   return out.sort((x, y) => x.t - y.t);
 }
 
-export const SOURCE_CODES: Readonly<Record<SampleSource, number>> = { gpu: 0, host: 1, proc: 2 };
 export const sourceOfCode = (code: number): SampleSource | undefined => SAMPLE_SOURCES[code];
 
 /** The length of the zigzag varint a block's columns start with (its first time). */
