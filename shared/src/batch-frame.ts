@@ -34,7 +34,12 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** A batch (any object with `samples`) as a columnar frame. */
 export function encodeBatchFrame(batch: { samples: readonly Sample[] } & Record<string, unknown>): Uint8Array {
   const w = new ByteWriter(16384);
-  const blocks = encodeSampleBlocks(batch.samples, w);
+  const { samples, ...fields } = batch;
+  return encodeFrame(fields, encodeSampleBlocks(samples, w), w);
+}
+
+/** A columnar frame of a batch's other fields and its samples already in blocks. */
+export function encodeFrame(fields: Record<string, unknown>, blocks: readonly SampleBlock[], w = new ByteWriter(16384)): Uint8Array {
   const names: string[] = [];
   const index = new Map<string, number>();
   for (const b of blocks) {
@@ -45,8 +50,7 @@ export function encodeBatchFrame(batch: { samples: readonly Sample[] } & Record<
       }
     }
   }
-  const { samples: _samples, ...rest } = batch;
-  const header = utf8.encode(JSON.stringify({ ...rest, names }));
+  const header = utf8.encode(JSON.stringify({ ...fields, names }));
   w.byte(FRAME_VERSION);
   w.varint(header.length);
   w.bytes(header);

@@ -38,31 +38,39 @@ export const SOURCE_CODES: Readonly<Record<SampleSource, number>> = { gpu: 0, ho
 /** Longest interval a reading may cover, ms (Sample.dur_ms). */
 const MAX_DUR_MS = 3_600_000;
 
-function seriesKey(s: Sample, names: string[]): string {
-  return `${s.source}|${s.gpu ?? ''}|${s.pid ?? ''}|${s.dur_ms === undefined ? 0 : 1}|${names.join('\u0000')}`;
-}
+const sameNames = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * Groups samples into blocks, in order of each block's first sample; within a block samples keep
  * their order, sorted by time where they were not already (a stable sort).
  */
 export function encodeSampleBlocks(samples: readonly Sample[], w = new ByteWriter()): SampleBlock[] {
-  const groups = new Map<string, { names: string[]; idx: number[] }>();
+  // By series, then by metric names: a series has a few sets of metrics (an NVML tick, its
+  // once-a-second readings, GPM), compared name by name rather than joined into a key per sample.
+  const bySeries = new Map<string, Array<{ names: string[]; idx: number[] }>>();
+  const groups: Array<{ names: string[]; idx: number[] }> = [];
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i] as Sample;
     // The time column holds whole ms (what the schema allows); anything else is not encoded.
     if (!Number.isSafeInteger(s.t) || s.t < 0) throw new StagewatchError('block-format', `samples.${i}.t ${s.t} is not a whole non-negative ms`);
     if (SOURCE_CODES[s.source] === undefined) throw new StagewatchError('block-format', `samples.${i}.source ${JSON.stringify(s.source)} is not a source`);
     const names = Object.keys(s.m);
-    const key = seriesKey(s, names);
-    const g = groups.get(key);
-    if (g) g.idx.push(i);
-    else groups.set(key, { names, idx: [i] });
+    const series = `${s.source}|${s.gpu ?? ''}|${s.pid ?? ''}|${s.dur_ms === undefined ? 0 : 1}`;
+    let sets = bySeries.get(series);
+    if (!sets) bySeries.set(series, (sets = []));
+    const g = sets.find((x) => sameNames(x.names, names));
+    if (g) {
+      g.idx.push(i);
+    } else {
+      const fresh = { names, idx: [i] };
+      sets.push(fresh);
+      groups.push(fresh);
+    }
   }
   const out: SampleBlock[] = [];
   let scratch = new Float64Array(256);
   let col = new Float64Array(256);
-  for (const { names, idx } of groups.values()) {
+  for (const { names, idx } of groups) {
     const n = idx.length;
     if (scratch.length < n) [scratch, col] = [new Float64Array(n * 2), new Float64Array(n * 2)];
     for (let i = 1; i < n; i++) {
@@ -171,8 +179,24 @@ export function lastSamples(blocks: readonly SampleBlock[], host: string): Sampl
 export const sourceOfCode = (code: number): SampleSource | undefined => SAMPLE_SOURCES[code];
 
 /** The length of the zigzag varint a block's columns start with (its first time). */
-export function firstTimeBytes(columns: Uint8Array): number {
+function firstTimeBytes(columns: Uint8Array): number {
   let i = 0;
   while (i < columns.length && (columns[i] as number) >= 0x80) i++;
   return i + 1;
+}
+
+/**
+ * Writes a block's columns with every time moved by `ms` (a whole number): times after the first
+ * are deltas, so only the first is written anew and the rest copied. The store moves agent times
+ * onto its clock this way.
+ */
+export function writeColumnsMoved(w: ByteWriter, b: SampleBlock, ms: number): void {
+  w.zz(b.tFirst + ms);
+  w.bytes(b.columns.subarray(firstTimeBytes(b.columns)));
+}
+
+/** A block with every time moved by `ms` (a whole number), its columns copied. */
+export function moveBlock(b: SampleBlock, ms: number, w = new ByteWriter(b.columns.length + 8)): SampleBlock {
+  writeColumnsMoved(w, b, ms);
+  return { ...b, tFirst: b.tFirst + ms, tLast: b.tLast + ms, columns: w.take() };
 }

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, firstTimeBytes, readBlockColumns, readInts, writeInts, writeTimes, writeValues, type SampleBlock } from '@stagewatch/shared';
+import { ByteReader, ByteWriter, readBlockColumns, readInts, writeColumnsMoved, writeInts, writeTimes, writeValues, type SampleBlock } from '@stagewatch/shared';
 
 /**
  * A block as the store keeps it (the `data` of a blocks row): flags, the metric ids of its
@@ -25,8 +25,7 @@ export function storedBlob(b: SampleBlock, idOf: (name: string) => number, shift
   w.varint(b.hasDur ? HAS_DUR : 0);
   w.varint(b.names.length);
   for (const n of b.names) w.varint(idOf(n));
-  w.zz(b.tFirst + shift);
-  w.bytes(b.columns.subarray(firstTimeBytes(b.columns)));
+  writeColumnsMoved(w, b, shift);
   return w.take();
 }
 
