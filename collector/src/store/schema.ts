@@ -61,6 +61,8 @@ export interface Migration {
   version: number;
   what: string;
   up(db: Database.Database): void;
+  /** It frees much of the file: VACUUM once the migrations are done (VACUUM cannot run in a transaction). */
+  vacuum?: true;
 }
 
 /**
@@ -110,7 +112,7 @@ export const MIGRATIONS: readonly Migration[] = [
         );
         CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);`),
   },
-  { version: 7, what: 'samples as column blocks (migrate-blocks.ts)', up: rowsToBlocks },
+  { version: 7, what: 'samples as column blocks (migrate-blocks.ts)', up: rowsToBlocks, vacuum: true },
 ];
 
 /** The schema version this code writes: the last migration's. */
@@ -128,6 +130,7 @@ export function migrate(db: Database.Database, file: string, migrations: readonl
   const newer = (v: number): StagewatchError =>
     new StagewatchError('store-version', `the store ${file} has schema version ${v}, newer than this collector's ${latest}: it was written by a later stagewatch; run that version (or a later one) on it`);
   if (version() > latest) throw newer(version());
+  let vacuum = false;
   for (const m of migrations) {
     db.transaction(() => {
       const v = version();
@@ -135,6 +138,13 @@ export function migrate(db: Database.Database, file: string, migrations: readonl
       if (v >= m.version) return;
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
+      vacuum ||= m.vacuum === true;
     }).immediate();
+  }
+  if (!vacuum) return;
+  try {
+    db.exec('VACUUM');
+  } catch {
+    // Another connection busy with the file: the freed pages stay free and new data reuses them.
   }
 }
