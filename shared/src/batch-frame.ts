@@ -7,12 +7,12 @@
  *
  *   frame  = 0x01, varint header length, header (JSON: the batch without `samples`, plus
  *            `names`, the metric names the blocks refer to by index), then blocks to the end
- *   block  = kind (source | 4 if durations | 8 if pid), gpu (gpu samples), pid (if 8), n,
- *            metric count, name indexes, columns length, columns
+ *   block  = kind (source | 4 if durations | 8 if pids), n, metric count, name indexes,
+ *            columns length, columns (sample-blocks.ts: GPU indexes or pids are a column)
  */
 import { ByteReader, ByteWriter } from './column-codec.js';
 import { StagewatchError } from './errors.js';
-import { checkBlockColumns, encodeSampleBlocks, SOURCE_CODES, sourceOfCode, type SampleBlock } from './sample-blocks.js';
+import { checkBlockColumns, encodeSampleBlocks, hasLanes, SOURCE_CODES, sourceOfCode, type SampleBlock } from './sample-blocks.js';
 import type { Sample } from './sample.js';
 
 export const FRAME_VERSION = 1;
@@ -55,9 +55,7 @@ export function encodeFrame(fields: Record<string, unknown>, blocks: readonly Sa
   w.varint(header.length);
   w.bytes(header);
   for (const b of blocks) {
-    w.byte(SOURCE_CODES[b.source] | (b.hasDur ? DUR : 0) | (b.pid !== undefined ? PID : 0));
-    if (b.gpu !== undefined) w.varint(b.gpu);
-    if (b.pid !== undefined) w.varint(b.pid);
+    w.byte(SOURCE_CODES[b.source] | (b.hasDur ? DUR : 0) | (b.hasPid ? PID : 0));
     w.varint(b.n);
     w.varint(b.names.length);
     for (const n of b.names) w.varint(index.get(n) as number);
@@ -93,17 +91,15 @@ export function readFrameBlocks(buf: Uint8Array, at: number, names: readonly str
   const out: SampleBlock[] = [];
   let total = 0;
   const seen = new Int32Array(names.length).fill(-1);
-  let scratch = new Float64Array(1024);
+  let scratch = [0, 1, 2].map(() => new Float64Array(1024));
   while (r.pos < buf.length) {
     const i = out.length;
     try {
       const kind = r.byte();
       const source = sourceOfCode(kind & 3);
       if (source === undefined || (kind & ~(3 | DUR | PID)) !== 0) r.fail(`block kind ${kind}`);
-      if ((kind & PID) !== 0 && source !== 'proc') r.fail('pid is allowed on proc samples only');
-      const gpu = source === 'gpu' ? r.varint() : undefined;
-      const pid = (kind & PID) !== 0 ? r.varint() : undefined;
-      if (pid === 0) r.fail('pid 0');
+      const hasPid = (kind & PID) !== 0;
+      if (hasPid && source !== 'proc') r.fail('pid is allowed on proc samples only');
       const n = r.varint();
       total += n;
       if (n === 0 || total > MAX_BATCH_SAMPLES) r.fail(n === 0 ? 'an empty block' : `more than ${MAX_BATCH_SAMPLES} samples`);
@@ -122,14 +118,12 @@ export function readFrameBlocks(buf: Uint8Array, at: number, names: readonly str
       if (end > buf.length) r.fail(`columns of ${len} bytes past the end`);
       const columns = buf.subarray(r.pos, end);
       const c: ByteReader = new ByteReader(buf, r.pos, end);
-      if (scratch.length < n) scratch = new Float64Array(n);
-      const { tFirst, tLast, last } = checkBlockColumns(c, n, count, (kind & DUR) !== 0, scratch);
+      if ((scratch[0] as Float64Array).length < n) scratch = scratch.map(() => new Float64Array(n));
+      const hasDur = (kind & DUR) !== 0;
+      const { tFirst, tLast, latest } = checkBlockColumns(c, n, count, hasDur, hasPid, hasLanes(source, hasPid), scratch);
       if (c.pos !== end) c.fail(`${end - c.pos} bytes left after the columns`);
       r.pos = end;
-      const block: SampleBlock = { source, names: own, n, hasDur: (kind & DUR) !== 0, tFirst, tLast, last, columns };
-      if (gpu !== undefined) block.gpu = gpu;
-      if (pid !== undefined) block.pid = pid;
-      out.push(block);
+      out.push({ source, names: own, n, hasDur, hasPid, tFirst, tLast, latest, columns });
     } catch (e) {
       throw new StagewatchError('block-format', `blocks.${i}: ${(e as Error).message}`);
     }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBatchFrame, readFrameBlocks, readFrameHeader } from './batch-frame.js';
-import { ByteWriter, writeTimes, writeValues } from './column-codec.js';
+import { ByteWriter, Lanes, writeTimeSteps, writeValues } from './column-codec.js';
 import { BatchHeaderSchema } from './protocol.js';
 import { decodeSampleBlock, encodeSampleBlocks, type SampleBlock } from './sample-blocks.js';
 import type { Sample } from './sample.js';
 
 const gpu = (t: number, g: number, m: Record<string, number>, extra: Partial<Sample> = {}): Sample => ({ t, host: 'h', source: 'gpu', gpu: g, m, ...extra });
-const key = (s: Sample): string => `${s.source}|${s.gpu}|${s.pid}|${s.dur_ms === undefined}|${Object.keys(s.m).join(',')}`;
-/** Samples in the order blocks give them back: by series, then time, then arrival. */
+/** A block's samples: one source and set of metrics, with or without pid and dur_ms (GPUs and pids are lanes). */
+const key = (s: Sample): string => `${s.source}|${s.pid === undefined}|${s.dur_ms === undefined}|${Object.keys(s.m).join(',')}`;
+/** Samples in the order blocks give them back: by block, then time, then arrival. */
 const bySeries = (xs: readonly Sample[]): Sample[] => {
   const first = new Map<string, number>();
   xs.forEach((s, i) => first.has(key(s)) || first.set(key(s), i));
@@ -62,22 +63,21 @@ describe('the columnar batch frame', () => {
     const h = BatchHeaderSchema.parse(header);
     expect(h).toEqual({ ...batch, samples: undefined, names: ['util_pct', 'power_w', 'cpu_cores'] });
     const blocks = readFrameBlocks(frame, blocksAt, h.names);
-    expect(blocks.map((b) => [b.source, b.gpu, b.pid, b.n, b.tFirst, b.tLast])).toEqual([
-      ['gpu', 0, undefined, 2, 1_795_491_470_880, 1_795_491_470_980],
-      ['proc', undefined, 9, 1, 1_795_491_470_900, 1_795_491_470_900],
+    expect(blocks.map((b) => [b.source, b.hasPid, b.n, b.tFirst, b.tLast, b.latest])).toEqual([
+      ['gpu', false, 2, 1_795_491_470_880, 1_795_491_470_980, [{ lane: 0, t: 1_795_491_470_980, values: [98, 651] }]],
+      ['proc', true, 1, 1_795_491_470_900, 1_795_491_470_900, [{ lane: 9, t: 1_795_491_470_900, values: [0.99] }]],
     ]);
     expect(blocks.flatMap((b) => decodeSampleBlock(b, 'h'))).toEqual(bySeries(batch.samples));
   });
 
   /** A frame of one block written by hand, to break one rule at a time. */
-  const handFrame = (kind: number, ids: number[], columns: (w: ByteWriter) => void, n = 2, names = ['a', 'b'], extra?: (w: ByteWriter) => void): Uint8Array => {
+  const handFrame = (kind: number, ids: number[], columns: (w: ByteWriter) => void, n = 2, names = ['a', 'b']): Uint8Array => {
     const w = new ByteWriter();
     const header = new TextEncoder().encode(JSON.stringify({ names }));
     w.byte(1);
     w.varint(header.length);
     w.bytes(header);
     w.byte(kind);
-    extra?.(w);
     w.varint(n);
     w.varint(ids.length);
     for (const i of ids) w.varint(i);
@@ -87,8 +87,9 @@ describe('the columnar batch frame', () => {
     w.bytes(c.take());
     return w.take();
   };
-  const times = (w: ByteWriter, t: number[]): void => writeTimes(w, t, t.length, new Float64Array(t.length));
-  const values = (w: ByteWriter, v: number[]): void => writeValues(w, v, 0, v.length, new Float64Array(v.length));
+  // Host blocks: one lane, no lane column.
+  const times = (w: ByteWriter, t: number[]): void => (w.zz(t[0] as number), writeTimeSteps(w, t, t.length, new Lanes(null, 1)));
+  const values = (w: ByteWriter, v: number[]): void => writeValues(w, v, v.length, new Float64Array(v.length), new Lanes(null, 1));
   const refusal = (frame: Uint8Array): string => {
     const { blocksAt } = readFrameHeader(frame);
     try {
@@ -106,7 +107,7 @@ describe('the columnar batch frame', () => {
     expect(refusal(handFrame(host, [0], (w) => (times(w, [6, 5]), values(w, [1, 2]))))).toMatch(/^blocks\.0: time 1 is earlier than the one before/);
     expect(refusal(handFrame(host, [0, 0], (w) => (ok(w), values(w, [1, 2]))))).toMatch(/^blocks\.0: metric a twice/);
     expect(refusal(handFrame(host, [2], ok))).toMatch(/^blocks\.0: name index 2 of 2/);
-    expect(refusal(handFrame(host | 8, [0], ok, 2, ['a', 'b'], (w) => w.varint(7)))).toMatch(/pid is allowed on proc samples only/);
+    expect(refusal(handFrame(host | 8, [0], ok))).toMatch(/pid is allowed on proc samples only/);
     expect(refusal(handFrame(3, [0], ok))).toMatch(/block kind 3/);
     expect(refusal(handFrame(host, [0], (w) => (times(w, [5, 6]), w.byte(0x10), w.f64(1), w.f64(Number.NaN))))).toMatch(/value NaN is not finite/);
     expect(refusal(handFrame(host | 4, [0], (w) => (times(w, [5, 6]), values(w, [10, 3_600_001]), values(w, [1, 2]))))).toMatch(/dur_ms 3600001 outside/);

@@ -10,23 +10,20 @@ export interface HostBlock extends StoredBlock {
   s0: number;
   n: number;
   source: SampleSource;
-  gpu: number | null;
-  pid: number | null;
 }
 
 interface BlockRow {
   s0: number;
   n: number;
   source: number;
-  gpu: number | null;
-  pid: number | null;
   data: Uint8Array;
 }
 
-export const BLOCK_COLUMNS = 's0, n, source, gpu, pid, data';
+export const BLOCK_COLUMNS = 's0, n, source, data';
 
 export function hostBlock(r: BlockRow): HostBlock {
-  return { ...decodeBlob(r.data, r.n), s0: r.s0, n: r.n, source: SOURCES[r.source] as SampleSource, gpu: r.gpu, pid: r.pid };
+  const source = SOURCES[r.source] as SampleSource;
+  return { ...decodeBlob(r.data, r.n, source), s0: r.s0, n: r.n, source };
 }
 
 /** Sample i of a block as the store gives samples back: optional fields only where stored. */
@@ -34,9 +31,9 @@ export function sampleOf(b: HostBlock, i: number, host: string, nameOf: (id: num
   const m: Record<string, number> = {};
   for (let j = 0; j < b.ids.length; j++) m[nameOf(b.ids[j] as number)] = (b.values[j] as Float64Array)[i] as number;
   const s: StoredSample = { t: b.t[i] as number, host, source: b.source, m };
-  if (b.gpu !== null) s.gpu = b.gpu;
+  if (b.source === 'gpu') s.gpu = (b.lane as Float64Array)[i] as number;
   if (b.dur) s.dur_ms = b.dur[i] as number;
-  if (b.pid !== null) s.pid = b.pid;
+  if (b.hasPid) s.pid = (b.lane as Float64Array)[i] as number;
   return s;
 }
 

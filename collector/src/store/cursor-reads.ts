@@ -7,8 +7,6 @@ interface PlacedBlockRow {
   s0: number;
   n: number;
   source: number;
-  gpu: number | null;
-  pid: number | null;
   data: Uint8Array;
   rid: number;
   hid: number;

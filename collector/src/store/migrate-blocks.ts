@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS blocks(
   rid INTEGER NOT NULL, hid INTEGER NOT NULL,
   t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,
   s0 INTEGER NOT NULL, n INTEGER NOT NULL,
-  source INTEGER NOT NULL, gpu INTEGER, pid INTEGER,
+  source INTEGER NOT NULL,
   data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS blocks_run_host_t0 ON blocks(rid, hid, t0);
@@ -48,15 +48,15 @@ export function rowsToBlocks(db: Database.Database): void {
   const bounds = [...new Set([...cursors.map((c) => c.value), ...skips.flatMap((s) => [s.from, s.to])])].sort((a, b) => a - b);
   const counted = new Map<number, number>();
   const page = db.prepare('SELECT rowid, rid, hid, t, source, gpu, m, dur_ms, pid FROM samples WHERE rowid > ? ORDER BY rowid LIMIT ?');
-  const insert = db.prepare('INSERT INTO blocks(rid, hid, t0, t1, s0, n, source, gpu, pid, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO blocks(rid, hid, t0, t1, s0, n, source, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const w = new ByteWriter(1 << 16);
-  let scratch = new Float64Array(PAGE);
   let moved = 0;
   let b = 0;
   const flush = (rows: Row[]): void => {
     const groups = new Map<string, Row[]>();
     for (const r of rows) {
-      const key = `${r.rid}|${r.hid}|${r.source}|${r.gpu}|${r.pid}|${r.dur_ms === null ? 0 : 1}|${idsOf(r.m).join(',')}`;
+      // GPU index and pid are lanes of a block (sample-blocks.ts), not part of its key.
+      const key = `${r.rid}|${r.hid}|${r.source}|${r.pid === null ? 0 : 1}|${r.dur_ms === null ? 0 : 1}|${idsOf(r.m).join(',')}`;
       const g = groups.get(key);
       if (g) g.push(r);
       else groups.set(key, [r]);
@@ -66,15 +66,17 @@ export function rowsToBlocks(db: Database.Database): void {
       const n = g.length;
       const first = g[0] as Row;
       const ids = idsOf(first.m);
-      if (scratch.length < n) scratch = new Float64Array(n);
+      const hasPid = first.pid !== null;
       const cols = {
         ids,
+        hasPid,
+        lane: first.gpu !== null || hasPid ? Float64Array.from(g, (r) => (r.gpu ?? r.pid) as number) : null,
         t: Float64Array.from(g, (r) => r.t),
         ord: Float64Array.from(g, (r) => r.rowid),
         dur: first.dur_ms === null ? null : Float64Array.from(g, (r) => r.dur_ms as number),
         values: ids.map((_, j) => Float64Array.from(g, (r) => r.m.readDoubleLE(j * 10 + 2))),
       };
-      insert.run(first.rid, first.hid, cols.t[0], cols.t[n - 1], moved + 1, n, first.source, first.gpu, first.pid, blobFromColumns(cols, n, w, scratch));
+      insert.run(first.rid, first.hid, cols.t[0], cols.t[n - 1], moved + 1, n, first.source, blobFromColumns(cols, n, w));
       moved += n;
     }
   };

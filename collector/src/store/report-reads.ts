@@ -63,8 +63,8 @@ export class ReportReads {
         }
         view.t = b.t[i] as number;
         view.source = b.source;
-        view.gpu = b.gpu ?? undefined;
-        view.pid = b.pid === null || b.pid === 0 ? undefined : b.pid;
+        view.gpu = b.source === 'gpu' ? ((b.lane as Float64Array)[i] as number) : undefined;
+        view.pid = b.hasPid ? ((b.lane as Float64Array)[i] as number) : undefined;
         // Durations to the microsecond, as the report has always read them (rows packed them so).
         view.dur = b.dur ? Math.trunc((b.dur[i] as number) * 1000) / 1000 : undefined;
         v.fill(NaN);

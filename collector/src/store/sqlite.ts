@@ -191,7 +191,7 @@ export class SqliteStore {
         for (const b of blocks) {
           const t0 = b.tFirst + move;
           if (t0 < first) first = t0;
-          s.insertBlock.run(rid, hid, t0, b.tLast + move, seq, b.n, SOURCE_CODES[b.source], b.gpu ?? null, b.pid ?? null, storedBlob(b, this.idOf, move, this.writer));
+          s.insertBlock.run(rid, hid, t0, b.tLast + move, seq, b.n, SOURCE_CODES[b.source], storedBlob(b, this.idOf, move, this.writer));
           seq += b.n;
         }
         for (const k of batch.marks) {
