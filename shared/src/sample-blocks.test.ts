@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeBatchFrame, readFrameBlocks, readFrameHeader } from './batch-frame.js';
 import { ByteWriter, Lanes, writeTimeSteps, writeValues } from './column-codec.js';
 import { BatchHeaderSchema } from './protocol.js';
-import { decodeSampleBlock, encodeSampleBlocks, type SampleBlock } from './sample-blocks.js';
+import { decodeSampleBlock, encodeSampleBlocks, lastSamples, type SampleBlock } from './sample-blocks.js';
 import type { Sample } from './sample.js';
 
 const gpu = (t: number, g: number, m: Record<string, number>, extra: Partial<Sample> = {}): Sample => ({ t, host: 'h', source: 'gpu', gpu: g, m, ...extra });
@@ -32,6 +32,19 @@ describe('sample blocks', () => {
     const back = roundTrip(samples);
     expect(back).toEqual(bySeries(samples));
     expect(back.filter((s) => 'zero' in s.m).map((s) => Object.is(s.m.zero, -0))).toContain(true);
+  });
+
+  it('keep each GPU\'s and each process\'s latest reading, as decoding the block gives it', () => {
+    const xs: Sample[] = [];
+    for (let i = 0; i < 6; i++) {
+      for (const g of [3, 0, 7]) xs.push(gpu(1000 + i * 100, g, { util_pct: g * 10 + i, power_w: 100 + g + i / 4 }));
+      for (const pid of [4242, 99_000_001]) xs.push({ t: 1000 + i * 100 + 5, host: 'h', source: 'proc', pid, m: { cpu_cores: pid === 4242 ? i / 10 : 2 } });
+    }
+    const blocks = encodeSampleBlocks(xs);
+    expect(blocks.map((b) => b.n)).toEqual([18, 12]);
+    const decoded = blocks.flatMap((b) => decodeSampleBlock(b, 'h'));
+    const latestOf = (key: (s: Sample) => string): Sample[] => [...new Map(decoded.map((s) => [key(s), s])).values()].sort((a, b) => a.t - b.t);
+    expect(lastSamples(blocks, 'h')).toEqual(latestOf((s) => `${s.source}${s.gpu}${s.pid}`));
   });
 
   it('take a byte or less per value on the H100 capture\'s readings', () => {

@@ -52,7 +52,7 @@ for (const { name, cmd, res } of rows) {
   if (!('samplesPerCpuSecond' in res) || (res.scenario !== undefined && res.scenario !== 'max')) continue;
   const ratio = vm ? (res.samplesPerCpuSecond / vm.samplesPerCpuSecond).toFixed(1) : 'not measured';
   const bytes = res.store ? `${res.store.blockBytesPerValue} in blocks, ${res.store.fileBytesPerValue} whole file` : `${res.diskBytesPerValue} on disk after flush`;
-  console.log(`| ${name} | ${res.samplesPerSecond} | ${res.collectorCpuCores ?? res.serverCpuCores} | ${res.samplesPerCpuSecond} | ${ratio} | ${bytes} | \`${cmd}\` |`);
+  console.log(`| ${name}${res.version ? ` (${res.version})` : ''} | ${res.samplesPerSecond} | ${res.collectorCpuCores ?? res.serverCpuCores} | ${res.samplesPerCpuSecond} | ${ratio} | ${bytes} | \`${cmd}\` |`);
 }
 
 console.log('\n| agent benchmark | agent CPU % of a core | children CPU % (fake nvidia-smi) | agent RSS MiB (peak) | command |');

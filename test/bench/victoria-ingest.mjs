@@ -4,7 +4,7 @@
 // fields, host and GPU as tags), posted to Debian's victoria-metrics (`-storageDataPath` on a temp
 // dir) by 16 senders keeping 4 requests of 1,000 lines each in flight. Prints JSON.
 //   node test/bench/victoria-ingest.mjs [--seconds S] [--agents N] [--gpus G]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -20,6 +20,13 @@ const gpus = Number(values.gpus);
 const perBatch = 1000;
 const steps = perBatch / gpus;
 
+const debianVersion = () => {
+  try {
+    return `Debian ${execFileSync('dpkg-query', ['-W', '-f=${Version}', 'victoria-metrics'], { encoding: 'utf8' })}`;
+  } catch {
+    return null;
+  }
+};
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const rssMib = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const duBytes = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? duBytes(path.join(dir, e.name)) : e.isFile() ? statSync(path.join(dir, e.name)).size : 0), 0);
@@ -92,7 +99,8 @@ const round2 = (x) => Math.round(x * 100) / 100;
 console.log(
   JSON.stringify({
     server: 'victoria-metrics',
-    version: /^vm_app_version\{[^}]*short_version="([^"]+)"/m.exec(metrics)?.[1] ?? null,
+    // Debian's build leaves vm_app_version empty; the package says which it is.
+    version: /^vm_app_version\{[^}]*short_version="([^"]+)"/m.exec(metrics)?.[1] || debianVersion(),
     agents,
     gpus,
     seconds,
