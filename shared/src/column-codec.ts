@@ -186,31 +186,42 @@ export const ONE_LANE = (): Lanes => new Lanes(null, 1);
 
 const zigzag = (d: number): number => (d > 0 ? 2 * d : -2 * d - 1);
 
-/**
- * Integers as differences from their references (Lanes), as tokens: an odd token is a change
- * (zigzag in the upper bits), an even one a run of that many halves of no change.
- */
+/** Steps as tokens: an odd token is a change (zigzag in the upper bits), an even one a run of that many halves of no change. */
+class StepTokens {
+  private run = 0;
+
+  constructor(private readonly w: ByteWriter) {}
+
+  step(d: number): void {
+    if (d === 0) {
+      this.run++;
+      return;
+    }
+    this.end();
+    this.w.varint(2 * zigzag(d) + 1);
+  }
+
+  end(): void {
+    if (this.run > 0) this.w.varint(2 * this.run);
+    this.run = 0;
+  }
+}
+
+/** Integers as steps from their references (Lanes). */
 function writeSteps(w: ByteWriter, xs: ArrayLike<number>, n: number, lanes: Lanes): void {
   const { of, prev, seen } = lanes;
   seen.fill(0);
+  const tokens = new StepTokens(w);
   let last = 0;
-  let run = 0;
   for (let i = 0; i < n; i++) {
     const l = of ? (of[i] as number) : 0;
     const x = xs[i] as number;
-    const d = x - (seen[l] ? (prev[l] as number) : last);
+    tokens.step(x - (seen[l] ? (prev[l] as number) : last));
     seen[l] = 1;
     prev[l] = x;
     last = x;
-    if (d === 0) {
-      run++;
-      continue;
-    }
-    if (run > 0) w.varint(2 * run);
-    run = 0;
-    w.varint(2 * zigzag(d) + 1);
   }
-  if (run > 0) w.varint(2 * run);
+  tokens.end();
 }
 
 /**
@@ -291,25 +302,18 @@ export function writeTimeSteps(w: ByteWriter, t: ArrayLike<number>, n: number, l
   seen[l0] = 1;
   prev[l0] = last;
   prevD[l0] = 0;
-  let run = 0;
+  const tokens = new StepTokens(w);
   for (let i = 1; i < n; i++) {
     const l = of ? (of[i] as number) : 0;
     const x = t[i] as number;
     const d = x - (seen[l] ? (prev[l] as number) : last);
-    const dd = seen[l] ? d - (prevD[l] as number) : d;
+    tokens.step(seen[l] ? d - (prevD[l] as number) : d);
     seen[l] = 1;
     prev[l] = x;
     prevD[l] = d;
     last = x;
-    if (dd === 0) {
-      run++;
-      continue;
-    }
-    if (run > 0) w.varint(2 * run);
-    run = 0;
-    w.varint(2 * zigzag(dd) + 1);
   }
-  if (run > 0) w.varint(2 * run);
+  tokens.end();
 }
 
 /**
