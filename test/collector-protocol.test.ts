@@ -121,7 +121,7 @@ describe('bad input closes that connection with the right code; a concurrent age
       ['gpu sample without a gpu index', [okHello, JSON.stringify({ type: 'batch', seq: 1, runId: 'bad-run', samples: [{ t: 1, host: 'x', source: 'gpu', m: { util_pct: 1 } }], health: [], clock: null, loss: { batches: 0, samples: 0 } })], 1008, /^invalid batch: samples\.0\.gpu: gpu index is required/, 'schema'],
       ['batch before hello', [goodBatch(1)], 1008, /^batch before hello$/, 'protocol'],
       ['frame over maxPayload', [okHello, JSON.stringify({ type: 'batch', pad: 'x'.repeat(70 * 1024) })], 1009, /^frame exceeds maxPayload \(65536 bytes\)$/, 'too-big'],
-      ['binary frame', [okHello, Buffer.from([1, 2, 3])], 1008, /binary frames are not accepted/, 'binary'],
+      ['binary frame', [okHello, Buffer.from([1, 2, 3])], 1008, /binary frame is not a columnar batch frame/, 'binary'],
     ];
     for (const [name, frames, code, reason] of cases) {
       const r = await raw(frames);

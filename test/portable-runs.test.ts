@@ -6,7 +6,7 @@ import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { AGENT_BIN, FAKE_SMI, ROOT } from './helpers/fixtures.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
 import { useScratch } from './helpers/scratch.js';
-import { storeContent } from './helpers/portable.js';
+import { storeContent, storeContentCanonical } from './helpers/portable.js';
 
 const tempDir = useScratch();
 const REPLAY = path.join(ROOT, 'test', 'fixtures', 'replay-workload.mjs');
@@ -111,7 +111,7 @@ describe('export RUN, then import', () => {
     expect((await collector(['export', RUN, '--data', streamed.data, '--out', file])).stderr).toMatch(/--out .*exported\.swrun\.gz: exists already/);
     const data = tempDir();
     expect((await collector(['import', file, '--data', data])).exitCode).toBe(0);
-    expect(storeContent(data, RUN)).toEqual(storeContent(streamed.data, RUN));
+    expect(storeContentCanonical(data, RUN)).toEqual(storeContentCanonical(streamed.data, RUN));
     expect(await reportJson(data)).toEqual(await reportJson(streamed.data));
     const again = await collector(['import', file, '--data', data]);
     expect(String(again.stderr)).toMatch(/nothing new: all \d+ batches are in/);

@@ -5,6 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mark } from '@stagewatch/shared';
 import { startCollector, type Collector } from '../collector/src/server.js';
+import { pendingBatch } from '../collector/src/store/sqlite.js';
 import { ROOT } from './helpers/fixtures.js';
 
 const SHOTS = path.join(ROOT, 'test-output');
@@ -29,7 +30,7 @@ function store(runId: string, config: string, stepMs: number): void {
       marks.push({ kind: 'begin', stage: name, step: k, t: b + s, source: 'http', timing: 'cuda', category }, { kind: 'end', stage: name, step: k, t: b + e, source: 'http', timing: 'cuda', category });
     }
   }
-  collector.store.writeBatches([{ agentId: `a-${runId}`, hid: reg.hid, host: 'h', batch: { type: 'batch', seq: 1, runId, samples: [], health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], Date.now());
+  collector.store.writeBatches([pendingBatch(`a-${runId}`, reg.hid, 'h', { type: 'batch', seq: 1, runId, samples: [], health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } })], Date.now());
 }
 
 beforeAll(async () => {

@@ -2,14 +2,19 @@ import type { WebSocket } from 'ws';
 import {
   AGENT_MESSAGE_TYPES,
   AgentMessageSchema,
+  BatchHeaderSchema,
   CloseCode,
+  encodeSampleBlocks,
   errorMessage,
   isStagewatchError,
   MAX_FUTURE_MS,
   PROTOCOL_VERSION,
+  readFrameBlocks,
+  readFrameHeader,
   type AgentMessage,
   type Batch,
   type CollectorMessage,
+  type SampleBlock,
 } from '@stagewatch/shared';
 import type { Ingestor } from './ingest.js';
 import type { AgentRegistration, SqliteStore } from './store/sqlite.js';
@@ -100,7 +105,7 @@ export class AgentConnection {
 
   private onMessage(data: Buffer, isBinary: boolean, receivedAt: number): void {
     if (this.closed) return;
-    if (isBinary) return this.reject('binary', CloseCode.policy, 'binary frames are not accepted; send JSON text');
+    if (isBinary) return this.onFrame(data, receivedAt);
     let raw: unknown;
     try {
       raw = JSON.parse(data.toString('utf8'));
@@ -121,6 +126,29 @@ export class AgentConnection {
       return this.reject('schema', CloseCode.policy, `invalid ${type}: ${where}: ${issue?.message ?? 'does not match the schema'}`);
     }
     this.onValid(parsed.data, receivedAt);
+  }
+
+  /** A columnar batch frame (batch-frame.ts): its header validated by zod, its blocks by decoding them. */
+  private onFrame(data: Buffer, receivedAt: number): void {
+    let frame;
+    try {
+      frame = readFrameHeader(data);
+    } catch (e) {
+      return this.reject('binary', CloseCode.policy, `binary frame is not a columnar batch frame: ${errorMessage(e)}`);
+    }
+    const parsed = BatchHeaderSchema.safeParse(frame.header);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.reject('schema', CloseCode.policy, `invalid batch: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'does not match the schema'}`);
+    }
+    const { names, ...batch } = parsed.data;
+    let blocks: SampleBlock[];
+    try {
+      blocks = readFrameBlocks(data, frame.blocksAt, names);
+    } catch (e) {
+      return this.reject('schema', CloseCode.policy, `invalid batch: ${errorMessage(e)}`);
+    }
+    this.onBatch(batch, blocks, receivedAt);
   }
 
   private onValid(msg: AgentMessage, receivedAt: number): void {
@@ -146,19 +174,30 @@ export class AgentConnection {
       this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
       return;
     }
+    this.onBatch(msg, null, receivedAt);
+  }
+
+  /**
+   * A batch of either frame kind: a columnar frame's blocks, or a JSON batch (blocks null) whose
+   * samples are encoded into blocks here. To the store; acked once committed.
+   */
+  private onBatch(msg: Omit<Batch, 'samples'> & { samples?: Batch['samples'] }, frameBlocks: readonly SampleBlock[] | null, receivedAt: number): void {
     const reg = this.reg;
     if (!reg) return this.reject('protocol', CloseCode.policy, `${msg.type} before hello`);
-    const ahead = farFuture(msg, receivedAt);
+    const ahead = farFuture(msg, frameBlocks ?? [], receivedAt);
     if (ahead) return this.reject('time', CloseCode.policy, ahead);
+    const blocks = frameBlocks ?? encodeSampleBlocks(msg.samples ?? []);
+    let samples = 0;
+    for (const b of blocks) samples += b.n;
     if (msg.loss.samples > 0) this.ctx.telemetry.agentLoss.set({ agent: reg.agentId }, msg.loss.samples);
     if (msg.loss.corrupt > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'corrupt' }, msg.loss.corrupt);
     if (msg.loss.rejected > 0) this.ctx.telemetry.agentQuarantine.set({ agent: reg.agentId, reason: 'rejected' }, msg.loss.rejected);
     this.pendingBatches++;
-    this.pendingSamples += msg.samples.length;
+    this.pendingSamples += samples;
     this.applyBackpressure();
-    this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg }, (outcome) => {
+    this.ctx.ingest.submit({ agentId: reg.agentId, hid: reg.hid, host: reg.host, batch: msg, blocks, samples }, (outcome) => {
       this.pendingBatches--;
-      this.pendingSamples -= msg.samples.length;
+      this.pendingSamples -= samples;
       if (!outcome.ok) return outcome.closing ? undefined : this.reject('store', CloseCode.internal, outcome.error);
       this.queueAck(msg.seq);
     });
@@ -181,12 +220,18 @@ export class AgentConnection {
 /**
  * Why a batch lies too far in the future, or null. Times are corrected by the batch's clock
  * estimate first, so only a clock that is wrong beyond what the offset explains is refused:
- * such data would stretch a run across years in every report.
+ * such data would stretch a run across years in every report. A JSON batch's samples are named
+ * by index; a columnar frame's blocks by block (each block's last time is its latest).
  */
-export function farFuture(b: Batch, now: number): string | null {
+export function farFuture(b: Omit<Batch, 'samples'> & { samples?: ReadonlyArray<{ t: number }> }, blocks: readonly SampleBlock[], now: number): string | null {
   const shift = b.clock?.offsetMs ?? 0;
   const limit = now + MAX_FUTURE_MS;
-  const lists: Array<[string, ReadonlyArray<{ t: number }>]> = [['samples', b.samples], ['marks', b.marks], ['health', b.health]];
+  const lists: Array<[string, ReadonlyArray<{ t: number }>]> = [
+    ['samples', b.samples ?? []],
+    ['blocks', blocks.map((x) => ({ t: x.tLast }))],
+    ['marks', b.marks],
+    ['health', b.health],
+  ];
   for (const [field, list] of lists) {
     const i = list.findIndex((x) => x.t - shift > limit);
     if (i >= 0) return `${field}.${i}.t is ${Math.round(((list[i] as { t: number }).t - shift - now) / 3600_000)} h ahead of the collector's clock (limit ${MAX_FUTURE_MS / 3600_000} h)`;

@@ -36,7 +36,7 @@ export class Ingestor {
   submit(item: PendingBatch, done: (o: IngestOutcome) => void): void {
     if (this.closed) return done({ ok: false, error: 'collector shutting down', closing: true });
     this.queue.push({ item, receivedAt: Date.now(), done });
-    this.queuedSamples += item.batch.samples.length;
+    this.queuedSamples += item.samples;
     if (this.queuedSamples >= this.opts.maxSamples) {
       this.cancel();
       this.timer = setImmediate(() => this.flush());
@@ -74,8 +74,8 @@ export class Ingestor {
   private commitSome(): void {
     let n = 0;
     let samples = 0;
-    while (n < this.queue.length && (n === 0 || samples + (this.queue[n] as Queued).item.batch.samples.length <= this.opts.commitSamples)) {
-      samples += (this.queue[n] as Queued).item.batch.samples.length;
+    while (n < this.queue.length && (n === 0 || samples + (this.queue[n] as Queued).item.samples <= this.opts.commitSamples)) {
+      samples += (this.queue[n] as Queued).item.samples;
       n++;
     }
     const work = this.queue.splice(0, n);

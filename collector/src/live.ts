@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { Mark, Sample } from '@stagewatch/shared';
+import { decodeSampleBlock, type Mark, type Sample } from '@stagewatch/shared';
 import type { PendingBatch, SqliteStore } from './store/sqlite.js';
 
 /** Marks held for one reader that does not read, at most. */
@@ -37,6 +37,11 @@ export function thin(samples: readonly Sample[], max: number): Sample[] {
   });
 }
 
+/** A stored batch's samples decoded from its blocks, in time order (a stable sort: series order at equal times). */
+function batchSamples(p: PendingBatch): Sample[] {
+  return p.blocks.flatMap((b) => decodeSampleBlock(b, p.host)).sort((x, y) => x.t - y.t);
+}
+
 /**
  * Pushes committed samples to browsers watching a host, every `tickMs`. A browser that cannot
  * keep up (its socket buffer over `maxBufferedBytes`) misses ticks instead of falling behind:
@@ -70,9 +75,11 @@ export class LiveHub {
     for (const p of stored) {
       this.runOf.set(p.host, p.batch.runId ?? `timeline:${p.host}`);
       const shift = p.batch.clock?.offsetMs ?? 0;
+      // Decoded only where someone watches the host, once for all who do.
+      let decoded: Sample[] | null = null;
       for (const sub of this.subs) {
         if (sub.host !== p.host) continue;
-        for (const s of p.batch.samples) sub.samples.push(shift ? { ...s, t: Math.round(s.t - shift) } : s);
+        for (const s of decoded ?? (decoded = batchSamples(p))) sub.samples.push(shift ? { ...s, t: Math.round(s.t - shift) } : s);
         // Spans (marks with timing) are summarised in the report; as live bands they would flood the view.
         for (const m of p.batch.marks) if (m.timing === undefined) sub.marks.push({ ...m, t: m.t - shift, host: p.host });
       }

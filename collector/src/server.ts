@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, StagewatchError } from '@stagewatch/shared';
+import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, COLUMNAR, FRAMES_HEADER, lastSamples, StagewatchError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
@@ -69,7 +69,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     return knownGpus.get(key);
   });
   ingest.onCommit.push((stored) => {
-    for (const p of stored) latest.update(p.batch.samples, p.batch.runId);
+    for (const p of stored) latest.update(lastSamples(p.blocks, p.host), p.batch.runId);
   });
   const sinks: Sink[] = opts.influx ? [new InfluxSink(store.sinkSource(), opts.influx, opts.log, telemetry)] : [];
   for (const s of sinks) {
@@ -104,6 +104,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // ws's allowSynchronousEvents stays on: deferring each message to its own turn was tried, and
   // made other agents wait behind a flood's queue of deferred frames (ping p50 0.5 s, not 0.06 s).
   const wss = new WebSocketServer({ noServer: true, maxPayload });
+  // Agents learn at the upgrade that this collector takes columnar batch frames (batch-frame.ts).
+  wss.on('headers', (headers) => headers.push(`${FRAMES_HEADER}: ${COLUMNAR}`));
   // Browsers send nothing but the upgrade; keep their frames tiny.
   const browsers = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   const alive = new WeakMap<WebSocket, boolean>();

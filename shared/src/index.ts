@@ -12,3 +12,6 @@ export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
 export * from './run-file.js';
+export * from './column-codec.js';
+export * from './sample-blocks.js';
+export * from './batch-frame.js';

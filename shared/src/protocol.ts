@@ -81,30 +81,33 @@ export const LossSchema = z.object({
   quarantinedSamples: z.number().int().nonnegative().default(0),
 });
 
+/** A batch's fields but its samples: what a JSON batch and a columnar frame's header share. */
+const BatchFields = {
+  type: z.literal('batch'),
+  seq: z.number().int().positive(),
+  /** The run these samples belong to (null: the host's timeline). Spooled with the batch, so
+   * batches left over from an earlier run still land in that run. */
+  runId: id.nullable(),
+  health: z.array(SamplerHealthSchema).max(1000).default([]),
+  marks: z.array(MarkSchema).max(100_000).default([]),
+  clock: ClockEstimateSchema.nullable(),
+  loss: LossSchema,
+  /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
+  runEnd: z
+    .strictObject({
+      t: z.number().int().nonnegative(),
+      exitCode: z.number().int().nullable(),
+      /** The signal that interrupted the workload (it died of it, or the agent forwarded it). */
+      signal: z.string().regex(/^SIG[A-Z0-9]+$/).max(16).optional(),
+    })
+    .optional(),
+  /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
+  workload: WorkloadRuntimeSchema.optional(),
+};
+
+const { type, seq, runId, ...afterSamples } = BatchFields;
 export const BatchSchema = z
-  .object({
-    type: z.literal('batch'),
-    seq: z.number().int().positive(),
-    /** The run these samples belong to (null: the host's timeline). Spooled with the batch, so
-     * batches left over from an earlier run still land in that run. */
-    runId: id.nullable(),
-    samples: z.array(SampleShapeSchema).max(100_000),
-    health: z.array(SamplerHealthSchema).max(1000).default([]),
-    marks: z.array(MarkSchema).max(100_000).default([]),
-    clock: ClockEstimateSchema.nullable(),
-    loss: LossSchema,
-    /** The workload of this run exited: the run ends here. Spooled like the data, so it is not lost. */
-    runEnd: z
-      .strictObject({
-        t: z.number().int().nonnegative(),
-        exitCode: z.number().int().nullable(),
-        /** The signal that interrupted the workload (it died of it, or the agent forwarded it). */
-        signal: z.string().regex(/^SIG[A-Z0-9]+$/).max(16).optional(),
-      })
-      .optional(),
-    /** What the workload's Python said about itself (versions, torch threads), once, when it said it. */
-    workload: WorkloadRuntimeSchema.optional(),
-  })
+  .object({ type, seq, runId, samples: z.array(SampleShapeSchema).max(100_000), ...afterSamples })
   .strict()
   // One refinement per batch, not per sample: see sampleIssues.
   .superRefine((b, ctx) => {
@@ -112,6 +115,12 @@ export const BatchSchema = z
       for (const issue of sampleIssues(s)) ctx.addIssue({ code: 'custom', path: ['samples', i, ...issue.path], message: issue.message });
     });
   });
+
+/**
+ * The JSON header of a columnar batch frame (batch-frame.ts): the batch without its samples, and
+ * the metric names its blocks refer to by index (as in JSON samples: 1 to 64 characters).
+ */
+export const BatchHeaderSchema = z.object({ ...BatchFields, names: z.array(z.string().min(1).max(64)).max(4096) }).strict();
 
 export const PingSchema = z.object({ type: z.literal('ping'), id: z.number().int(), t0: z.number() }).strict();
 
@@ -140,6 +149,7 @@ export type GpuInfo = z.infer<typeof GpuInfoSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
 export type Batch = z.infer<typeof BatchSchema>;
 export type BatchInput = z.input<typeof BatchSchema>;
+export type BatchHeader = z.infer<typeof BatchHeaderSchema>;
 export type ClockEstimate = z.infer<typeof ClockEstimateSchema>;
 export type Loss = z.infer<typeof LossSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;

@@ -28,7 +28,7 @@ const REFUSED: Array<[string, Array<string | Buffer>, number, RegExp, string]> =
   ['unknown type', [hello(), '{"type":"bogus"}'], 1008, /^unknown message type "bogus"$/, 'unknown-type'],
   ['type nested 30,000 deep', [hello(), `{"type":${nested(30_000)}}`], 1008, /^unknown message type \(an array\)$/, 'unknown-type'],
   ['samples nested 30,000 deep', [hello(), `{"type":"batch","seq":1,"runId":null,"samples":${nested(30_000)},"clock":null,"loss":{"batches":0,"samples":0}}`], 1008, /^invalid batch: samples\.0: /, 'schema'],
-  ['binary frame', [hello(), Buffer.from([0x7b, 0x7d])], 1008, /binary frames are not accepted/, 'binary'],
+  ['binary frame', [hello(), Buffer.from([0x7b, 0x7d])], 1008, /binary frame is not a columnar batch frame/, 'binary'],
   ['oversized frame', [hello(), batchFrame(1, null, [sample('x')], { pad: 'x'.repeat(70 * 1024) })], 1009, /^frame exceeds maxPayload \(65536 bytes\)$/, 'too-big'],
   ['negative seq', [hello(), batchFrame(-1, 'frames-bad-run', [])], 1008, /^invalid batch: seq: /, 'schema'],
   ['seq 0', [hello(), batchFrame(0, 'frames-bad-run', [])], 1008, /^invalid batch: seq: /, 'schema'],

@@ -1,35 +1,55 @@
 #!/usr/bin/env node
 // Collector ingest benchmark: simulated agents stream GPU samples over real WebSockets to a real
 // collector process writing a real SQLite file. Prints JSON with the figures.
-//   node test/bench/collector-ingest.mjs --scenario max|fleet [--agents N] [--gpus G] [--hz H] [--seconds S]
-import { readFileSync, mkdtempSync } from 'node:fs';
+//   node test/bench/collector-ingest.mjs --scenario max|fleet [--frames columnar|json] [--agents N] [--gpus G] [--hz H] [--seconds S]
+// --frames: columnar batch frames (what agents send a collector that takes them) or JSON text
+// (agents from before them). Samples are the H100 capture's rows (bench-samples.mjs).
+import { readFileSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
+import Database from 'better-sqlite3';
+import { encodeBatchFrame, encodeFrame, encodeSampleBlocks, moveBlock } from '../../shared/dist/index.js';
+import { benchBatch, CAPTURE_ROWS, METRICS_PER_SAMPLE } from './bench-samples.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { scenario: { type: 'string', default: 'fleet' }, agents: { type: 'string' }, gpus: { type: 'string' }, hz: { type: 'string' }, seconds: { type: 'string' }, 'batch-ms': { type: 'string' } } });
+const { values } = parseArgs({ options: { scenario: { type: 'string', default: 'fleet' }, frames: { type: 'string', default: 'columnar' }, agents: { type: 'string' }, gpus: { type: 'string' }, hz: { type: 'string' }, seconds: { type: 'string' }, 'batch-ms': { type: 'string' } } });
 const scenario = values.scenario;
+const columnar = values.frames === 'columnar';
 const agents = Number(values.agents ?? (scenario === 'max' ? 16 : 200));
 const gpus = Number(values.gpus ?? 8);
 const hz = Number(values.hz ?? 10);
 const seconds = Number(values.seconds ?? (scenario === 'max' ? 10 : 20));
 const batchMs = Number(values['batch-ms'] ?? 500);
 
-// A real GPU sample's metrics: the H100 capture's denoise row, as the agent reports it.
-const capture = readFileSync(path.join(root, 'test/fixtures/h100-staged/stream-lms100.csv'), 'utf8').trim().split('\n');
-const cells = capture[400].split(', ');
-const m = { util_pct: +cells[5], mem_util_pct: +cells[6], mem_used_mib: +cells[9], mem_total_mib: +cells[7], mem_reserved_mib: +cells[8], power_w: +cells[11], power_limit_w: +cells[12], temp_c: +cells[13], mem_temp_c: +cells[14], sm_clock_mhz: +cells[15], mem_clock_mhz: +cells[16], sm_clock_max_mhz: +cells[17], pcie_link_gen: +cells[18], pcie_link_width: +cells[19], clock_event_reasons: 1, pstate: 0, mig_enabled: 0, ecc_uncorrected: 0 };
+const perBatch = scenario === 'max' ? 1000 : Math.round((gpus * hz * batchMs) / 1000);
+const stepsPerBatch = perBatch / gpus;
+// Saturated: every batch's content is one of CAPTURE_ROWS templates (the capture's rows move on by
+// a batch each time), encoded once before the clock starts; a send only moves its times on.
+const T0 = 1_700_000_000_000;
+const templates = new Map();
+const template = (b) => {
+  const k = (b * stepsPerBatch) % CAPTURE_ROWS;
+  if (!templates.has(k)) {
+    // Templates serve every agent: the collector files samples under the hello's host, not theirs.
+    const samples = benchBatch('bench', gpus, k, stepsPerBatch, T0);
+    templates.set(k, columnar ? encodeSampleBlocks(samples) : samples.map(({ t: _t, ...rest }) => JSON.stringify(rest).slice(1)));
+  }
+  return templates.get(k);
+};
+if (scenario === 'max') for (let b = 0; b < CAPTURE_ROWS; b++) template(b);
 
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const rssMib = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN; };
 
 const data = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-bench-'));
-const col = spawn(process.execPath, [path.join(root, 'collector/bin/stagewatch-collector.js'), 'serve', '--port', '0', '--data', data, '--max-payload-mib', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
+// BENCH_COLLECTOR_NODE_ARGS: node flags for the collector, e.g. "--cpu-prof --cpu-prof-dir=DIR" to see where its time goes.
+const nodeArgs = (process.env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const col = spawn(process.execPath, [...nodeArgs, path.join(root, 'collector/bin/stagewatch-collector.js'), 'serve', '--port', '0', '--data', data, '--max-payload-mib', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let err = '';
 const port = await new Promise((resolve, reject) => {
   col.stderr.on('data', (d) => { err += d; const mm = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err); if (mm) resolve(Number(mm[1])); });
@@ -49,19 +69,23 @@ function agent(i) {
     const host = `bench-host-${i}`;
     const inflight = new Map();
     let seq = 0;
-    const perBatch = scenario === 'max' ? 1000 : Math.round((gpus * hz * batchMs) / 1000);
-    // For max ingest each sample's text is built once; only its time moves on, as in a real run.
-    const fragments = Array.from({ length: perBatch }, (_, k) => JSON.stringify({ host, source: 'gpu', gpu: k % gpus, m }).slice(1));
     let tNext = Date.now() - 3_600_000;
+    const fields = () => ({ type: 'batch', seq, runId: 'bench', clock: null, loss: { batches: 0, samples: 0 }, health: [] });
     const send = () => {
       const now = Date.now();
       seq++;
-      let samples;
-      if (scenario === 'max') samples = `[${fragments.map((f, k) => `{"t":${tNext + Math.floor(k / gpus) * 100},${f}`).join(',')}]`, (tNext += (perBatch / gpus) * 100);
-      else samples = JSON.stringify(Array.from({ length: perBatch }, (_, k) => ({ t: now - batchMs + Math.floor(((k / gpus) | 0) * (1000 / hz)), host, source: 'gpu', gpu: k % gpus, m })));
+      if (scenario === 'max') {
+        const t = template(seq);
+        const at = (k) => tNext + Math.floor(k / gpus) * 100;
+        if (columnar) ws.send(encodeFrame(fields(), t.map((b) => moveBlock(b, tNext - T0))));
+        else ws.send(`${JSON.stringify(fields()).slice(0, -1)},"samples":[${t.map((f, k) => `{"t":${at(k)},${f}`).join(',')}]}`);
+        tNext += stepsPerBatch * 100;
+      } else {
+        const samples = benchBatch(host, gpus, seq * stepsPerBatch, stepsPerBatch, now - batchMs, 1000 / hz);
+        ws.send(columnar ? encodeBatchFrame({ ...fields(), samples }) : JSON.stringify({ ...fields(), samples }));
+      }
       inflight.set(seq, { sentAt: now, oldest: now - batchMs, n: perBatch });
       sentSamples += perBatch;
-      ws.send(`{"type":"batch","seq":${seq},"runId":"bench","clock":null,"loss":{"batches":0,"samples":0},"health":[],"samples":${samples}}`);
     };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, agentId: `bench-${i}-${process.pid}`, host, runId: 'bench', gpus: Array.from({ length: gpus }, (_, g) => ({ index: g, uuid: `GPU-${i}-${g}`, name: 'NVIDIA H100 80GB HBM3', memTotalMib: 81559 })), capabilities: { gpm: true, fields: [] }, agentVersion: 'bench' })));
     ws.on('message', (d) => {
@@ -105,8 +129,19 @@ const sendStop = Date.now();
 for (let i = 0; i < 100 && clients.some((c) => c.inflight.size > 0); i++) await new Promise((r) => setTimeout(r, 100));
 const elapsed = (Date.now() - deadline.start) / 1000;
 const cpuCores = (cpuTicks(col.pid) - cpu0) / 100 / elapsed;
+const peakRss = Math.round(rssMib(col.pid));
+const round2 = (x) => Math.round(x * 100) / 100;
+for (const c of conns) c.close();
+col.kill('SIGTERM');
+await new Promise((r) => col.on('exit', r));
+// What the store holds once the collector closed it (its WAL checkpointed into the file).
+const db = new Database(path.join(data, 'stagewatch.sqlite'), { readonly: true });
+const blocks = db.prepare('SELECT count(*) AS blocks, sum(n) AS samples, sum(length(data)) AS bytes FROM blocks').get();
+db.close();
+const storedValues = blocks.samples * METRICS_PER_SAMPLE;
 const result = {
   scenario,
+  frames: columnar ? 'columnar' : 'json',
   agents,
   gpus,
   hz: scenario === 'max' ? null : hz,
@@ -118,9 +153,7 @@ const result = {
   samplesPerCpuSecond: Math.round(stored / (cpuCores * elapsed)),
   batchLatencyMs: { p50: pct(batchLatency, 0.5), p99: pct(batchLatency, 0.99), max: pct(batchLatency, 1) },
   sampleToStoredMs: { p50: pct(sampleLatency, 0.5), p99: pct(sampleLatency, 0.99) },
-  collectorPeakRssMib: Math.round(rssMib(col.pid)),
+  collectorPeakRssMib: peakRss,
+  store: { samples: blocks.samples, blocks: blocks.blocks, valuesPerSample: METRICS_PER_SAMPLE, blockBytesPerValue: round2(blocks.bytes / storedValues), fileBytesPerValue: round2(statSync(path.join(data, "stagewatch.sqlite")).size / storedValues) },
 };
-for (const c of conns) c.close();
-col.kill('SIGTERM');
-await new Promise((r) => col.on('exit', r));
 console.log(JSON.stringify(result));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SqliteStore } from '../../collector/dist/store/sqlite.js';
+import { pendingBatch, SqliteStore } from '../../collector/dist/store/sqlite.js';
 import { makeReport, renderReport } from '../../collector/dist/report/index.js';
 
 const { values } = parseArgs({ options: { gpus: { type: 'string', default: '8' }, hours: { type: 'string', default: '1' }, hz: { type: 'string', default: '10' }, 'gpm-hz': { type: 'string', default: '1' }, report: { type: 'string' } } });
@@ -78,7 +78,7 @@ for (let sec = 0; sec < seconds; sec += 10) {
     }
   }
   samples += batch.length;
-  store.writeBatches([{ agentId: 'bench', hid: reg.hid, host, batch: { type: 'batch', seq: ++seq, runId: 'hour', samples: batch, health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], Date.now());
+  store.writeBatches([pendingBatch('bench', reg.hid, host, { type: 'batch', seq: ++seq, runId: 'hour', samples: batch, health: [], marks, clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } })], Date.now());
 }
 const genS = (performance.now() - gen0) / 1000;
 store.close();

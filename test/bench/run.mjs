@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv[2];
 const runs = [
-  { name: 'collector ingest, saturated', script: 'collector-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10'] },
+  { name: 'collector ingest, saturated, columnar frames', script: 'collector-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10'] },
+  { name: 'collector ingest, saturated, JSON frames (agents before columnar frames)', script: 'collector-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10', '--frames', 'json'] },
+  { name: 'VictoriaMetrics ingest, saturated, the same samples as Influx line protocol', script: 'victoria-ingest.mjs', args: ['--seconds', '10'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 500 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 100 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20', '--batch-ms', '100'] },
   { name: 'agent daemon, 10 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20'] },
@@ -24,7 +26,8 @@ const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?
 console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
 const rows = [];
 for (const r of runs) {
-  if (only && !r.script.startsWith(only)) continue;
+  // `npm run bench -- ingest` runs the collector's and VictoriaMetrics' ingest benchmarks together.
+  if (only && !r.script.includes(only)) continue;
   const runner = r.runner ?? 'node';
   const cmd = `${runner} test/bench/${r.script} ${r.args.join(' ')}`;
   console.log(`\n# ${r.name}\n$ ${cmd}`);
@@ -36,8 +39,20 @@ for (const r of runs) {
 console.log('\n| benchmark | samples/s stored | collector CPU (cores) | batch sent→acked p50 / p99 ms | sample→stored p50 / p99 ms | collector peak RSS MiB | command |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
-  if (!('samplesPerSecond' in res)) continue;
+  if (!('collectorCpuCores' in res)) continue;
   console.log(`| ${name} | ${res.samplesPerSecond} | ${res.collectorCpuCores} | ${res.batchLatencyMs.p50} / ${res.batchLatencyMs.p99} | ${res.sampleToStoredMs.p50} / ${res.sampleToStoredMs.p99} | ${res.collectorPeakRssMib} | \`${cmd}\` |`);
+}
+
+
+// Per CPU-second of the server process: both shared this machine with their load generators.
+const vm = rows.find((r) => r.res.server === 'victoria-metrics')?.res;
+console.log('\n| saturated ingest | samples/s stored | server CPU (cores) | samples per CPU-second | x VictoriaMetrics per CPU-second | bytes per stored value | command |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const { name, cmd, res } of rows) {
+  if (!('samplesPerCpuSecond' in res) || (res.scenario !== undefined && res.scenario !== 'max')) continue;
+  const ratio = vm ? (res.samplesPerCpuSecond / vm.samplesPerCpuSecond).toFixed(1) : 'not measured';
+  const bytes = res.store ? `${res.store.blockBytesPerValue} in blocks, ${res.store.fileBytesPerValue} whole file` : `${res.diskBytesPerValue} on disk after flush`;
+  console.log(`| ${name}${res.version ? ` (${res.version})` : ''} | ${res.samplesPerSecond} | ${res.collectorCpuCores ?? res.serverCpuCores} | ${res.samplesPerCpuSecond} | ${ratio} | ${bytes} | \`${cmd}\` |`);
 }
 
 console.log('\n| agent benchmark | agent CPU % of a core | children CPU % (fake nvidia-smi) | agent RSS MiB (peak) | command |');

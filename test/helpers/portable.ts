@@ -19,3 +19,14 @@ export function storeContent(dataDir: string, runId: string) {
     store.close();
   }
 }
+
+/**
+ * storeContent with samples in one canonical order. An export re-batches a run's samples, and
+ * the store orders samples of one time by the batch and block they came in (column blocks), so
+ * samples stamped alike may come back in another order: the same samples, not the same order.
+ */
+export function storeContentCanonical(dataDir: string, runId: string) {
+  const c = storeContent(dataDir, runId);
+  const key = (x: unknown): string => JSON.stringify(x);
+  return { ...c, samples: c.samples.map((x) => [key(x), x] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, x]) => x) };
+}

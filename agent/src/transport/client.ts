@@ -12,6 +12,7 @@ import {
 } from '@stagewatch/shared';
 import type { Spool } from './spool.js';
 import { agentUrl, upgradeRefusal } from './collector-url.js';
+import { jsonBatch, takesColumnar, wireBatch } from './frames.js';
 
 export interface ClientOptions {
   url: string;
@@ -55,6 +56,8 @@ export class CollectorClient {
   private stopped = false;
   private readonly inflight = new Set<number>();
   private readyToSend = false;
+  /** This connection's collector takes columnar batch frames (frames.ts). */
+  private columnar = false;
   private readonly backoff: Backoff;
   /** Sending one batch at a time to find the one the collector refuses. */
   private isolating = false;
@@ -180,6 +183,7 @@ export class CollectorClient {
         ws.terminate();
         resolve(why);
       };
+      ws.on('upgrade', (res) => (this.columnar = takesColumnar(res)));
       ws.on('unexpected-response', (_req, res) => {
         const refusal = upgradeRefusal(res.statusCode ?? 0, this.url);
         if (refusal.permanent) this.fatal = refusal.message;
@@ -288,10 +292,10 @@ export class CollectorClient {
         // null: damaged, and quarantined by the spool; the next one goes instead.
         const body = spool.read(seq);
         if (body === null) continue;
-        // The spooled text is a JSON object; the clock known now is put in front of its fields.
-        const frame = `{"clock":${JSON.stringify(this.clock)},${body.slice(1)}`;
+        const frame = wireBatch(body, this.clock, this.columnar);
         ws.send(frame);
-        this.opts.onSend?.(seq, frame);
+        // The run file (--out) keeps the JSON form of what went out, whatever the wire's.
+        if (this.opts.onSend) this.opts.onSend(seq, typeof frame === 'string' ? frame : jsonBatch(body, this.clock));
         this.inflight.add(seq);
         if (this.catchUp) this.catchUp.sent++;
       }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RunFileError, StagewatchError } from '@stagewatch/shared';
 import type { SqliteStore } from '../store/sqlite.js';
+import { pendingBatch } from '../store/rows.js';
 import { runFileEntries, splitRunFile, type RunFileCut } from './read.js';
 
 /** What one import stored in one run. */
@@ -96,7 +97,7 @@ export function importRunFile(store: SqliteStore, file: string, opts: { partial:
       }
       if (!reg || !fresh.get(reg.agentId)?.has(e.batch.seq)) continue;
       // A seq the file holds twice is stored once: the store says which.
-      if (store.writeBatches([{ ...reg, batch: e.batch }], opts.now).duplicate[0]) continue;
+      if (store.writeBatches([pendingBatch(reg.agentId, reg.hid, reg.host, e.batch)], opts.now).duplicate[0]) continue;
       written++;
       const id = e.batch.runId ?? `timeline:${reg.host}`;
       const r = byRun.get(id) ?? { runId: id, hosts: [], hostSet: new Set<string>(), batches: 0, samples: 0, marks: 0 };

@@ -77,7 +77,7 @@ export function* runFileEntries(t: RunFileText, now: number): Generator<RunFileE
       continue;
     }
     if (!current) throw new RunFileError(`${where}: a batch before any hello (whose agent is it?)`);
-    const ahead = farFuture(msg, now);
+    const ahead = farFuture(msg, [], now);
     if (ahead) throw new RunFileError(`${where}: batch: ${ahead}`);
     yield { no, batch: msg, of: current };
   }

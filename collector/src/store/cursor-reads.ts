@@ -1,35 +1,49 @@
 import type Database from 'better-sqlite3';
 import type { RowPlace, SinkSource, SkippedRange } from '../sinks/types.js';
-import { markFromRow, type MarkRow, type SampleRow, type StoredMark, type StoredSample } from './rows.js';
+import { BLOCK_COLUMNS, hostBlock, sampleOf } from './block-reads.js';
+import { markFromRow, type MarkRow, type StoredMark, type StoredSample } from './rows.js';
 
-type Decode = (r: SampleRow, host: string) => StoredSample;
+interface PlacedBlockRow {
+  s0: number;
+  n: number;
+  source: number;
+  data: Uint8Array;
+  rid: number;
+  hid: number;
+  runId: string;
+  host: string;
+}
+
+const PLACED = `SELECT ${BLOCK_COLUMNS.split(', ').map((c) => `b.${c}`).join(', ')}, b.rid, b.hid, r.id AS runId, h.name AS host FROM blocks b
+  JOIN runs r ON r.rid = b.rid JOIN hosts h ON h.hid = b.hid`;
 
 /**
  * The store as sinks see it (SinkSource): rows past a cursor, oldest first, and the cursors
- * themselves in the meta table. Statements are prepared once; the store hands this out and
- * keeps its database handle to itself.
+ * themselves in the meta table. A sample's place (RowPlace.rowid) is its sequence number: blocks
+ * number their samples on from the store's count when they are stored (s0 + i), so a cursor
+ * says how many samples a sink has written and the backlog is a difference. Statements are
+ * prepared once; the store hands this out and keeps its database handle to itself.
  */
 export class CursorReads implements SinkSource {
   private readonly q;
 
   constructor(
     db: Database.Database,
-    private readonly decode: Decode,
+    private readonly nameOf: (id: number) => string,
   ) {
     this.q = {
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      samplesAfter: db.prepare(
-        `SELECT s.rowid, s.rid, s.hid, r.id AS runId, h.name AS host, s.t, s.source, s.gpu, s.m, s.dur_ms, s.pid FROM samples s
-         JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid WHERE s.rowid > ? ORDER BY s.rowid LIMIT ?`,
-      ),
+      // The block holding the sample after the cursor, then the blocks after it.
+      blockAt: db.prepare(`${PLACED} WHERE b.s0 <= ? ORDER BY b.s0 DESC LIMIT 1`),
+      blocksAfter: db.prepare(`${PLACED} WHERE b.s0 > ? ORDER BY b.s0`),
       marksAfter: db.prepare(
         `SELECT m.rowid, m.rid, m.hid, r.id AS runId, h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.source FROM marks m
          JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE m.rowid > ? AND m.timing IS NULL ORDER BY m.rowid LIMIT ?`,
       ),
       marksUpTo: db.prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? AND timing IS NULL ORDER BY t'),
       latestBegin: db.prepare(`SELECT max(t) AS t FROM marks WHERE rid = ? AND hid = ? AND stage = ? AND step IS ? AND rank IS ? AND kind = 'begin' AND t <= ? AND timing IS NULL`),
-      maxSamples: db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM samples'),
+      maxSamples: db.prepare('SELECT s0 + n - 1 AS n FROM blocks ORDER BY s0 DESC LIMIT 1'),
       maxMarks: db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM marks'),
       gpuTags: db.prepare('SELECT h.name AS host, g.idx, g.uuid, g.name FROM gpus g JOIN hosts h ON h.hid = g.hid'),
       recordSkip: db.prepare('INSERT INTO sink_skips(sink, tbl, from_rowid, to_rowid, at, error) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -47,8 +61,22 @@ export class CursorReads implements SinkSource {
   }
 
   samplesAfter(cursor: number, limit: number): Array<StoredSample & RowPlace> {
-    const rows = this.q.samplesAfter.all(cursor, limit) as Array<SampleRow & RowPlace & { host: string }>;
-    return rows.map((r) => ({ ...this.decode(r, r.host), rowid: r.rowid, rid: r.rid, hid: r.hid, runId: r.runId }));
+    const out: Array<StoredSample & RowPlace> = [];
+    const take = (r: PlacedBlockRow): void => {
+      const b = hostBlock(r);
+      for (let i = Math.max(0, cursor + 1 - r.s0); i < r.n && out.length < limit; i++) {
+        out.push({ ...sampleOf(b, i, r.host, this.nameOf), rowid: r.s0 + i, rid: r.rid, hid: r.hid, runId: r.runId });
+      }
+    };
+    const at = this.q.blockAt.get(cursor) as PlacedBlockRow | undefined;
+    if (at && at.s0 + at.n - 1 > cursor) take(at);
+    if (out.length < limit) {
+      for (const r of this.q.blocksAfter.iterate(cursor) as Iterable<PlacedBlockRow>) {
+        take(r);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
   }
 
   /**
@@ -69,7 +97,7 @@ export class CursorReads implements SinkSource {
   }
 
   maxRowids(): { samples: number; marks: number } {
-    return { samples: (this.q.maxSamples.get() as { n: number }).n, marks: (this.q.maxMarks.get() as { n: number }).n };
+    return { samples: (this.q.maxSamples.get() as { n: number } | undefined)?.n ?? 0, marks: (this.q.maxMarks.get() as { n: number }).n };
   }
 
   gpuTags(): Map<string, { uuid: string; name: string }> {

@@ -6,7 +6,7 @@ import type { Sample } from '@stagewatch/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SLOT_COUNT, SLOT_NAMES, slotOf } from '../analysis/slots.js';
 import { bucketSeries, bucketSeriesFromStore } from '../report/series.js';
-import { SqliteStore } from './sqlite.js';
+import { pendingBatch, SqliteStore } from './sqlite.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,7 +21,7 @@ const tmp = (): string => {
 function storeWith(dir: string, host: string, samples: Sample[]): SqliteStore {
   const store = new SqliteStore(dir);
   const reg = store.registerAgent({ type: 'hello', protocol: 1, agentId: `a-${host}`, host, runId: 'run', gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 't' }, 1);
-  store.writeBatches([{ agentId: `a-${host}`, hid: reg.hid, host, batch: { type: 'batch', seq: 1, runId: 'run', samples, health: [], marks: [], clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } } }], 1);
+  store.writeBatches([pendingBatch(`a-${host}`, reg.hid, host, { type: 'batch', seq: 1, runId: 'run', samples, health: [], marks: [], clock: null, loss: { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 } })], 1);
   return store;
 }
 

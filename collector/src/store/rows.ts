@@ -1,14 +1,4 @@
-import type { Batch, Mark, Sample } from '@stagewatch/shared';
-
-/** A samples row as the store keeps it: source as its index in SOURCES, metrics packed. */
-export interface SampleRow {
-  t: number;
-  source: number;
-  gpu: number | null;
-  m: Uint8Array;
-  dur_ms?: number | null;
-  pid?: number | null;
-}
+import { encodeSampleBlocks, type Batch, type Mark, type Sample, type SampleBlock } from '@stagewatch/shared';
 
 /** A marks row; gauges (JSON) only where the query selects them. */
 export interface MarkRow {
@@ -53,7 +43,17 @@ export interface PendingBatch {
   agentId: string;
   hid: number;
   host: string;
-  batch: Batch;
+  /** The batch's fields; its samples are in `blocks` (a JSON batch's `samples` are not read). */
+  batch: Omit<Batch, 'samples'>;
+  /** The samples as column blocks (a columnar frame's, or a JSON batch's encoded). */
+  blocks: readonly SampleBlock[];
+  /** How many samples the blocks hold. */
+  samples: number;
+}
+
+/** A JSON batch of an agent as the store takes it: its samples encoded into blocks. */
+export function pendingBatch(agentId: string, hid: number, host: string, batch: Batch): PendingBatch {
+  return { agentId, hid, host, batch, blocks: encodeSampleBlocks(batch.samples), samples: batch.samples.length };
 }
 
 export interface WriteResult {

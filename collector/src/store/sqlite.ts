@@ -2,16 +2,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Hello, SampleSource } from '@stagewatch/shared';
-import { StagewatchError } from '@stagewatch/shared';
+import type { Hello } from '@stagewatch/shared';
+import { ByteWriter, SOURCE_CODES, StagewatchError } from '@stagewatch/shared';
 import type { SinkSource } from '../sinks/types.js';
-import { decodeMetrics, encodeMetrics } from './codec.js';
+import { BlockReads, sampleOf } from './block-reads.js';
+import { storedBlob } from './blocks.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
-import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
+import type { StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
-import { applySchema, SOURCES } from './schema.js';
+import { migrate } from './schema.js';
 import { ReportReads } from './report-reads.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
@@ -19,12 +20,11 @@ export * from './rows.js';
 
 export const STORE_FILE = 'stagewatch.sqlite';
 
-const SOURCE_CODE = Object.fromEntries(SOURCES.map((s, i) => [s, i])) as Record<SampleSource, number>;
-
 /**
  * The embedded store: one SQLite file (WAL) under the data directory. It is the source of truth;
  * a batch's samples and its (agent, seq) mark commit in one transaction, so a batch is stored
- * exactly once however often it is resent.
+ * exactly once however often it is resent. Samples are stored as the agent's column blocks
+ * (blocks.ts), a row per series of a batch, and decoded as they are read.
  */
 export class SqliteStore {
   /** Private: everything outside reads and writes through the methods here, sinkSource() and reportReads(). */
@@ -39,6 +39,11 @@ export class SqliteStore {
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
   private readonly runRids = new Map<string, number>();
   private readonly dataStarts = new Map<number, number>();
+  private readonly writer = new ByteWriter(1 << 16);
+  private readonly blockReads: BlockReads;
+  private readonly nameOf = (id: number): string => this.metricNames.get(id) ?? `#${id}`;
+  /** The sequence number the next stored sample gets (CursorReads: sink cursors count samples). */
+  private nextSeq: number;
 
   /** The store's file, for messages that must say which store they read. */
   readonly file: string;
@@ -61,12 +66,19 @@ export class SqliteStore {
     this.db.pragma('synchronous = NORMAL');
     // A bigger page cache keeps the samples index in memory while hundreds of agents write.
     this.db.pragma('cache_size = -131072');
-    applySchema(this.db);
+    try {
+      migrate(this.db, this.file);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     for (const r of this.db.prepare('SELECT id, name FROM metric_names').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(r.name, r.id);
       this.metricNames.set(r.id, r.name);
     }
     this.stmts = prepareWrites(this.db);
+    this.blockReads = new BlockReads((sql) => this.stmt(sql));
+    this.nextSeq = (this.db.prepare('SELECT s0 + n AS next FROM blocks ORDER BY s0 DESC LIMIT 1').get() as { next: number } | undefined)?.next ?? 1;
   }
 
   /**
@@ -83,27 +95,19 @@ export class SqliteStore {
 
   /** What sinks read: rows past their cursors, and the cursors themselves. */
   sinkSource(): SinkSource {
-    this.cursorReads ??= new CursorReads(this.db, (r, host) => this.sampleFromRow(r, host));
+    this.cursorReads ??= new CursorReads(this.db, this.nameOf);
     return this.cursorReads;
   }
 
-  /** What the report reads: samples a page at a time (report-reads.ts). */
+  /** What the report reads: samples decoded from their blocks as they stream (report-reads.ts). */
   reportReads(): ReportReads {
-    this.reportReadsOf ??= new ReportReads(this.db);
+    this.reportReadsOf ??= new ReportReads((sql) => this.stmt(sql), this.blockReads, this.nameOf);
     return this.reportReadsOf;
   }
 
   /** GPU uuid and name by `host\u0000index`, for tags. */
   gpuTags(): Map<string, { uuid: string; name: string }> {
     return this.sinkSource().gpuTags();
-  }
-
-  /** A samples row back into a sample of `host`. */
-  sampleFromRow(r: SampleRow, host: string): StoredSample {
-    const s: StoredSample = { t: r.t, host, source: SOURCES[r.source] as SampleSource, m: decodeMetrics(r.m, (id) => this.metricNames.get(id) ?? `#${id}`) };
-    // Optional fields only where stored (rows from older agents have no dur_ms, non-proc rows no pid).
-    for (const k of ['gpu', 'dur_ms', 'pid'] as const) if (r[k] !== null && r[k] !== undefined) s[k] = r[k];
-    return s;
   }
 
   private newMetricId(name: string): number {
@@ -172,21 +176,25 @@ export class SqliteStore {
 
   /** Stores many batches in one transaction (group commit); duplicates are recognised and skipped. */
   writeBatches(items: readonly PendingBatch[], now: number): WriteResult {
-    return this.db.transaction((): WriteResult => {
+    let seq = this.nextSeq;
+    const res = this.db.transaction((): WriteResult => {
       const res: WriteResult = { duplicate: [], samples: 0 };
       const s = this.stmts;
-      for (const { agentId, hid, host, batch } of items) {
-        if (s.insertBatch.run(agentId, batch.seq, batch.samples.length, now).changes === 0) {
+      for (const { agentId, hid, host, batch, blocks, samples } of items) {
+        if (s.insertBatch.run(agentId, batch.seq, samples, now).changes === 0) {
           res.duplicate.push(true);
           continue;
         }
         const rid = this.ridFor(batch.runId, host, hid, now);
         const shift = batch.clock ? batch.clock.offsetMs : 0;
+        // Math.round(t - shift) for integer times t: every time moves by the same whole ms.
+        const move = Math.round(-shift);
         let first = Infinity;
-        for (const smp of batch.samples) {
-          const t = Math.round(smp.t - shift);
-          if (t < first) first = t;
-          s.insertSample.run(rid, hid, t, SOURCE_CODE[smp.source], smp.gpu ?? null, encodeMetrics(smp.m, this.idOf), smp.dur_ms ?? null, smp.pid ?? null);
+        for (const b of blocks) {
+          const t0 = b.tFirst + move;
+          if (t0 < first) first = t0;
+          s.insertBlock.run(rid, hid, t0, b.tLast + move, seq, b.n, SOURCE_CODES[b.source], storedBlob(b, this.idOf, move, this.writer));
+          seq += b.n;
         }
         for (const k of batch.marks) {
           if (k.t - shift < first) first = Math.floor(k.t - shift);
@@ -208,10 +216,13 @@ export class SqliteStore {
         if (batch.clock) s.insertClock.run(agentId, now, batch.clock.offsetMs, batch.clock.errorMs);
         s.touchAgent.run(now, agentId);
         res.duplicate.push(false);
-        res.samples += batch.samples.length;
+        res.samples += samples;
       }
       return res;
     })();
+    // Only once committed: a rolled-back transaction numbered nothing.
+    this.nextSeq = seq;
+    return res;
   }
 
   /** Runs fn in one transaction (the store's own writes nest in it): an import commits whole or not at all. */
@@ -227,15 +238,18 @@ export class SqliteStore {
     return runSummaries((sql) => this.stmt(sql), runId)[0] ?? null;
   }
 
-  /** A run's samples in time order, optionally for one host. */
+  /** A run's samples in time order host by host, optionally for one host. */
   *samples(runId: string, host?: string): Generator<StoredSample> {
-    const rows = this
-      .stmt(
-        `SELECT s.t, h.name AS host, s.source, s.gpu, s.m, s.dur_ms, s.pid FROM samples s JOIN runs r ON r.rid = s.rid JOIN hosts h ON h.hid = s.hid
-         WHERE r.id = ? ${host === undefined ? '' : 'AND h.name = ?'} ORDER BY s.hid, s.t`,
-      )
-      .iterate(...(host === undefined ? [runId] : [runId, host])) as Iterable<SampleRow & { host: string }>;
-    for (const r of rows) yield this.sampleFromRow(r, r.host);
+    const hosts = this
+      .stmt('SELECT r.rid, h.hid, h.name FROM runs r JOIN run_hosts rh ON rh.rid = r.rid JOIN hosts h ON h.hid = rh.hid WHERE r.id = ? ORDER BY h.hid')
+      .all(runId) as Array<{ rid: number; hid: number; name: string }>;
+    for (const h of hosts) {
+      if (host !== undefined && h.name !== host) continue;
+      // A host at a time: the merge visits by callback, so one host's samples are gathered first.
+      const out: StoredSample[] = [];
+      this.blockReads.forEach(h.rid, h.hid, null, (b, i) => out.push(sampleOf(b, i, h.name, this.nameOf)));
+      yield* out;
+    }
   }
 
   /** A run's marks in time order, times on the collector's clock. */
@@ -277,10 +291,8 @@ export class SqliteStore {
       .stmt('SELECT a.rid, a.hid, r.id AS runId FROM agents a JOIN hosts h ON h.hid = a.hid JOIN runs r ON r.rid = a.rid WHERE h.name = ? ORDER BY a.last_seen DESC LIMIT 1')
       .get(host) as { rid: number; hid: number; runId: string } | undefined;
     if (!cur) return { runId: null, samples: [], marks: [] };
-    const rows = this
-      .stmt('SELECT t, source, gpu, m, dur_ms, pid FROM samples WHERE rid = ? AND hid = ? AND t >= ? ORDER BY t')
-      .all(cur.rid, cur.hid, since) as SampleRow[];
-    const samples = rows.map((r) => this.sampleFromRow(r, host));
+    const samples: StoredSample[] = [];
+    this.blockReads.forEach(cur.rid, cur.hid, since, (b, i) => samples.push(sampleOf(b, i, host, this.nameOf)));
     return { runId: cur.runId, samples, marks: this.marks(cur.runId).filter((m) => m.host === host && m.timing === undefined) };
   }
 

@@ -15,7 +15,7 @@ const SQL = {
      ON CONFLICT(hid, idx) DO UPDATE SET uuid = excluded.uuid, name = excluded.name, mem_total_mib = excluded.mem_total_mib`,
   seqsAfter: 'SELECT seq FROM batches WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT 256',
   insertBatch: 'INSERT OR IGNORE INTO batches(agent_id, seq, samples, stored_at) VALUES (?, ?, ?, ?)',
-  insertSample: 'INSERT INTO samples(rid, hid, t, source, gpu, m, dur_ms, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  insertBlock: 'INSERT INTO blocks(rid, hid, t0, t1, s0, n, source, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   insertHealth: 'INSERT INTO health(agent_id, t, sampler, state, error, body) VALUES (?, ?, ?, ?, ?, ?)',
   upsertLoss: `INSERT INTO loss(agent_id, batches, samples, corrupt, rejected, quarantined_samples, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(agent_id) DO UPDATE SET batches = max(batches, excluded.batches), samples = max(samples, excluded.samples),

@@ -1,0 +1,61 @@
+import { ByteReader, hasLanes, readBlockColumns, readInts, writeBlockColumns, writeColumnsMoved, writeInts, type ByteWriter, type SampleBlock, type SampleSource } from '@stagewatch/shared';
+
+/**
+ * A block as the store keeps it (the `data` of a blocks row): flags, the metric ids of its
+ * columns, ordinals where they are explicit, then the agent's columns (sample-blocks.ts) with the
+ * first time moved onto the collector's clock. Run, host and source are the row's. Samples of a
+ * host are read in (time, ordinal) order: a block's ordinals are its sink sequence numbers
+ * (s0 + i) unless the block was made from old rows, whose rowids they keep, so stores upgraded
+ * from rows read back in exactly the order they did.
+ */
+const HAS_DUR = 1;
+const HAS_ORDS = 2;
+const HAS_PID = 4;
+
+export interface StoredBlock {
+  ids: number[];
+  hasPid: boolean;
+  /** GPU index (gpu blocks) or pid (hasPid) of each sample, else null. */
+  lane: Float64Array | null;
+  t: Float64Array;
+  /** Explicit ordinals, or null: s0 + i. */
+  ord: Float64Array | null;
+  dur: Float64Array | null;
+  values: Float64Array[];
+}
+
+/** An agent's block for the store: metric names to ids, times moved by `shift` ms (an integer). */
+export function storedBlob(b: SampleBlock, idOf: (name: string) => number, shift: number, w: ByteWriter): Uint8Array {
+  w.varint((b.hasDur ? HAS_DUR : 0) | (b.hasPid ? HAS_PID : 0));
+  w.varint(b.names.length);
+  for (const n of b.names) w.varint(idOf(n));
+  writeColumnsMoved(w, b, shift);
+  return w.take();
+}
+
+/** Samples of old rows as a block (the upgrade from rows): columns in time order, rowids as ordinals. */
+export function blobFromColumns(c: Omit<StoredBlock, 'ord'> & { ord: Float64Array }, n: number, w: ByteWriter): Uint8Array {
+  w.varint((c.dur ? HAS_DUR : 0) | HAS_ORDS | (c.hasPid ? HAS_PID : 0));
+  w.varint(c.ids.length);
+  for (const id of c.ids) w.varint(id);
+  writeInts(w, c.ord, n);
+  writeBlockColumns(w, n, c.lane, c.t, c.dur, c.values.length, (j, out) => out.set(c.values[j] as Float64Array));
+  return w.take();
+}
+
+export function decodeBlob(blob: Uint8Array, n: number, source: SampleSource): StoredBlock {
+  const r = new ByteReader(blob);
+  const flags = r.varint();
+  const count = r.varint();
+  const ids: number[] = [];
+  for (let j = 0; j < count; j++) ids.push(r.varint());
+  let ord: Float64Array | null = null;
+  if (flags & HAS_ORDS) {
+    ord = new Float64Array(n);
+    readInts(r, n, ord);
+  }
+  const hasPid = (flags & HAS_PID) !== 0;
+  const { lane, t, dur, values } = readBlockColumns(r, n, count, (flags & HAS_DUR) !== 0, hasLanes(source, hasPid));
+  if (r.pos !== blob.length) r.fail(`${blob.length - r.pos} bytes after a stored block`);
+  return { ids, hasPid, lane, t, ord, dur, values };
+}
