@@ -86,4 +86,4 @@ store.close();
 // generator's (which holds batches and the writer's page cache).
 const child = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--report', dir], { encoding: 'utf8' }).trim());
 console.log(JSON.stringify({ hours: seconds / 3600, gpus, hz, gpmHz, samples, storeWriteS: Math.round(genS * 10) / 10, ...child }));
-rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP_BENCH_STORE) console.error(`store kept in ${dir}`); else rmSync(dir, { recursive: true, force: true });

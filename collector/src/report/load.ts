@@ -36,13 +36,14 @@ export function reportFromStore(store: SqliteStore, runId: string, th: Threshold
   const builders = new Map<string, HostBuilder>([...inputs].map(([host, h]) => [host, hostBuilder(h, info, last.get(host) ?? null, th)]));
   let current: HostBuilder | undefined;
   let currentHost = '';
+  // Block order: the aggregation wants each series in time order and stages swept nearly in order (StageSweep).
   reads.forEachSampleRow(runId, slotOf, SLOT_COUNT, (row) => {
     if (row.host !== currentHost) {
       currentHost = row.host;
       current = builders.get(row.host);
     }
     current?.add(row, row.values);
-  });
+  }, undefined, 'block');
   const names = [...builders.keys()].sort((a, b) => a.localeCompare(b));
   const hosts = names.map((host) => (builders.get(host) as HostBuilder).finish());
   const input: BreakdownInput = { run: info, hosts: names.map((host) => ({ ...(inputs.get(host) as HostInput), lastSampleT: last.get(host) ?? null })) };

@@ -54,6 +54,16 @@ describe("the report's row iterator", () => {
     expect(direct.length).toBe(10_000);
     expect(direct.filter((s) => s.source === 'proc' && s.pid !== undefined).length).toBe(1667);
     expect(viaRows(store)).toEqual(direct);
+    // Block order (the report's aggregation): the same rows, each series still in time order.
+    const byBlock: Sample[] = [];
+    store.reportReads().forEachSampleRow('run', slotOf, SLOT_COUNT, (r) => byBlock.push({ t: r.t, host: r.host, source: r.source, ...(r.gpu !== undefined ? { gpu: r.gpu } : {}), ...(r.pid !== undefined ? { pid: r.pid } : {}), m: {} }), undefined, 'block');
+    const key = (x: Sample): string => `${x.source}/${x.gpu ?? ''}/${x.pid ?? ''}`;
+    expect(byBlock.map((x) => `${key(x)}@${x.t}`).sort()).toEqual(direct.map((x) => `${key(x)}@${x.t}`).sort());
+    const lastOf = new Map<string, number>();
+    for (const x of byBlock) {
+      expect(x.t).toBeGreaterThanOrEqual(lastOf.get(key(x)) ?? -Infinity);
+      lastOf.set(key(x), x.t);
+    }
     expect(store.reportReads().lastSampleTimes('run')).toEqual(new Map([['h1', 1_000_000 + Math.floor(9999 / 7) * 100]]));
     // The charts' series read the same way, and leave out per-process samples (not the tree total).
     const charts = bucketSeriesFromStore(store, 'run', 'h1', 300, 0);

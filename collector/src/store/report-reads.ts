@@ -32,10 +32,12 @@ export class ReportReads {
   }
 
   /**
-   * A run's samples host by host (or of onlyHost) in time order, metrics decoded into slots
-   * (`slotOf` names the slot of a metric, or -1): the report's row iterator.
+   * A run's samples host by host (or of onlyHost), metrics decoded into slots (`slotOf` names the
+   * slot of a metric, or -1): the report's row iterator. In (time, ordinal) order, or with
+   * order 'block' block by block: nearly time order, each series in time order
+   * (BlockReads.forEachByBlock), for readers that need no more, at a third less time.
    */
-  forEachSampleRow(runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string): void {
+  forEachSampleRow(runId: string, slotOf: (metric: string) => number, slotCount: number, visit: (row: SampleRowView) => void, onlyHost?: string, order: 'time' | 'block' = 'time'): void {
     const slotById = new Map<number, number>();
     const slotsOf = (b: HostBlock): Int16Array => {
       const s = new Int16Array(b.ids.length);
@@ -55,7 +57,8 @@ export class ReportReads {
     for (const h of this.hosts(runId)) {
       if (onlyHost !== undefined && h.name !== onlyHost) continue;
       view.host = h.name;
-      this.blocks.forEach(h.rid, h.hid, null, (b, i) => {
+      const each = (fn: (b: HostBlock, i: number) => void): void => (order === 'block' ? this.blocks.forEachByBlock(h.rid, h.hid, fn) : this.blocks.forEach(h.rid, h.hid, null, fn));
+      each((b, i) => {
         if (b !== last) {
           last = b;
           slots = bySlots.get(b) ?? slotsOf(b);
