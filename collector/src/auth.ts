@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { StagewatchError } from '@stagewatch/shared';
+import { UsageError } from '@stagewatch/shared';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -44,13 +44,13 @@ export function readTokensFile(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new StagewatchError('usage', `--tokens-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new UsageError(`--tokens-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
   const tokens = text
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  if (tokens.length === 0) throw new StagewatchError('usage', `--tokens-file ${file}: no tokens in it`);
+  if (tokens.length === 0) throw new UsageError(`--tokens-file ${file}: no tokens in it`);
   return tokens;
 }
 

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, StagewatchError } from '@stagewatch/shared';
+import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, StagewatchError, UsageError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
@@ -98,7 +98,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       : http.createServer(limits, serve);
   } catch (e) {
     await teardownEarly();
-    throw new StagewatchError('usage', `--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
   // ws's allowSynchronousEvents stays on: deferring each message to its own turn was tried, and

@@ -1,15 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readConfigFile, type FlagTypes } from './config-file.js';
-import { StagewatchError } from './errors.js';
+import { UsageError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, makeLogger, type LogFormat, type Logger, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
-
-/** A command-line mistake: printed as one line naming the flag, exit status 2. */
-export class UsageError extends StagewatchError {
-  constructor(message: string) {
-    super('usage', message);
-  }
-}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -134,6 +127,6 @@ export async function runCli(tool: string, usage: string, commands: Record<strin
     return await (typeof spec === 'function' ? spec : spec.run)(rest);
   } catch (e) {
     process.stderr.write(`${tool} ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof StagewatchError && (e.code === 'usage' || e.code === 'not-found' || e.code === 'config') ? 2 : 1;
+    return e instanceof UsageError ? UsageError.exitCode : 1;
   }
 }

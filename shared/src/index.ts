@@ -11,3 +11,4 @@ export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
+export * from './once.js';

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { isStagewatchError, parseFlags, StagewatchError, UsageError } from '@stagewatch/shared';
+import { NotFoundError, parseFlags, UsageError } from '@stagewatch/shared';
 import { DEFAULT_THRESHOLDS } from '../analysis/thresholds.js';
 import { makeReport, readThresholds, renderReport, REPORT_FORMATS, type ReportFormat } from '../report/index.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -21,10 +21,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
     try {
       report = makeReport(store, runId, values.vs as string | undefined, thresholds);
     } catch (e) {
-      if (!isStagewatchError(e, 'not-found')) throw e;
+      if (!(e instanceof NotFoundError)) throw e;
       const runs = store.listRuns().map((r) => r.id);
       const some = runs.slice(0, 8).join(', ') + (runs.length > 8 ? `, … (${runs.length} in all)` : '');
-      throw new StagewatchError('not-found', `${e.message.replace(/ in the store$/, '')} in the store ${store.file}${runs.length ? `; runs there: ${some}` : '; it holds no runs'}`);
+      throw new NotFoundError(`${e.message.replace(/ in the store$/, '')} in the store ${store.file}${runs.length ? `; runs there: ${some}` : '; it holds no runs'}`);
     }
     const note = emptyReportNote(report);
     const text = renderReport(report, format, store) + (note && format === 'md' ? `\n_${note}._\n` : '');

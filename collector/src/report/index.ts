@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { StagewatchError } from '@stagewatch/shared';
+import { UsageError } from '@stagewatch/shared';
 import { DEFAULT_THRESHOLDS, RETIRED_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/thresholds.js';
 import { compareReports, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
@@ -47,14 +47,14 @@ export function readThresholds(file: string): Thresholds {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StagewatchError('usage', `--thresholds ${file}: ${(e as Error).message}`);
+    throw new UsageError(`--thresholds ${file}: ${(e as Error).message}`);
   }
   const retired = raw !== null && typeof raw === 'object' ? Object.keys(raw).find((k) => k in RETIRED_THRESHOLDS) : undefined;
-  if (retired) throw new StagewatchError('usage', `--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
+  if (retired) throw new UsageError(`--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
   const parsed = ThresholdsSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new StagewatchError('usage', `--thresholds ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+    throw new UsageError(`--thresholds ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
   }
   return parsed.data;
 }

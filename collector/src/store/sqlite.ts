@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Hello, SampleSource } from '@stagewatch/shared';
-import { StagewatchError } from '@stagewatch/shared';
+import { NotFoundError, StagewatchError } from '@stagewatch/shared';
 import type { SinkSource } from '../sinks/types.js';
 import { decodeMetrics, encodeMetrics } from './codec.js';
 import { CursorReads } from './cursor-reads.js';
@@ -47,7 +47,7 @@ export class SqliteStore {
   constructor(dataDir: string, opts: { mustExist?: boolean } = {}) {
     this.file = path.resolve(dataDir, STORE_FILE);
     if (opts.mustExist) {
-      if (!existsSync(this.file)) throw new StagewatchError('not-found', `no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
+      if (!existsSync(this.file)) throw new NotFoundError(`no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
     } else {
       mkdirSync(dataDir, { recursive: true });
     }
