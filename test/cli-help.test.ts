@@ -44,10 +44,7 @@ describe('usage texts are complete', () => {
   });
 
   it('the agent names every flag each command takes (--label, --no-dcgm, --fingerprint-file, probe --fingerprint)', async () => {
-    const { STREAM_FLAGS } = await import('../agent/src/commands/daemon.js');
-    const { RUN_FLAGS } = await import('../agent/src/commands/run.js');
-    const { PROBE_FLAGS } = await import('../agent/src/commands/probe.js');
-    const { SAMPLE_FLAGS } = await import('../agent/src/commands/sample.js');
+    const { STREAM_FLAGS, RUN_FLAGS, PROBE_FLAGS, SAMPLE_FLAGS } = await import('../agent/src/config/flags.js');
     const flags = { probe: PROBE_FLAGS, sample: SAMPLE_FLAGS, daemon: { ...STREAM_FLAGS, pid: {} }, run: RUN_FLAGS };
     expect(Object.keys(RUN_FLAGS)).toEqual(expect.arrayContaining(['label', 'no-dcgm', 'fingerprint-file']));
     expect(Object.keys(PROBE_FLAGS)).toEqual(expect.arrayContaining(['fingerprint', 'no-dcgm']));

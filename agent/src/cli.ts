@@ -1,4 +1,4 @@
-import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
+import { COMMON_USAGE, runCli, type CommandSpec, type Environment } from '@stagewatch/shared';
 import { probeCommand } from './commands/probe.js';
 import { sampleCommand } from './commands/sample.js';
 import { daemonCommand } from './commands/daemon.js';
@@ -78,6 +78,6 @@ const USAGE = `usage: stagewatch-agent <command> [flags]        (stagewatch-agen
                                                    import stage marks into a run after the fact
   --version                                        print the version`;
 
-export function main(argv: string[]): Promise<number> {
-  return runCli('stagewatch-agent', USAGE, COMMANDS, argv);
+export function main(argv: string[], env: Environment): Promise<number> {
+  return runCli('stagewatch-agent', USAGE, COMMANDS, argv, env);
 }

@@ -1,4 +1,4 @@
-import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
+import { COMMON_USAGE, runCli, type CommandSpec, type Environment } from '@stagewatch/shared';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
@@ -47,6 +47,6 @@ const USAGE = `usage: stagewatch-collector <command> [flags]    (stagewatch-coll
   ${COMPARE}
   --version`;
 
-export function main(argv: string[]): Promise<number> {
-  return runCli('stagewatch-collector', USAGE, COMMANDS, argv);
+export function main(argv: string[], env: Environment): Promise<number> {
+  return runCli('stagewatch-collector', USAGE, COMMANDS, argv, env);
 }

@@ -12,3 +12,4 @@ export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
 export * from './once.js';
+export * from './flag-schema.js';

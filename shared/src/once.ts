@@ -1,15 +1,15 @@
 /**
- * Runs an async shutdown at most once: every call after the first gets the first call's promise
- * (OpenTelemetry's BindOnceFuture), so two signals, or a signal and an error path, never close a
- * thing twice.
+ * Runs an async shutdown at most once: every call after the first gets the first call's promise,
+ * whatever arguments it passes (OpenTelemetry's BindOnceFuture), so two signals, or a signal and
+ * an error path, never close a thing twice.
  */
-export class Once<T> {
+export class Once<A extends unknown[], T> {
   private promise: Promise<T> | null = null;
 
-  constructor(private readonly fn: () => Promise<T>) {}
+  constructor(private readonly fn: (...args: A) => Promise<T>) {}
 
-  call(): Promise<T> {
-    this.promise ??= this.fn();
+  call(...args: A): Promise<T> {
+    this.promise ??= this.fn(...args);
     return this.promise;
   }
 

@@ -1,27 +1,16 @@
 import { access } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COMMON_FLAGS, intFlag, loggerFromFlags, numberFlag, parseFlags, UsageError } from '@stagewatch/shared';
+import { makeLogger, UsageError } from '@stagewatch/shared';
+import { sampleConfig } from '../config/config.js';
+import type { Environment } from '../config/environment.js';
 import { startSampling } from '../sampling.js';
-import { gpuBackendFlag, onDcgmPauseSignal } from './daemon.js';
-
-export const SAMPLE_FLAGS = {
-  ...COMMON_FLAGS,
-  'interval-ms': { type: 'string' },
-  'duration-s': { type: 'string' },
-  pid: { type: 'string' },
-  host: { type: 'string' },
-  'gpu-backend': { type: 'string' },
-  'no-dcgm': { type: 'boolean' },
-} as const;
+import { onDcgmPauseSignal } from './daemon.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
-export async function sampleCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, SAMPLE_FLAGS);
-  const log = loggerFromFlags('stagewatch-agent', values, false);
-  const gpuBackend = gpuBackendFlag(values);
-  const intervalMs = intFlag(values, 'interval-ms', 10, 60_000, 1000);
-  const durationS = numberFlag(values, 'duration-s', 0.1, 366 * 86400);
-  const pid = values.pid === undefined ? undefined : intFlag(values, 'pid', 1, 2 ** 22);
+export async function sampleCommand(argv: string[], env: Environment): Promise<number> {
+  const config = sampleConfig(argv, env);
+  const log = makeLogger('stagewatch-agent', { ...config.logging, timestamps: false });
+  const { pid, host } = config;
   if (pid !== undefined) {
     try {
       await access(`/proc/${pid}`);
@@ -29,8 +18,6 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--pid ${pid}: no such process`);
     }
   }
-  const host = typeof values.host === 'string' ? values.host : undefined;
-  if (host !== undefined && host.trim() === '') throw new UsageError('--host must not be empty');
   // A tick emits several samples: they go out in one write (one syscall) once the tick is done.
   let pending = '';
   const out = (o: unknown): void => {
@@ -41,9 +28,10 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     pending += `${JSON.stringify(o)}\n`;
   };
   const sampling = await startSampling({
-    intervalMs,
-    gpuBackend,
-    ...(values['no-dcgm'] === true ? { dcgm: false } : {}),
+    intervalMs: config.intervalMs,
+    gpuBackend: config.gpuBackend,
+    libraries: config.libraries,
+    dcgm: config.dcgm,
     ...(pid !== undefined ? { pid } : {}),
     ...(host !== undefined ? { host } : {}),
     log,
@@ -61,7 +49,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await sleep(durationS * 1000, undefined, { signal: stopSignal.signal });
+    await sleep(config.durationS * 1000, undefined, { signal: stopSignal.signal });
   } catch {
     // interrupted: stop early, cleanly
   }
