@@ -36,7 +36,7 @@ describe.each(Object.entries(TOOLS))('%s --help and --version', (tool, { bin, co
 
 describe('usage texts are complete', () => {
   it('the collector names every serve flag, --influx-* included', async () => {
-    const { SERVE_FLAGS } = await import('../collector/src/commands/serve.js');
+    const { SERVE_FLAGS } = await import('../collector/src/config/flags.js');
     const usage = (await cli(COLLECTOR_BIN, ['serve', '--help'])).stdout;
     for (const flag of Object.keys(SERVE_FLAGS)) expect(usage, flag).toContain(`--${flag}`);
     const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
@@ -57,8 +57,7 @@ describe('usage texts are complete', () => {
   });
 
   it('the collector names every report and compare flag', async () => {
-    const { REPORT_FLAGS } = await import('../collector/src/commands/report.js');
-    const { COMPARE_FLAGS } = await import('../collector/src/commands/compare.js');
+    const { REPORT_FLAGS, COMPARE_FLAGS } = await import('../collector/src/config/flags.js');
     const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
     for (const [cmd, known] of Object.entries({ report: REPORT_FLAGS, compare: COMPARE_FLAGS })) {
       const usage = (await cli(COLLECTOR_BIN, [cmd, '--help'])).stdout;

@@ -38,6 +38,9 @@ export function presentedToken(headers: Record<string, string | string[] | undef
   return m ? (m[1] as string) : url.searchParams.get('token');
 }
 
+/** Tokens shorter than this are refused: they could be guessed. */
+export const MIN_TOKEN_LENGTH = 8;
+
 /** One token per line; blank lines and `#` comments are skipped. */
 export function readTokensFile(file: string): string[] {
   let text: string;
@@ -51,6 +54,8 @@ export function readTokensFile(file: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   if (tokens.length === 0) throw new UsageError(`--tokens-file ${file}: no tokens in it`);
+  const short = tokens.findIndex((t) => t.length < MIN_TOKEN_LENGTH);
+  if (short >= 0) throw new UsageError(`--tokens-file ${file}: token ${short + 1} is shorter than ${MIN_TOKEN_LENGTH} characters`);
   return tokens;
 }
 

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError, UsageError } from '@stagewatch/shared';
-import { compareRequest } from './commands/compare.js';
+import { compareRequest } from './config/config.js';
 import { COMPARE_FORMATS, renderCompare, type CompareFormat } from './report/compare-render.js';
 import { makeCompare } from './report/compare-load.js';
 import { presentedToken, type TokenAuth } from './auth.js';
