@@ -15,6 +15,9 @@ export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
 
 export type ReportJson = SpannedReport & { compare?: StageComparison[]; vs?: Report };
 
+/** GET /api/runs/:id/report and `report --format json`: the compared run is named, not repeated. */
+export type ReportJsonBody = Omit<ReportJson, 'vs'> & { vs?: Pick<Report, 'run'> };
+
 /** One run's report with its per-step span breakdown and headline figures. */
 export function runReport(store: SqliteStore, runId: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): SpannedReport {
   const { report, input } = reportFromStore(store, runId, thresholds);
@@ -33,7 +36,8 @@ export function makeReport(store: SqliteStore, runId: string, vs?: string, thres
 export function renderReport(r: ReportJson, format: ReportFormat, store?: SqliteStore): string {
   if (format === 'json') {
     const { vs, ...rest } = r;
-    return `${JSON.stringify(vs ? { ...rest, vs: { run: vs.run } } : rest, null, 2)}\n`;
+    const body: ReportJsonBody = vs ? { ...rest, vs: { run: vs.run } } : rest;
+    return `${JSON.stringify(body, null, 2)}\n`;
   }
   const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
   if (format === 'md') return reportMarkdown(r, cmp);

@@ -9,7 +9,7 @@ import { decodeMetrics, encodeMetrics } from './codec.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
-import type { SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
+import type { HostSeen, SampleRow, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
 import { applySchema, SOURCES } from './schema.js';
 import { ReportReads } from './report-reads.js';
@@ -253,7 +253,7 @@ export class SqliteStore {
   }
 
   /** Hosts with the run each streams to now and when it was last heard from. */
-  hosts(): Array<{ host: string; runId: string; lastSeen: number; gpus: Array<{ index: number; name: string }> }> {
+  hosts(): HostSeen[] {
     const rows = this
       .stmt(
         `SELECT h.name AS host, r.id AS runId, max(a.last_seen) AS lastSeen FROM agents a JOIN hosts h ON h.hid = a.hid
