@@ -11,6 +11,8 @@ const STREAM = `--collector URL [--token T] [--run-id ID] [--host NAME] [--inter
       [--drain-s S] [--tee FILE] ${BACKEND} [--no-dcgm] [--fingerprint-file F]
       ${COMMON_USAGE}`;
 const COLLECTOR_NOTE = `URL is the collector's address, ws[s]://HOST:7711 (with or without /agent; http[s]:// works too).
+Several, comma-separated (ws://a:7711,ws://b:7711), are tried in order: the agent sends to one at
+a time and moves to the next when its link breaks (README, "Several collectors").
 The token may also come from STAGEWATCH_TOKEN. A config file (YAML or JSON) takes the long flag
 names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.
 --no-dcgm never starts DCGM profiling (SM activity then comes from GPM, or not at all); SIGUSR2

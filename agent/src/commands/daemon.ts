@@ -30,7 +30,7 @@ export async function daemonCommand(argv: string[], env: Environment): Promise<n
       wake();
     },
   });
-  log(`streaming ${pipeline.agentId} to ${config.collector} (${config.runId ? `run ${config.runId}` : 'host timeline'}), spool ${config.spoolDir}`);
+  log(`streaming ${pipeline.agentId} to ${config.collectors.join(', ')} (${config.runId ? `run ${config.runId}` : 'host timeline'}), spool ${config.spoolDir}`);
   const stopPauseToggle = onDcgmPauseSignal(pipeline, log);
   await stopped;
   stopPauseToggle();

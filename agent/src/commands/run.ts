@@ -29,7 +29,7 @@ export async function runCommand(argv: string[], env: Environment): Promise<numb
   const onFatal = (msg: string): void => log(`ERROR: the collector refuses this run (${msg}); the workload goes on, its data stays in ${config.spoolDir} and goes out once the agent is configured right`);
   const pipeline = await startStreaming({ ...config, log, onFatal });
   const marksServer = await startMarksServer((marks) => pipeline.marks(marks), log, (w) => pipeline.workload(w));
-  log(`run ${config.runId}: streaming to ${config.collector}; marks at ${marksServer.url}`);
+  log(`run ${config.runId}: streaming to ${config.collectors.join(', ')}; marks at ${marksServer.url}`);
 
   const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['inherit', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ describe('agent config: flags, config file, environment and defaults in one type
   it('daemon: defaults, the environment for the token, spool and GPU libraries', () => {
     const c = daemonConfig(['--collector', 'ws://c:7711'], { ...ENV, STAGEWATCH_TOKEN: 'env-token-123', STAGEWATCH_NVML_LIB: '/opt/libnvml.so', STAGEWATCH_DCGM_LIB: '' });
     expect(c).toMatchObject({
-      collector: 'ws://c:7711',
+      collectors: ['ws://c:7711'],
       token: 'env-token-123',
       runId: null,
       intervalMs: 1000,
@@ -34,7 +34,13 @@ describe('agent config: flags, config file, environment and defaults in one type
     const file = path.join(tempDir(), 'agent.yaml');
     writeFileSync(file, 'collector: ws://from-file:7711\ntoken: file-token-123\ninterval-ms: 250\nno-dcgm: true\n');
     const c = daemonConfig(['--config', file, '--interval-ms', '100', '--pid', '42'], { ...ENV, STAGEWATCH_TOKEN: 'env-token-123' });
-    expect(c).toMatchObject({ collector: 'ws://from-file:7711', token: 'file-token-123', intervalMs: 100, dcgm: false, pid: 42 });
+    expect(c).toMatchObject({ collectors: ['ws://from-file:7711'], token: 'file-token-123', intervalMs: 100, dcgm: false, pid: 42 });
+  });
+
+  it('--collector takes several collectors, comma-separated, each checked', () => {
+    expect(daemonConfig(['--collector', 'ws://a:7711, ws://b:7711'], ENV).collectors).toEqual(['ws://a:7711', 'ws://b:7711']);
+    expect(() => daemonConfig(['--collector', 'ws://a:7711,b:7711'], ENV)).toThrow(/--collector must be ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ \(got b:\)/);
+    expect(() => daemonConfig(['--collector', 'ws://a:7711,ws://a:7711/agent'], ENV)).toThrow(/names a collector twice/);
   });
 
   it('run and marks have defaults of their own; run names its run when not told', () => {

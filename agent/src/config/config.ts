@@ -34,7 +34,8 @@ export interface LogConfig {
 }
 
 export interface StreamConfig {
-  collector: string;
+  /** `--collector a,b`: sent to one at a time, in this order (see README, "Several collectors"). */
+  collectors: string[];
   token?: string;
   runId: string | null;
   host: string;
@@ -99,13 +100,17 @@ const refuse = (ctx: z.RefinementCtx, message: string): never => {
 
 const required = (message: string) => z.string().optional().transform((v, ctx) => (v === undefined ? refuse(ctx, message) : v));
 
+/** One collector or several, comma-separated, each checked before anything starts. */
 const collectorSchema = required('--collector URL is required').transform((v, ctx) => {
+  const urls = v.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) return refuse(ctx, '--collector URL is required');
   try {
-    agentUrl(v); // refuses what is not a collector address, before anything starts
+    urls.forEach(agentUrl);
   } catch (e) {
     return refuse(ctx, (e as Error).message);
   }
-  return v;
+  if (new Set(urls.map(agentUrl)).size !== urls.length) return refuse(ctx, `--collector ${JSON.stringify(v)} names a collector twice`);
+  return urls;
 });
 
 const runIdSchema = z.string().refine((v) => RUN_ID.test(v), { error: (iss) => `--run-id ${JSON.stringify(iss.input)}: use 1-128 letters, digits and ._:@-` });
@@ -145,7 +150,7 @@ type StreamValues = z.output<z.ZodObject<ReturnType<typeof streamShape>>>;
 function streamConfig(v: StreamValues, env: AgentEnv): StreamConfig {
   const token = v.token ?? env.token;
   return {
-    collector: v.collector,
+    collectors: v.collector,
     ...(token ? { token } : {}),
     runId: v['run-id'] ?? null,
     host: v.host ?? os.hostname(),

@@ -6,7 +6,7 @@ describe('AgentPipeline', () => {
   it('shuts down once: samplers stopped first and once, what is left spooled, the same summary to every caller', async () => {
     const dir = tempDir();
     const logs: string[] = [];
-    const pipeline = AgentPipeline.open({ collector: 'ws://127.0.0.1:9', runId: 'r', host: 'h', batchMs: 500, spoolDir: dir, spoolMaxBytes: 1 << 20, log: (m) => logs.push(m) });
+    const pipeline = AgentPipeline.open({ collectors: ['ws://127.0.0.1:9'], runId: 'r', host: 'h', batchMs: 500, spoolDir: dir, spoolMaxBytes: 1 << 20, log: (m) => logs.push(m) });
     const events: string[] = [];
     const source: SampleSource = {
       watchPid: (pid) => void events.push(`watch ${pid}`),

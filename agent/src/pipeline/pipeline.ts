@@ -7,7 +7,8 @@ import { Batcher, type RunEnd } from './batcher.js';
 export const AGENT_VERSION = VERSION;
 
 export interface PipelineOptions {
-  collector: string;
+  /** Collectors in the order tried; one is sent to at a time. */
+  collectors: readonly string[];
   token?: string;
   runId: string | null;
   host: string;
@@ -67,7 +68,7 @@ export class AgentPipeline {
     if (this.spool.size.batches > 0) opts.log(`${this.spool.size.batches} batches left in ${opts.spoolDir} from before: sending them first`);
     // Made now, so its options are checked before anything starts; it connects once the hello is known.
     this.transport = new CollectorClient({
-      url: opts.collector,
+      url: opts.collectors,
       ...(opts.token ? { token: opts.token } : {}),
       hello: () => this.hello as Hello,
       spool: this.spool,

@@ -9,7 +9,10 @@ class FakeSocket implements LinkSocket {
   readonly sent: string[] = [];
   pings = 0;
   destroyed = 0;
-  constructor(readonly on: SocketEvents) {}
+  constructor(
+    readonly url: string,
+    readonly on: SocketEvents,
+  ) {}
   send(text: string): void {
     if (!this.isOpen) throw new Error('send on a socket that is not open');
     this.sent.push(text);
@@ -81,16 +84,16 @@ class MemorySpool implements ClientSpool {
 
 const HELLO: Hello = { type: 'hello', protocol: PROTOCOL_VERSION, agentId: 'a-1', host: 'h', runId: null, gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 'test' };
 
-function setup(): { client: CollectorClient; spool: MemorySpool; sockets: FakeSocket[]; logs: string[] } {
+function setup(url: string | string[] = 'ws://c:7711', onFatal?: (m: string) => void): { client: CollectorClient; spool: MemorySpool; sockets: FakeSocket[]; logs: string[] } {
   const sockets: FakeSocket[] = [];
-  const open: OpenSocket = (_url, _headers, on) => {
-    const s = new FakeSocket(on);
+  const open: OpenSocket = (u, _headers, on) => {
+    const s = new FakeSocket(u, on);
     sockets.push(s);
     return s;
   };
   const spool = new MemorySpool();
   const logs: string[] = [];
-  const client = new CollectorClient({ url: 'ws://c:7711', hello: () => HELLO, spool, log: (m) => logs.push(m), openSocket: open, heartbeatMs: 1000, backoff: { initialMs: 100, maxMs: 100 } });
+  const client = new CollectorClient({ url, hello: () => HELLO, spool, log: (m) => logs.push(m), openSocket: open, heartbeatMs: 1000, backoff: { initialMs: 100, maxMs: 100 }, ...(onFatal ? { onFatal } : {}) });
   return { client, spool, sockets, logs };
 }
 
@@ -194,5 +197,58 @@ describe('CollectorClient lifecycle (fake socket, fake timers)', () => {
     expect(() => new CollectorClient({ ...base, heartbeatMs: 0 })).toThrow(/heartbeatMs must be a positive integer \(got 0\)/);
     expect(() => new CollectorClient({ ...base, window: 1.5 })).toThrow(/window must be a positive integer/);
     expect(() => new CollectorClient({ ...base, url: 'collector:7711' })).toThrow(/--collector must be ws:\/\//);
+  });
+});
+
+describe('several collectors', () => {
+  it('sends to the first; when its link breaks, moves to the next and resends what the first did not acknowledge', async () => {
+    const { client, spool, sockets, logs } = setup(['ws://a:7711', 'ws://b:7711']);
+    for (let i = 0; i < 3; i++) client.export(spool.add());
+    const a = sockets[0] as FakeSocket;
+    expect(a.url).toBe('ws://a:7711/agent');
+    a.open();
+    a.welcome();
+    vi.advanceTimersByTime(1000);
+    expect(a.batches()).toEqual([1, 2, 3]);
+    a.ack(1);
+    a.drop();
+    vi.advanceTimersByTime(100);
+    const b = sockets[1] as FakeSocket;
+    expect(b.url).toBe('ws://b:7711/agent');
+    b.open();
+    b.welcome(0);
+    vi.advanceTimersByTime(1000);
+    expect(b.batches()).toEqual([2, 3]);
+    b.ack(2, 3);
+    expect(await client.forceFlush(1000)).toBe(true);
+    expect(logs.join('\n')).toMatch(/collector ws:\/\/a:7711\/agent: ECONNRESET; reconnecting in \d+ ms to ws:\/\/b:7711\/agent/);
+    // B's link breaks too: back to A, first in the order.
+    b.drop();
+    vi.advanceTimersByTime(100);
+    expect(sockets[2]?.url).toBe('ws://a:7711/agent');
+    await client.shutdown();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a collector that refuses the agent for good leaves the rotation; when none is left, the refusal is fatal', async () => {
+    const fatal: string[] = [];
+    const { client, spool, sockets, logs } = setup(['ws://a:7711', 'ws://b:7711'], (m) => fatal.push(m));
+    client.export(spool.add());
+    (sockets[0] as FakeSocket).on.end({ kind: 'refused', status: 401 });
+    expect(logs.join('\n')).toMatch(/ERROR: configuration error: collector refused the token \(HTTP 401\).*; trying the other collectors/);
+    expect(fatal).toEqual([]);
+    vi.advanceTimersByTime(100);
+    const b = sockets[1] as FakeSocket;
+    expect(b.url).toBe('ws://b:7711/agent');
+    b.drop();
+    vi.advanceTimersByTime(100);
+    // A is out of the rotation: B again.
+    expect(sockets[2]?.url).toBe('ws://b:7711/agent');
+    (sockets[2] as FakeSocket).on.end({ kind: 'refused', status: 404 });
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatch(/HTTP 404/);
+    expect(await client.forceFlush(1000)).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    await client.shutdown();
   });
 });

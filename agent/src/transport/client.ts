@@ -16,7 +16,8 @@ export interface ClientSpool extends SpoolQueue {
 }
 
 export interface ClientOptions {
-  url: string;
+  /** The collector, or several: one is sent to at a time, the next tried when its link breaks. */
+  url: string | readonly string[];
   token?: string;
   hello: () => Hello;
   spool: ClientSpool;
@@ -47,7 +48,6 @@ const positiveInt = (name: string, v: number | undefined): void => {
  * empty). This class only wires them.
  */
 export class CollectorClient implements BatchExporter {
-  private readonly url: string;
   private readonly clockSync: ClockSync;
   private readonly window: SendWindow;
   private readonly reconnect: Reconnect;
@@ -59,7 +59,7 @@ export class CollectorClient implements BatchExporter {
   private readonly stopping = new Once(async () => this.stop());
 
   constructor(private readonly opts: ClientOptions) {
-    this.url = agentUrl(opts.url);
+    const urls = (typeof opts.url === 'string' ? [opts.url] : opts.url).map(agentUrl);
     positiveInt('heartbeatMs', opts.heartbeatMs);
     positiveInt('window', opts.window);
     positiveInt('clockEveryMs', opts.clockEveryMs);
@@ -69,7 +69,7 @@ export class CollectorClient implements BatchExporter {
     }
     this.clockSync = new ClockSync(opts.now ?? Date.now, opts.clockEveryMs ?? 10_000);
     this.window = new SendWindow(opts.spool, opts.window ?? 64, opts.log);
-    this.reconnect = new Reconnect(backoff, opts.log);
+    this.reconnect = new Reconnect(urls, backoff, opts.log);
     this.drain = new Drain(opts.spool, opts.log);
     this.openSocket = opts.openSocket ?? openWebSocket;
   }
@@ -116,7 +116,7 @@ export class CollectorClient implements BatchExporter {
   private connect(): void {
     const conn: Connection = new Connection(
       {
-        url: this.url,
+        url: this.reconnect.current,
         headers: { ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}), [AGENT_KEY_HEADER]: this.opts.spool.agentKey },
         hello: this.opts.hello(),
         heartbeatMs: this.opts.heartbeatMs ?? 10_000,
@@ -129,7 +129,7 @@ export class CollectorClient implements BatchExporter {
           if (!this.window.refusing) this.reconnect.healthy();
           this.opts.spool.ackThrough(storedThrough);
           const backlog = this.opts.spool.size.batches;
-          this.reconnect.welcomed(this.url, backlog);
+          this.reconnect.welcomed(backlog);
           this.drain.backlog(backlog);
           this.drain.check();
         },
@@ -149,14 +149,16 @@ export class CollectorClient implements BatchExporter {
     this.conn = null;
     if (end.closedWith) this.window.closed(end.closedWith.code, end.closedWith.reason);
     this.window.reset();
-    if (end.permanent) {
+    if (end.permanent && this.reconnect.refuse()) {
+      this.opts.log(`ERROR: configuration error: ${end.why}; trying the other collectors`);
+    } else if (end.permanent) {
       this.fatalMessage = end.why;
       this.opts.log(`ERROR: configuration error: ${end.why}; not retrying (${this.opts.spool.size.batches} batches stay spooled)`);
       this.opts.onFatal?.(end.why);
       this.drain.settle(false);
       return;
     }
-    this.reconnect.lost(this.url, end.why, this.opts.spool.size.batches, () => this.connect());
+    this.reconnect.lost(end.why, this.opts.spool.size.batches, () => this.connect());
   }
 
   private pump(): void {
