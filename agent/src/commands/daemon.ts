@@ -2,13 +2,7 @@ import { makeLogger } from '@stagewatch/shared';
 import { daemonConfig } from '../config/config.js';
 import type { Environment } from '../config/environment.js';
 import { startStreaming } from '../streaming.js';
-
-/** SIGUSR2 pauses DCGM profiling (so Nsight can profile) and resumes it; returns the unhook. */
-export function onDcgmPauseSignal(sampling: { toggleDcgmPause(): string | null }, log: (m: string) => void): () => void {
-  const toggle = (): void => log(sampling.toggleDcgmPause() ?? 'SIGUSR2: no DCGM profiling to pause on this host');
-  process.on('SIGUSR2', toggle);
-  return () => void process.off('SIGUSR2', toggle);
-}
+import { onDcgmPauseSignal } from './signals.js';
 
 /** `daemon --collector URL`: stream this host continuously until SIGTERM/SIGINT. */
 export async function daemonCommand(argv: string[], env: Environment): Promise<number> {

@@ -9,7 +9,7 @@ import { LineSplitter, loadPreset, LogStageTracker } from '../stages/log-rules.j
 import { parseMarksFile } from '../stages/marks-file.js';
 import { startMarksServer } from '../stages/marks-server.js';
 import { startStreaming } from '../streaming.js';
-import { onDcgmPauseSignal } from './daemon.js';
+import { onDcgmPauseSignal } from './signals.js';
 
 /**
  * `run --collector URL [flags] -- <command> [args...]`: runs the workload, passes its output and

@@ -4,7 +4,7 @@ import { makeLogger, UsageError } from '@stagewatch/shared';
 import { sampleConfig } from '../config/config.js';
 import type { Environment } from '../config/environment.js';
 import { startSampling } from '../sampling.js';
-import { onDcgmPauseSignal } from './daemon.js';
+import { onDcgmPauseSignal } from './signals.js';
 
 /** `sample --interval-ms N --duration-s S [--pid P]`: JSON lines on stdout, then exit. */
 export async function sampleCommand(argv: string[], env: Environment): Promise<number> {
