@@ -80,6 +80,8 @@ class MemorySpool implements ClientSpool {
   quarantine(seq: number): void {
     this.entries.delete(seq);
   }
+  hold(): void {}
+  release(): void {}
 }
 
 const HELLO: Hello = { type: 'hello', protocol: PROTOCOL_VERSION, agentId: 'a-1', host: 'h', runId: null, gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 'test' };

@@ -8,6 +8,9 @@ export interface SpoolQueue {
   /** The batch text, or null when damaged (the spool has quarantined it). */
   read(seq: number): string | null;
   ack(seq: number): void;
+  /** Sent on the live link: not dropped to make room until release(). */
+  hold(seq: number): void;
+  release(): void;
   quarantine(seq: number, why: QuarantineReason, detail: string): void;
 }
 
@@ -49,6 +52,7 @@ export class SendWindow {
       if (body === null) continue;
       send(seq, body);
       this.inflight.add(seq);
+      this.spool.hold(seq);
       sent++;
     }
     return sent;
@@ -87,6 +91,7 @@ export class SendWindow {
   /** The connection ended: nothing is in flight (the batches stay spooled and go out again). */
   reset(): void {
     this.inflight.clear();
+    this.spool.release();
   }
 
   /** A link refused again and again keeps backing off rather than starting over. */

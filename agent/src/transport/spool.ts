@@ -50,6 +50,8 @@ export class Spool {
   private readonly entries: Entry[] = [];
   /** The latest batches' text, so sending one just written does not read its file back. */
   private readonly recent = new Map<number, string>();
+  /** Seqs sent on the live link and not yet acked: a collector may be storing them right now. */
+  private readonly held = new Set<number>();
   private bytes = 0;
   private state: State;
   private seq: number;
@@ -159,15 +161,24 @@ export class Spool {
     return seq;
   }
 
-  /** Past the cap the oldest batches go; the loss is counted and said, never silent. */
+  /**
+   * Past the cap the oldest batches go; the loss is counted and said, never silent. Batches a
+   * collector holds (see hold) are passed over: dropping one would count as lost a batch that is
+   * then stored. So the spool may exceed its cap by what is in flight, until that link breaks.
+   */
   private makeRoom(incoming: number): boolean {
     let dropped = 0;
     let droppedSamples = 0;
-    while (this.bytes + incoming > this.maxBytes && this.entries.length > 0) {
-      const oldest = this.entries.shift() as Entry;
-      this.remove(oldest);
+    for (let i = 0; this.bytes + incoming > this.maxBytes && i < this.entries.length; ) {
+      const e = this.entries[i] as Entry;
+      if (this.held.has(e.seq)) {
+        i++;
+        continue;
+      }
+      this.entries.splice(i, 1);
+      this.remove(e);
       dropped++;
-      droppedSamples += oldest.samples;
+      droppedSamples += e.samples;
     }
     if (dropped > 0) {
       this.state.loss.batches += dropped;
@@ -179,6 +190,7 @@ export class Spool {
 
   private remove(e: Entry): void {
     this.bytes -= e.bytes;
+    this.held.delete(e.seq);
     this.recent.delete(e.seq);
     try {
       unlinkSync(path.join(this.dir, fileName(e)));
@@ -227,6 +239,7 @@ export class Spool {
     const [e] = this.entries.splice(i, 1) as [Entry];
     this.bytes -= e.bytes;
     this.recent.delete(seq);
+    this.held.delete(seq);
     this.state.loss[why]++;
     this.state.loss.quarantinedSamples += e.samples;
     const name = fileName(e);
@@ -255,6 +268,16 @@ export class Spool {
       total += sizes[i] as number;
       if (total > this.maxBytes) unlinkSync(path.join(this.quarantineDir, files[i] as string));
     }
+  }
+
+  /** `seq` went out on the live link: it is not dropped to make room while it may be stored. */
+  hold(seq: number): void {
+    this.held.add(seq);
+  }
+
+  /** The link ended: what was in flight is only spooled again. */
+  release(): void {
+    this.held.clear();
   }
 
   ack(seq: number): void {
