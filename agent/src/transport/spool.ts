@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { StagewatchError, type Loss, type SamplerHealth } from '@stagewatch/shared';
 import { writeDurably } from './durable.js';
+import { damage, entryFor, entryOf, fileName, type Entry } from './spool-entry.js';
 
 export type SpoolLoss = Loss;
 
@@ -19,18 +19,6 @@ interface State {
 /** Seqs reserved per write of state.json, so the file is written once per this many batches. */
 const SEQ_BLOCK = 1000;
 const NO_LOSS: SpoolLoss = { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 };
-
-interface Entry {
-  seq: number;
-  samples: number;
-  bytes: number;
-  /** CRC-32 of the file's bytes; null on entries written before checksums (read, parsed, sent). */
-  crc: number | null;
-}
-
-const FILE = /^(\d{12})-(\d+)(?:-([0-9a-f]{8}))?\.json$/;
-const hex = (n: number): string => n.toString(16).padStart(8, '0');
-const fileName = (e: Entry): string => `${String(e.seq).padStart(12, '0')}-${e.samples}${e.crc === null ? '' : `-${hex(e.crc)}`}.json`;
 
 export type QuarantineReason = 'corrupt' | 'rejected';
 
@@ -73,9 +61,9 @@ export class Spool {
         unlinkSync(path.join(dir, f));
         continue;
       }
-      const m = FILE.exec(f);
-      if (!m) continue;
-      const entry = { seq: Number(m[1]), samples: Number(m[2]), bytes: statSync(path.join(dir, f)).size, crc: m[3] ? parseInt(m[3], 16) : null };
+      const entry = entryOf(f, 0);
+      if (!entry) continue;
+      entry.bytes = statSync(path.join(dir, f)).size;
       this.entries.push(entry);
       this.bytes += entry.bytes;
       if (entry.seq >= this.seq) this.seq = entry.seq + 1;
@@ -151,7 +139,7 @@ export class Spool {
       text = render(seq);
       data = Buffer.from(text);
     }
-    const entry: Entry = { seq, samples, bytes: data.length, crc: crc32(data) };
+    const entry = entryFor(seq, samples, data);
     writeDurably(this.dir, fileName(entry), data);
     this.entries.push(entry);
     this.recent.set(seq, text);
@@ -221,7 +209,7 @@ export class Spool {
       this.quarantine(seq, 'corrupt', `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return null;
     }
-    const problem = e.crc === null ? (isJsonObject(data) ? null : 'not a JSON object') : crc32(data) === e.crc ? null : `checksum ${hex(crc32(data))}, expected ${hex(e.crc)}`;
+    const problem = damage(e, data);
     if (problem) {
       this.quarantine(seq, 'corrupt', problem);
       return null;
@@ -316,12 +304,3 @@ export class Spool {
 }
 
 const newKey = (): string => randomBytes(16).toString('hex');
-
-function isJsonObject(data: Buffer): boolean {
-  try {
-    const v: unknown = JSON.parse(data.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-  } catch {
-    return false;
-  }
-}
