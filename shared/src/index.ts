@@ -11,4 +11,6 @@ export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
+export * from './once.js';
+export * from './flag-schema.js';
 export * from './run-file.js';
