@@ -36,7 +36,7 @@ describe.each(Object.entries(TOOLS))('%s --help and --version', (tool, { bin, co
 
 describe('usage texts are complete', () => {
   it('the collector names every serve flag, --influx-* included', async () => {
-    const { SERVE_FLAGS } = await import('../collector/src/commands/serve.js');
+    const { SERVE_FLAGS } = await import('../collector/src/config/flags.js');
     const usage = (await cli(COLLECTOR_BIN, ['serve', '--help'])).stdout;
     for (const flag of Object.keys(SERVE_FLAGS)) expect(usage, flag).toContain(`--${flag}`);
     const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
@@ -44,10 +44,7 @@ describe('usage texts are complete', () => {
   });
 
   it('the agent names every flag each command takes (--label, --no-dcgm, --fingerprint-file, probe --fingerprint)', async () => {
-    const { STREAM_FLAGS } = await import('../agent/src/commands/daemon.js');
-    const { RUN_FLAGS } = await import('../agent/src/commands/run.js');
-    const { PROBE_FLAGS } = await import('../agent/src/commands/probe.js');
-    const { SAMPLE_FLAGS } = await import('../agent/src/commands/sample.js');
+    const { STREAM_FLAGS, RUN_FLAGS, PROBE_FLAGS, SAMPLE_FLAGS } = await import('../agent/src/config/flags.js');
     const flags = { probe: PROBE_FLAGS, sample: SAMPLE_FLAGS, daemon: { ...STREAM_FLAGS, pid: {} }, run: RUN_FLAGS };
     expect(Object.keys(RUN_FLAGS)).toEqual(expect.arrayContaining(['label', 'no-dcgm', 'fingerprint-file']));
     expect(Object.keys(PROBE_FLAGS)).toEqual(expect.arrayContaining(['fingerprint', 'no-dcgm']));
@@ -60,10 +57,7 @@ describe('usage texts are complete', () => {
   });
 
   it('the collector names every report, compare, export and import flag', async () => {
-    const { REPORT_FLAGS } = await import('../collector/src/commands/report.js');
-    const { COMPARE_FLAGS } = await import('../collector/src/commands/compare.js');
-    const { EXPORT_FLAGS } = await import('../collector/src/commands/export.js');
-    const { IMPORT_FLAGS } = await import('../collector/src/commands/import.js');
+    const { REPORT_FLAGS, COMPARE_FLAGS, EXPORT_FLAGS, IMPORT_FLAGS } = await import('../collector/src/config/flags.js');
     const top = (await cli(COLLECTOR_BIN, ['--help'])).stdout;
     for (const [cmd, known] of Object.entries({ report: REPORT_FLAGS, compare: COMPARE_FLAGS, export: EXPORT_FLAGS, import: IMPORT_FLAGS })) {
       const usage = (await cli(COLLECTOR_BIN, [cmd, '--help'])).stdout;

@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type Hello, type Sample } from '@stagewatch/shared';
 import { startCollector, type Collector } from '../collector/src/server.js';
 import { CollectorClient } from '../agent/src/transport/client.js';
 import { Spool } from '../agent/src/transport/spool.js';
-import { Streamer } from '../agent/src/transport/streamer.js';
+import { Batcher } from '../agent/src/pipeline/batcher.js';
 import { tempDir } from './helpers/agent.js';
 import { waitFor } from './helpers/processes.js';
 
@@ -52,7 +52,7 @@ function raw(frames: Array<string | Buffer>, opts: { token?: string | null; wait
 function goodAgent(id: string, runId: string) {
   const spool = Spool.open(tempDir(), 64 << 20, () => {}, id);
   const client = new CollectorClient({ url: `ws://127.0.0.1:${collector.port}`, token: TOKEN, hello: () => ({ ...hello(spool.agentId, runId), host: id }), spool, log: () => {}, heartbeatMs: 300 });
-  const streamer = new Streamer(spool, client, runId, 50);
+  const streamer = new Batcher(spool, client, { runId, batchMs: 50 });
   let n = 0;
   const timer = setInterval(() => streamer.add(gpuSample(id, Date.now(), n++ % 101)), 5);
   client.start();
@@ -60,9 +60,9 @@ function goodAgent(id: string, runId: string) {
     produced: () => streamer.produced,
     async stop() {
       clearInterval(timer);
-      streamer.stop();
-      const drained = await client.drain(10_000);
-      await client.stop();
+      streamer.shutdown();
+      const drained = await client.forceFlush(10_000);
+      await client.shutdown();
       return { drained, produced: streamer.produced };
     },
   };
@@ -92,14 +92,14 @@ describe('collector protocol', () => {
     const skew = 5000;
     const spool = Spool.open(tempDir(), 1 << 20, () => {}, 'skewed');
     const client = new CollectorClient({ url: `ws://127.0.0.1:${collector.port}`, token: TOKEN, hello: () => hello(spool.agentId, 'skew-run'), spool, log: () => {}, now: () => Date.now() + skew });
-    const streamer = new Streamer(spool, client, 'skew-run', 20);
+    const streamer = new Batcher(spool, client, { runId: 'skew-run', batchMs: 20 });
     client.start();
     await waitFor('a clock estimate', () => client.clock);
     const realT = Date.now();
     streamer.add(gpuSample('host-skewed', realT + skew, 1));
     streamer.flush();
-    expect(await client.drain(5000)).toBe(true);
-    await client.stop();
+    expect(await client.forceFlush(5000)).toBe(true);
+    await client.shutdown();
     expect(client.clock?.offsetMs).toBeGreaterThan(skew - 50);
     expect(client.clock?.offsetMs).toBeLessThan(skew + 50);
     const [stored] = [...collector.store.samples('skew-run')];

@@ -4,7 +4,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { COLUMNAR, encodeBatchFrame, FRAMES_HEADER, PROTOCOL_VERSION, type Hello, type Sample } from '@stagewatch/shared';
 import { CollectorClient } from '../agent/src/transport/client.js';
 import { Spool } from '../agent/src/transport/spool.js';
-import { Streamer } from '../agent/src/transport/streamer.js';
+import { Batcher } from '../agent/src/pipeline/batcher.js';
 import { startCollector, type Collector } from '../collector/src/server.js';
 import { tempDir } from './helpers/agent.js';
 import { waitFor } from './helpers/processes.js';
@@ -101,15 +101,15 @@ describe('the agent\'s client', () => {
     const c = await standIn(advertise);
     const spool = Spool.open(tempDir(), 1 << 20, () => {}, 'frames');
     const client = new CollectorClient({ url: c.url, hello: () => hello(spool.agentId, 'r'), spool, log: () => {} });
-    const streamer = new Streamer(spool, client, 'r', 10_000);
+    const batcher = new Batcher(spool, client, { runId: 'r', batchMs: 10_000 });
     for (let i = 0; i < 3; i++) {
-      streamer.add({ t: Date.now(), host: 'h', source: 'gpu', gpu: 0, m: { util_pct: i } });
-      streamer.flush();
+      batcher.add({ t: Date.now(), host: 'h', source: 'gpu', gpu: 0, m: { util_pct: i } });
+      batcher.flush();
     }
     client.start();
     await waitFor('three batches', () => c.kinds.length === 3);
     expect(c.kinds).toEqual([kind, kind, kind]);
-    await client.stop();
+    await client.shutdown();
     await c.close();
   });
 });

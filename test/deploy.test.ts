@@ -4,7 +4,7 @@ import { execa, execaSync } from 'execa';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from '@stagewatch/shared';
-import { STREAM_FLAGS } from '../agent/src/commands/daemon.js';
+import { STREAM_FLAGS } from '../agent/src/config/flags.js';
 import { tempDir } from './helpers/agent.js';
 import { ROOT } from './helpers/fixtures.js';
 import { COLLECTOR_BIN, waitFor } from './helpers/processes.js';

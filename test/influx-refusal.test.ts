@@ -45,8 +45,8 @@ describe('InfluxDB errors: permanent or temporary', () => {
       hello: () => ({ type: 'hello', protocol: PROTOCOL_VERSION, agentId: spool.agentId, host: 'refused-host', runId: 'refused-run', gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 'test' }),
     });
     client.start();
-    expect(await client.drain(10_000)).toBe(true);
-    await client.stop();
+    expect(await client.forceFlush(10_000)).toBe(true);
+    await client.shutdown();
     const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await collector.telemetry.registry.metrics())?.[1]);
     // Nothing is held back for good: the backlog empties although nothing was written.
     await waitFor('the sink to pass every page', async () => (await metric('stagewatch_collector_influx_backlog')) === 0);

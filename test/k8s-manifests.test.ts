@@ -4,7 +4,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from '@stagewatch/shared';
-import { SERVE_FLAGS } from '../collector/src/commands/serve.js';
+import { SERVE_FLAGS } from '../collector/src/config/flags.js';
 import { ROOT } from './helpers/fixtures.js';
 
 const K8S = path.join(ROOT, 'deploy', 'k8s');

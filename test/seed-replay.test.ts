@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult } from '../collector/src/analysis/compare-runs.js';
-import { compareRequest } from '../collector/src/commands/compare.js';
+import { compareRequest } from '../collector/src/config/config.js';
 import { makeReport, renderReport, type ReportJson } from '../collector/src/report/index.js';
 import { makeCompare } from '../collector/src/report/compare-load.js';
 import { renderCompare } from '../collector/src/report/compare-render.js';

@@ -40,16 +40,15 @@ describe('a spool entry the collector refuses, or that is damaged, is quarantine
     spool.append(1, batch('poison-run', [sample(5)], spool.loss));
     const c = client(spool, 'poison-run', logs);
     c.start();
-    expect(await c.drain(20_000)).toBe(true);
+    expect(await c.forceFlush(20_000)).toBe(true);
     expect(stored('poison-run')).toEqual([1, 3, 5]);
     expect(spool.loss).toMatchObject({ rejected: 2, corrupt: 0, quarantinedSamples: 2 });
     expect(readdirSync(path.join(spool.dir, 'quarantine')).map((f) => f.replace(/-[0-9a-f]{8}\.json/, ''))).toEqual(['000000000002-1.rejected', '000000000004-1.rejected']);
     expect(logs.join('\n')).toMatch(/the collector refused a batch \(1008 invalid batch: samples\.0\.m\.util_pct/);
     // The next batch carries the count to the collector, which keeps it.
-    spool.append(1, batch('poison-run', [sample(6)], spool.loss));
-    c.notify();
-    expect(await c.drain(10_000)).toBe(true);
-    await c.stop();
+    c.export(spool.append(1, batch('poison-run', [sample(6)], spool.loss)));
+    expect(await c.forceFlush(10_000)).toBe(true);
+    await c.shutdown();
     expect(collector.store.agentLoss(spool.agentId)).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 2, quarantinedSamples: 2 });
     const metrics = await collector.telemetry.registry.metrics();
     expect(metrics).toContain(`stagewatch_collector_agent_spool_quarantined_batches{agent="${spool.agentId}",reason="rejected"} 2`);
@@ -67,8 +66,8 @@ describe('a spool entry the collector refuses, or that is damaged, is quarantine
     const spool = Spool.open(writer.dir, 1 << 20, (m) => logs.push(m), 'damaged');
     const c = client(spool, 'damaged-run', logs);
     c.start();
-    expect(await c.drain(20_000)).toBe(true);
-    await c.stop();
+    expect(await c.forceFlush(20_000)).toBe(true);
+    await c.shutdown();
     expect(stored('damaged-run')).toEqual([1, 2, 4]);
     expect(spool.loss).toMatchObject({ corrupt: 1, rejected: 0, quarantinedSamples: 1 });
     expect(logs.join('\n')).toMatch(/seq 3 \(1 samples\) is damaged/);
@@ -81,7 +80,7 @@ describe('a spool entry the collector refuses, or that is damaged, is quarantine
     const c = client(spool, 'all-bad-run', logs);
     c.start();
     await expect.poll(() => logs.some((l) => /refuses every batch/.test(l)), { timeout: 20_000, interval: 50 }).toBe(true);
-    await c.stop();
+    await c.shutdown();
     // At most the refusals in a row it allows were quarantined; the rest stay for a fixed collector.
     expect(spool.loss.rejected).toBeLessThanOrEqual(3);
     expect(spool.size.batches).toBeGreaterThanOrEqual(5);

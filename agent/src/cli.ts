@@ -1,4 +1,4 @@
-import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
+import { COMMON_USAGE, runCli, type CommandSpec, type Environment } from '@stagewatch/shared';
 import { probeCommand } from './commands/probe.js';
 import { sampleCommand } from './commands/sample.js';
 import { daemonCommand } from './commands/daemon.js';
@@ -11,6 +11,8 @@ const STREAM = `--collector URL | --out FILE [--token T] [--run-id ID] [--host N
       [--drain-s S] [--tee FILE] ${BACKEND} [--no-dcgm] [--fingerprint-file F]
       ${COMMON_USAGE}`;
 const COLLECTOR_NOTE = `URL is the collector's address, ws[s]://HOST:7711 (with or without /agent; http[s]:// works too).
+Several, comma-separated (ws://a:7711,ws://b:7711), are tried in order: the agent sends to one at
+a time and moves to the next when its link breaks (README, "Several collectors").
 The token may also come from STAGEWATCH_TOKEN. A config file (YAML or JSON) takes the long flag
 names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.
 --no-dcgm never starts DCGM profiling (SM activity then comes from GPM, or not at all); SIGUSR2
@@ -62,9 +64,11 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   marks: {
     run: marksCommand,
-    usage: `usage: stagewatch-agent marks --collector URL --run-id ID [--shift-ms N] [--token T] [--spool-dir DIR]
-      [--drain-s 30] FILE
-  Imports stage marks (marks.jsonl, or JSON lines with t) into a run after the fact.`,
+    usage: `usage: stagewatch-agent marks --collector URL | --out FILE --run-id ID [--shift-ms N] [--token T]
+      [--spool-dir DIR] [--drain-s 30] FILE
+  Imports stage marks (marks.jsonl, or JSON lines with t) into a run after the fact. --out writes
+  them to a portable run file (a new file) as well, or instead with no --collector, for
+  stagewatch-collector import to add to the run.`,
   },
 };
 
@@ -79,10 +83,10 @@ const USAGE = `usage: stagewatch-agent <command> [flags]        (stagewatch-agen
   run --collector URL | --out FILE [--run-id ID] [--preset wan | --stages FILE] [--marks FILE] [--interval-ms 100]
       [--label key=value]... [daemon's flags] -- <command> [args...]
                                                    run a workload as one staged run
-  marks --collector URL --run-id ID [--shift-ms N] FILE
+  marks --collector URL | --out FILE --run-id ID [--shift-ms N] FILE
                                                    import stage marks into a run after the fact
   --version                                        print the version`;
 
-export function main(argv: string[]): Promise<number> {
-  return runCli('stagewatch-agent', USAGE, COMMANDS, argv);
+export function main(argv: string[], env: Environment): Promise<number> {
+  return runCli('stagewatch-agent', USAGE, COMMANDS, argv, env);
 }

@@ -9,11 +9,22 @@ import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { parseVersion } from './nvidia-smi/info.js';
 import { parseHelpQuery, partitionFields } from './nvidia-smi/query.js';
 
-/** The nvidia-smi to use: `STAGEWATCH_NVIDIA_SMI` if set, else the first on PATH; null if none. */
-export async function resolveNvidiaSmi(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const named = env.STAGEWATCH_NVIDIA_SMI;
-  if (named) return named;
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+/** Where the agent finds its GPU tools; the config fills it from the environment. */
+export interface GpuLibraries {
+  /** nvidia-smi named outright (`STAGEWATCH_NVIDIA_SMI`); else it is looked for on `searchPath`. */
+  nvidiaSmi?: string;
+  /** Directories to look for nvidia-smi in, `PATH`'s form. */
+  searchPath: string;
+  /** The NVML library to load (`STAGEWATCH_NVML_LIB`, default libnvidia-ml.so.1). */
+  nvmlLib: string;
+  /** The DCGM libraries to try, in order (`STAGEWATCH_DCGM_LIB`, else DCGM 4, then 3). */
+  dcgmLibs: readonly string[];
+}
+
+/** The nvidia-smi to use: the one named, else the first on the search path; null if none. */
+export async function resolveNvidiaSmi(libs: Pick<GpuLibraries, 'nvidiaSmi' | 'searchPath'>): Promise<string | null> {
+  if (libs.nvidiaSmi) return libs.nvidiaSmi;
+  for (const dir of libs.searchPath.split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, 'nvidia-smi');
     try {
       await access(candidate, constants.X_OK);

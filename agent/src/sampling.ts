@@ -3,7 +3,7 @@ import type { ProbeResult, Sample, SamplerHealth } from '@stagewatch/shared';
 import { errorMessage } from '@stagewatch/shared';
 import { loadNvml, type NvmlApi } from './nvml/bindings.js';
 import { GPM_COLUMNS } from './nvidia-smi/dmon.js';
-import { probe, resolveNvidiaSmi } from './probe.js';
+import { probe, resolveNvidiaSmi, type GpuLibraries } from './probe.js';
 import { NvmlSampler, nvmlDevices, type NvmlDevice } from './samplers/nvml.js';
 import { DEFAULT_FIELDS } from './nvidia-smi/fields.js';
 import { GpmDmonSampler } from './samplers/gpm-dmon.js';
@@ -17,11 +17,13 @@ import { DcgmSampler } from './samplers/dcgm.js';
 import { openDcgm, type DcgmSession } from './dcgm/session.js';
 import type { GpuProcessSource, Sampler, SamplerContext } from './samplers/types.js';
 
+export type { GpuLibraries } from './probe.js';
 export type GpuBackend = 'auto' | 'nvml' | 'nvidia-smi';
 export const GPU_BACKENDS: readonly GpuBackend[] = ['auto', 'nvml', 'nvidia-smi'];
 
 export interface SamplingOptions {
   intervalMs: number;
+  libraries: GpuLibraries;
   gpuBackend?: GpuBackend;
   pid?: number;
   host?: string;
@@ -54,7 +56,7 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     ticker: new Ticker(opts.intervalMs),
   };
   const backend = opts.gpuBackend ?? 'auto';
-  const opened = backend === 'nvidia-smi' ? null : openNvml();
+  const opened = backend === 'nvidia-smi' ? null : openNvml(opts.libraries.nvmlLib);
   const fast = opened && 'api' in opened && opened.devices.length === 0 ? { error: 'NVML sees no GPU' } : opened;
   if (fast && 'api' in fast) {
     opts.log(`GPU backend: NVML (driver ${fast.api.version}), ${fast.devices.length} GPU(s), GPM on ${fast.devices.filter((d) => d.gpm).length}`);
@@ -73,7 +75,7 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
     return begin(samplers, none, ctx, opts);
   }
   if (fast) opts.log(`NVML unavailable (${nvmlError}); sampling GPUs through nvidia-smi`);
-  const smiPath = await resolveNvidiaSmi();
+  const smiPath = await resolveNvidiaSmi(opts.libraries);
   const probed = await probe({ smiPath });
   probed.nvml = { loaded: false, driverVersion: null, error: nvmlError };
   probed.backend = probed.nvidiaSmi.error ? 'none' : 'nvidia-smi';
@@ -96,9 +98,9 @@ export async function startSampling(opts: SamplingOptions): Promise<Sampling> {
 }
 
 /** NVML and the GPUs it sees, if it loads; else why not. */
-export function openNvml(): { api: NvmlApi; devices: NvmlDevice[] } | { error: string } {
+export function openNvml(libPath: string): { api: NvmlApi; devices: NvmlDevice[] } | { error: string } {
   try {
-    const api = loadNvml();
+    const api = loadNvml(libPath);
     return { api, devices: nvmlDevices(api) };
   } catch (e) {
     return { error: errorMessage(e) };
@@ -126,10 +128,10 @@ export function nvmlProbe(driverVersion: string | null, devices: readonly NvmlDe
  * DCGM supports). GPM wins where both exist: it costs nothing system-wide, DCGM's profiling holds
  * the GPU's counters. Sets the probe's `smActivity` and `dcgm`; returns the open session, if any.
  */
-export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, intervalMs: number, enabled = true): DcgmSession | null {
+export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, opts: { intervalMs: number; libs: readonly string[]; enabled: boolean }): DcgmSession | null {
   const off = { active: false, mode: null, lib: null, gpus: [] as number[] };
   probed.smActivity = probed.gpm ? 'gpm' : 'none';
-  if (!enabled) {
+  if (!opts.enabled) {
     probed.dcgm = { ...off, error: 'off (--no-dcgm)' };
     return null;
   }
@@ -137,7 +139,7 @@ export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, interv
     probed.dcgm = { ...off, error: 'not needed: every GPU has GPM' };
     return null;
   }
-  const opened = openDcgm({ intervalMs, ...(noGpm ? { gpuIds: noGpm } : {}) });
+  const opened = openDcgm({ intervalMs: opts.intervalMs, libs: opts.libs, ...(noGpm ? { gpuIds: noGpm } : {}) });
   if ('error' in opened) {
     probed.dcgm = { ...off, error: opened.error };
     return null;
@@ -151,7 +153,7 @@ export function tryDcgm(probed: ProbeResult, noGpm: number[] | undefined, interv
 
 /** Adds the DCGM sampler where DCGM profiles; returns the GPUs it samples (none without DCGM). */
 function withDcgm(samplers: Sampler[], probed: ProbeResult, noGpm: number[] | undefined, ctx: SamplerContext, opts: SamplingOptions): number[] {
-  const opened = tryDcgm(probed, noGpm, opts.intervalMs, opts.dcgm !== false);
+  const opened = tryDcgm(probed, noGpm, { intervalMs: opts.intervalMs, libs: opts.libraries.dcgmLibs, enabled: opts.dcgm !== false });
   if (opened) {
     samplers.push(new DcgmSampler(ctx, opened, opts.intervalMs));
     opts.log(

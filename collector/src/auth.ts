@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { StagewatchError } from '@stagewatch/shared';
+import { UsageError } from '@stagewatch/shared';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -38,19 +38,24 @@ export function presentedToken(headers: Record<string, string | string[] | undef
   return m ? (m[1] as string) : url.searchParams.get('token');
 }
 
+/** Tokens shorter than this are refused: they could be guessed. */
+export const MIN_TOKEN_LENGTH = 8;
+
 /** One token per line; blank lines and `#` comments are skipped. */
 export function readTokensFile(file: string): string[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new StagewatchError('usage', `--tokens-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new UsageError(`--tokens-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
   const tokens = text
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  if (tokens.length === 0) throw new StagewatchError('usage', `--tokens-file ${file}: no tokens in it`);
+  if (tokens.length === 0) throw new UsageError(`--tokens-file ${file}: no tokens in it`);
+  const short = tokens.findIndex((t) => t.length < MIN_TOKEN_LENGTH);
+  if (short >= 0) throw new UsageError(`--tokens-file ${file}: token ${short + 1} is shorter than ${MIN_TOKEN_LENGTH} characters`);
   return tokens;
 }
 

@@ -1,4 +1,4 @@
-import { COMMON_USAGE, runCli, type CommandSpec } from '@stagewatch/shared';
+import { COMMON_USAGE, runCli, type CommandSpec, type Environment } from '@stagewatch/shared';
 import { compareCommand } from './commands/compare.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
@@ -70,6 +70,6 @@ const USAGE = `usage: stagewatch-collector <command> [flags]    (stagewatch-coll
   ${IMPORT}
   --version`;
 
-export function main(argv: string[]): Promise<number> {
-  return runCli('stagewatch-collector', USAGE, COMMANDS, argv);
+export function main(argv: string[], env: Environment): Promise<number> {
+  return runCli('stagewatch-collector', USAGE, COMMANDS, argv, env);
 }

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isStagewatchError } from '@stagewatch/shared';
-import { compareRequest } from './commands/compare.js';
+import { NotFoundError, UsageError } from '@stagewatch/shared';
+import { compareRequest } from './config/config.js';
 import { COMPARE_FORMATS, renderCompare, type CompareFormat } from './report/compare-render.js';
 import { makeCompare } from './report/compare-load.js';
 import { presentedToken, type TokenAuth } from './auth.js';
@@ -100,8 +100,8 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     const url = new URL(req.url ?? '/', 'http://collector');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `${req.method} not allowed` });
     const fail = (e: unknown): void => {
-      if (isStagewatchError(e, 'not-found')) return json(res, 404, { error: e.message });
-      if (isStagewatchError(e, 'usage')) return json(res, 400, { error: e.message });
+      if (e instanceof NotFoundError) return json(res, 404, { error: e.message });
+      if (e instanceof UsageError) return json(res, 400, { error: e.message });
       ctx.log(`GET ${url.pathname} failed: ${(e as Error).message}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     };

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, COLUMNAR, FRAMES_HEADER, lastSamples, StagewatchError } from '@stagewatch/shared';
+import { AGENT_KEY_HEADER, AGENT_PATH, AgentKeySchema, CloseCode, COLUMNAR, FRAMES_HEADER, lastSamples, Once, StagewatchError, UsageError } from '@stagewatch/shared';
 import { httpApi } from './http-api.js';
 import { LiveHub } from './live.js';
 import { AgentConnection } from './agent-connection.js';
@@ -98,7 +98,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       : http.createServer(limits, serve);
   } catch (e) {
     await teardownEarly();
-    throw new StagewatchError('usage', `--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`--tls-cert/--tls-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const maxPayload = opts.maxPayloadBytes ?? 16 * 1024 * 1024;
   // ws's allowSynchronousEvents stays on: deferring each message to its own turn was tried, and
@@ -195,8 +195,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const graceMs = opts.closeGraceMs ?? 3000;
-  let closing: Promise<void> | null = null;
-  const shutDown = async (): Promise<void> => {
+  const closing = new Once(async (): Promise<void> => {
     phase = 'closing';
     clearInterval(heartbeat);
     // What arrived is committed, and its acks go out, before any socket closes: an agent then
@@ -213,7 +212,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     store.close();
     lock.release();
     phase = 'closed';
-  };
+  });
   return {
     url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
@@ -223,8 +222,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       return phase;
     },
     close() {
-      closing ??= shutDown();
-      return closing;
+      return closing.call();
     },
   };
 }

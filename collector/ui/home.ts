@@ -1,25 +1,9 @@
 import { fmt, getJson, h, withToken } from './dom.js';
 import { runOutcome } from '../src/report/outcome.js';
+import type { HostSeen, RunSummary } from '../src/store/rows.js';
 import { STALE_AFTER_MS } from './live-data.js';
 import { ago, duration, TZ_NOTE, utc } from './time-format.js';
 
-export interface RunRow {
-  id: string;
-  kind: string;
-  hosts: string[];
-  startedAt: number;
-  endedAt: number | null;
-  exitCode: number | null;
-  signal?: string | null;
-  /** `run --label k=v`: what configuration the run is ({} where none were given). */
-  labels: Record<string, string>;
-}
-interface HostRow {
-  host: string;
-  runId: string;
-  lastSeen: number;
-  gpus: Array<{ index: number; name: string }>;
-}
 
 export interface HomeState {
   page: 'home';
@@ -29,7 +13,7 @@ export interface HomeState {
 
 const link = (hash: string, text: string): HTMLAnchorElement => h('a', { href: withToken(location.pathname) + hash }, text);
 
-const labelsText = (l: RunRow['labels']): string => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(', ');
+const labelsText = (l: RunSummary['labels']): string => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(', ');
 
 /**
  * The hosts streaming now (or not any more) and the stored runs, with a picker: two runs open the
@@ -37,7 +21,7 @@ const labelsText = (l: RunRow['labels']): string => Object.entries(l).map(([k, v
  * baseline).
  */
 export async function home(root: HTMLElement, state: HomeState): Promise<() => void> {
-  const [runs, hosts] = await Promise.all([getJson<RunRow[]>('/api/runs'), getJson<HostRow[]>('/api/hosts')]);
+  const [runs, hosts] = await Promise.all([getJson<RunSummary[]>('/api/runs'), getJson<HostSeen[]>('/api/hosts')]);
   const now = Date.now();
   const compare = h('button', { type: 'button', id: 'compare', disabled: '' }, 'Compare the two selected runs');
   const configs = h('button', { type: 'button', id: 'compare-configs', disabled: '' }, 'Compare configurations');

@@ -1,21 +1,14 @@
+import type { Mark, Sample } from '@stagewatch/shared';
 import { bucketLine } from '../src/report/series.js';
 import { leafIntervals } from '../src/report/leaves.js';
 import type { Band, LineData } from './charts.js';
 
-export interface LiveSample {
-  t: number;
-  source: 'gpu' | 'host' | 'proc';
-  gpu?: number;
-  /** Set on one workload process's sample: not the tree total the workload chart shows. */
-  pid?: number;
-  m: Record<string, number>;
-}
-export interface LiveMark {
-  t: number;
-  kind: 'begin' | 'end';
-  stage: string;
-  step?: number;
-}
+/**
+ * What the live view reads of the server's samples and marks (collector/src/live.ts sends them
+ * whole). A sample with `pid` is one workload process's: not the tree total the workload chart shows.
+ */
+export type LiveSample = Pick<Sample, 't' | 'source' | 'gpu' | 'pid' | 'm'>;
+export type LiveMark = Pick<Mark, 't' | 'kind' | 'stage' | 'step'>;
 
 /** Chart keys of a sample's values: `gpu0.util_pct`, `host.cpu3_pct`, `proc.cpu_cores`. */
 export const keyOf = (s: LiveSample, metric: string): string => (s.source === 'gpu' ? `gpu${s.gpu}.${metric}` : `${s.source}.${metric}`);

@@ -1,14 +1,12 @@
 import type uPlot from 'uplot';
 import { alignLines, makeChart, TIME_ZONE, type Band, type ChartSpec } from './charts.js';
 import { getJson, h, token } from './dom.js';
-import { idleMs, LivePoints, STALE_AFTER_MS, type LiveMark, type LiveSample } from './live-data.js';
+import type { LiveMessage } from '../src/live.js';
+import { idleMs, LivePoints, STALE_AFTER_MS } from './live-data.js';
 import { runChartSpecs } from './run-charts.js';
 import { ago, utc } from './time-format.js';
 import { alignTo, fillBar, stageBar } from './timebar.js';
 
-type LiveMessage =
-  | { type: 'hello'; host: string; runId: string | null; samples: LiveSample[]; marks: LiveMark[]; now: number; windowMs: number }
-  | { type: 'update'; runId: string | null; samples: LiveSample[]; marks: LiveMark[]; dropped: number; now: number };
 
 /** The time ranges a live view offers (ms); the collector backfills up to 30 minutes. */
 export const LIVE_RANGES: ReadonlyArray<[string, number]> = [

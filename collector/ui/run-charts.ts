@@ -1,15 +1,9 @@
 import type uPlot from 'uplot';
 import { alignLines, makeChart, TIME_ZONE, type Band, type ChartSpec, type LineData } from './charts.js';
+import type { Series } from '../src/report/series.js';
 import { h } from './dom.js';
 import { alignTo, stageBar, type BarStage } from './timebar.js';
 
-export interface SeriesJson {
-  start: number;
-  end: number;
-  t: number[];
-  series: Record<string, Array<number | null>>;
-  lines: Record<string, { t: number[]; v: Array<number | null>; stepMs: number }>;
-}
 
 /** Beyond this many GPUs, utilization and SM activity get a small chart per GPU instead of one crowded chart. */
 export const SMALL_MULTIPLES_OVER = 4;
@@ -42,7 +36,7 @@ export function runChartSpecs(keys: readonly string[]): { wide: ChartSpec[]; per
  * A host's run as Grafana would show it: one stage bar on the same time axis as every chart
  * under it (UTC), a chart per unit, small multiples per GPU beyond four GPUs.
  */
-export function runCharts(section: HTMLElement, series: SeriesJson, stages: readonly BarStage[], width: number): uPlot[] {
+export function runCharts(section: HTMLElement, series: Series, stages: readonly BarStage[], width: number): uPlot[] {
   const keys = Object.keys(series.lines);
   if (keys.length === 0) {
     section.append(h('p', { class: 'muted' }, 'No samples stored for this host.'));

@@ -1,49 +1,17 @@
 import type uPlot from 'uplot';
-import type { HostFingerprint, WorkloadRuntime } from '@stagewatch/shared';
-import type { Shares } from '../src/analysis/labels.js';
-import type { HostBreakdown } from '../src/analysis/breakdown.js';
-import type { Headline } from '../src/analysis/spans-report.js';
+import type { ReportJsonBody } from '../src/report/index.js';
+import type { Series } from '../src/report/series.js';
 import { fingerprintText } from '../src/report/fingerprint-text.js';
 import { leafIntervals } from '../src/report/leaves.js';
 import { runOutcome } from '../src/report/outcome.js';
 import { breakdownSection, headlineTable } from './breakdown.js';
 import { badge, fmt, getJson, h } from './dom.js';
-import { runCharts, type SeriesJson } from './run-charts.js';
+import { runCharts } from './run-charts.js';
 import { sharesBar } from './shares.js';
 import { duration, utc } from './time-format.js';
 
-interface StageJson {
-  name: string;
-  depth: number;
-  start_ms: number;
-  end_ms: number;
-  duration_s: number;
-  inferred: string | null;
-  steps: { count: number; inferred: number; duration_s: { mean: number } } | null;
-  gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null; mem_used_mib: { max: number | null } }>;
-  proc: { cpu_cores: { mean: number | null; max: number | null } };
-  shares?: Shares;
-  no_data_s?: number;
-  bottleneck: string;
-  evidence: string;
-}
-interface HostJson {
-  host: string;
-  gpus: Array<{ index: number; name: string }>;
-  gpm: boolean;
-  sm_activity: 'gpm' | 'dcgm' | 'none';
-  fingerprint: { host: HostFingerprint | null; workload: WorkloadRuntime | null };
-  stages: StageJson[];
-  problems: string[];
-  breakdown?: HostBreakdown | null;
-}
-interface ReportJson {
-  run: { id: string; hosts: string[]; startedAt: number; endedAt: number | null; exitCode: number | null; signal?: string | null };
-  hosts: HostJson[];
-  headline?: Headline;
-  compare?: Array<{ stage: string; host_a: string; host_b: string; duration_s_a: number; duration_s_b: number; ratio: number | null; bottleneck_a: string; bottleneck_b: string; why: object | null; text: string }>;
-  vs?: { run: { id: string } };
-}
+type HostJson = ReportJsonBody['hosts'][number];
+type StageJson = HostJson['stages'][number];
 
 export interface RunState {
   page: 'run';
@@ -92,7 +60,7 @@ function stageTable(host: HostJson): HTMLElement {
   );
 }
 
-function compareTable(r: ReportJson): HTMLElement {
+function compareTable(r: ReportJsonBody): HTMLElement {
   const rows = r.compare ?? [];
   const maxRatio = Math.max(1, ...rows.map((c) => c.ratio ?? 0));
   return h(
@@ -122,7 +90,7 @@ function compareTable(r: ReportJson): HTMLElement {
 
 /** A finished (or running) run: stage tables, a timeline and a chart per host, and the comparison. */
 export async function runPage(root: HTMLElement, runId: string, vs: string | null, state: RunState): Promise<() => void> {
-  const r = await getJson<ReportJson>(`/api/runs/${encodeURIComponent(runId)}/report${vs ? `?vs=${encodeURIComponent(vs)}` : ''}`);
+  const r = await getJson<ReportJsonBody>(`/api/runs/${encodeURIComponent(runId)}/report${vs ? `?vs=${encodeURIComponent(vs)}` : ''}`);
   const plots: uPlot[] = [];
   root.append(
     h('h1', {}, 'Run ', h('code', {}, r.run.id), vs ? h('span', {}, ' vs ', h('code', {}, vs)) : null),
@@ -142,7 +110,7 @@ export async function runPage(root: HTMLElement, runId: string, vs: string | nul
     section.append(stageTable(host));
     if (host.problems.length > 0) section.append(h('ul', { class: 'problems' }, ...host.problems.map((p) => h('li', {}, p))));
     if (host.breakdown) section.append(breakdownSection(host.breakdown));
-    const series = await getJson<SeriesJson>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
+    const series = await getJson<Series>(`/api/runs/${encodeURIComponent(runId)}/series?host=${encodeURIComponent(host.host)}`);
     const bar = leaves(host.stages).map((st) => ({ name: st.name, start: st.start_ms, end: st.end_ms, bottleneck: st.bottleneck, title: `${st.name}: ${st.duration_s.toFixed(1)} s, ${st.bottleneck}` }));
     plots.push(...runCharts(section, series, bar, Math.min(1400, root.clientWidth || 1000) - 20));
   }

@@ -1,15 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readConfigFile, type FlagTypes } from './config-file.js';
-import { StagewatchError } from './errors.js';
+import { z } from 'zod';
+import { UsageError } from './errors.js';
+import { choiceFlagSchema, intFlagSchema, numberFlagSchema, parseFlagValues } from './flag-schema.js';
 import { LOG_FORMATS, LOG_LEVELS, makeLogger, type LogFormat, type Logger, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
-
-/** A command-line mistake: printed as one line naming the flag, exit status 2. */
-export class UsageError extends StagewatchError {
-  constructor(message: string) {
-    super('usage', message);
-  }
-}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -49,9 +44,7 @@ export function parseFlags(
 }
 
 export function choiceFlag<T extends string>(values: Record<string, unknown>, flag: string, choices: readonly T[], dflt: T): T {
-  const v = values[flag] ?? dflt;
-  if (!choices.includes(v as T)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')} (got ${JSON.stringify(v)})`);
-  return v as T;
+  return oneFlag(values, flag, choiceFlagSchema(flag, choices), dflt);
 }
 
 /** The logger `--log-format` and `--log-level` ask for. */
@@ -61,33 +54,27 @@ export function loggerFromFlags(tool: string, values: Record<string, unknown>, t
   return makeLogger(tool, { format, level, timestamps });
 }
 
-export function intFlag(values: Record<string, unknown>, flag: string, min: number, max: number, dflt?: number): number {
-  const raw = values[flag];
-  if (raw === undefined) {
+/** One flag, checked as its config module would: `--flag is required` when absent without a default. */
+function oneFlag<T>(values: Record<string, unknown>, flag: string, schema: z.ZodType<T, string>, dflt: T | undefined): T {
+  if (values[flag] === undefined) {
     if (dflt === undefined) throw new UsageError(`--${flag} is required`);
     return dflt;
   }
-  const n = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  }
-  return n;
+  return parseFlagValues(z.object({ [flag]: schema }), { [flag]: String(values[flag]) })[flag] as T;
+}
+
+export function intFlag(values: Record<string, unknown>, flag: string, min: number, max: number, dflt?: number): number {
+  return oneFlag(values, flag, intFlagSchema(flag, min, max), dflt);
 }
 
 export function numberFlag(values: Record<string, unknown>, flag: string, min: number, max: number, dflt?: number): number {
-  const raw = values[flag];
-  if (raw === undefined) {
-    if (dflt === undefined) throw new UsageError(`--${flag} is required`);
-    return dflt;
-  }
-  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-  }
-  return n;
+  return oneFlag(values, flag, numberFlagSchema(flag, min, max), dflt);
 }
 
-export type Command = (argv: string[]) => Promise<number>;
+/** The environment as the CLI entry hands it to a command; only config modules read it. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export type Command = (argv: string[], env: Environment) => Promise<number>;
 /** A command with its own usage text, printed by `tool CMD --help`. */
 export interface CommandSpec {
   run: Command;
@@ -105,7 +92,7 @@ export const versionLine = (tool: string): string => `${tool} ${VERSION}`;
  * before a `--` (what follows `--` belongs to the workload), exit 2 with one line for a usage or
  * configuration mistake (or something asked for that does not exist), exit 1 for any other failure.
  */
-export async function runCli(tool: string, usage: string, commands: Record<string, Command | CommandSpec>, argv: string[]): Promise<number> {
+export async function runCli(tool: string, usage: string, commands: Record<string, Command | CommandSpec>, argv: string[], env: Environment): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || HELP.includes(cmd) || cmd === 'help') {
     const topic = cmd === 'help' && rest[0] !== undefined ? commands[rest[0]] : undefined;
@@ -131,9 +118,9 @@ export async function runCli(tool: string, usage: string, commands: Record<strin
     return 0;
   }
   try {
-    return await (typeof spec === 'function' ? spec : spec.run)(rest);
+    return await (typeof spec === 'function' ? spec : spec.run)(rest, env);
   } catch (e) {
     process.stderr.write(`${tool} ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof StagewatchError && (e.code === 'usage' || e.code === 'not-found' || e.code === 'config') ? 2 : 1;
+    return e instanceof UsageError ? UsageError.exitCode : 1;
   }
 }

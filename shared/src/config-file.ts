@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { StagewatchError } from './errors.js';
+import { UsageError } from './errors.js';
 
 /** What a command's flags look like, as node:util parseArgs declares them. */
 export type FlagTypes = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
@@ -26,20 +26,20 @@ export function configSchema(flags: FlagTypes) {
   return z.strictObject(shape);
 }
 
-/** The config file as flag values; a StagewatchError('config') names the file, the key and the problem. */
+/** The config file as flag values; a UsageError names the file, the key and the problem. */
 export function readConfigFile(file: string, flags: FlagTypes): Record<string, ConfigValue> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new StagewatchError('config', `--config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`--config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let raw: unknown;
   try {
     // YAML 1.2 reads JSON too, so one parser serves .json, .yaml and .yml.
     raw = yaml.load(text, { filename: file });
   } catch (e) {
-    throw new StagewatchError('config', `--config ${file}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new UsageError(`--config ${file}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (raw === undefined || raw === null) return {};
   const parsed = configSchema(flags).safeParse(raw);
@@ -51,7 +51,7 @@ export function readConfigFile(file: string, flags: FlagTypes): Record<string, C
       issue?.code === 'unrecognized_keys'
         ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (known: ${known})`
         : `${where}: ${issue?.message ?? 'does not match'}`;
-    throw new StagewatchError('config', `--config ${file}: ${what}`);
+    throw new UsageError(`--config ${file}: ${what}`);
   }
   return parsed.data as Record<string, ConfigValue>;
 }

@@ -11,6 +11,8 @@ export * from './config-file.js';
 export * from './backoff.js';
 export * from './fingerprint.js';
 export * from './link-capacity.js';
+export * from './once.js';
+export * from './flag-schema.js';
 export * from './run-file.js';
 export * from './column-codec.js';
 export * from './sample-blocks.js';

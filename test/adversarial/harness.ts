@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type Sample } from '@stagewatch/shared';
 import { CollectorClient } from '../../agent/src/transport/client.js';
 import { Spool } from '../../agent/src/transport/spool.js';
-import { Streamer } from '../../agent/src/transport/streamer.js';
+import { Batcher } from '../../agent/src/pipeline/batcher.js';
 import { SqliteStore } from '../../collector/src/store/sqlite.js';
 import { tempDir } from '../helpers/agent.js';
 import { ROOT } from '../helpers/fixtures.js';
@@ -48,7 +48,7 @@ export function goodAgent(url: string, id: string, runId: string, opts: { hz?: n
     heartbeatMs: 1000,
     backoff: { initialMs: 50, maxMs: 500 },
   });
-  const streamer = new Streamer(spool, client, runId, opts.batchMs ?? 100, 5000, undefined, id);
+  const streamer = new Batcher(spool, client, { runId, batchMs: opts.batchMs ?? 100, host: id });
   const samples: Sample[] = [];
   const timer = setInterval(() => {
     const s: Sample = { t: Date.now(), host: id, source: 'gpu', gpu: 0, m: { util_pct: samples.length % 101, power_w: samples.length } };
@@ -62,9 +62,9 @@ export function goodAgent(url: string, id: string, runId: string, opts: { hz?: n
     batches: () => streamer.batches,
     async stop(drainMs = 20_000) {
       clearInterval(timer);
-      streamer.stop();
-      const drained = await client.drain(drainMs);
-      await client.stop();
+      streamer.shutdown();
+      const drained = await client.forceFlush(drainMs);
+      await client.shutdown();
       return { drained, samples };
     },
   };

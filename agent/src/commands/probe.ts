@@ -2,22 +2,22 @@ import { readFingerprintWithRaw } from '../fingerprint/index.js';
 import { probe, resolveNvidiaSmi } from '../probe.js';
 import { closeDcgm } from '../dcgm/session.js';
 import { nvmlProbe, openNvml, tryDcgm } from '../sampling.js';
-import { parseFlags } from '@stagewatch/shared';
+import { probeConfig } from '../config/config.js';
+import type { Environment } from '../config/environment.js';
 import { threadCpuSource } from '../procfs/threads.js';
 
-export const PROBE_FLAGS = { json: { type: 'boolean' }, fingerprint: { type: 'boolean' }, 'no-dcgm': { type: 'boolean' } } as const;
-
-export async function probeCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, PROBE_FLAGS);
-  if (values.fingerprint) {
+export async function probeCommand(argv: string[], env: Environment): Promise<number> {
+  const config = probeConfig(argv, env);
+  const smiPath = await resolveNvidiaSmi(config.libraries);
+  if (config.fingerprint) {
     // The host fingerprint as the agent sends it in its hello, with the raw answers it was read from.
-    const r = await readFingerprintWithRaw({ smiPath: await resolveNvidiaSmi() });
+    const r = await readFingerprintWithRaw({ smiPath });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return 0;
   }
-  const r = await probe({ smiPath: await resolveNvidiaSmi() });
+  const r = await probe({ smiPath });
   // The NVML fast path, where the library loads; the GPU list then comes from it.
-  const opened = openNvml();
+  const opened = openNvml(config.libraries.nvmlLib);
   let noGpm: number[] | undefined = r.nvidiaSmi.error ? undefined : r.gpm ? [] : r.gpus.map((g) => g.index);
   if ('api' in opened) {
     const fast = nvmlProbe(opened.api.version, opened.devices, opened.api);
@@ -32,9 +32,9 @@ export async function probeCommand(argv: string[]): Promise<number> {
   r.backend ??= r.nvidiaSmi.error ? 'none' : 'nvidia-smi';
   r.perProcess ??= { threads: threadCpuSource(), gpu: false, gpuProcessesListed: 0, gpuError: `needs NVML (${r.nvml?.error ?? 'not loaded'})` };
   // DCGM is opened, watched and released again: the answer is whether profiling really works here.
-  const session = tryDcgm(r, noGpm, 1000, values['no-dcgm'] !== true);
+  const session = tryDcgm(r, noGpm, { intervalMs: 1000, libs: config.libraries.dcgmLibs, enabled: config.dcgm });
   if (session) closeDcgm(session);
-  if (values.json) {
+  if (config.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }

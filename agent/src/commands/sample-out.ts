@@ -1,20 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '@stagewatch/shared';
-import type { GpuBackend, Sampling } from '../sampling.js';
-import { startStreaming, type StopSummary } from '../streaming.js';
-import { generateRunId } from './run.js';
+import type { SampleConfig } from '../config/config.js';
+import { startStreaming } from '../streaming.js';
 
-export interface SampleFileOptions {
-  out: string;
-  runId: string | undefined;
-  intervalMs: number;
-  gpuBackend: GpuBackend;
-  dcgm?: false;
-  pid?: number;
-  host?: string;
-  log: (msg: string) => void;
+/** A `sample` in progress: SIGUSR2's target, and stop(), which gives the command's exit status. */
+export interface SampleRecording {
+  toggleDcgmPause(): string | null;
+  stop(): Promise<number>;
 }
 
 /**
@@ -23,34 +16,33 @@ export interface SampleFileOptions {
  * Batches pass through a spool of this invocation's own, removed afterwards: it gives the file a
  * fresh agent id and sequence, which is all the import needs to store each batch once.
  */
-export async function startSampleFile(o: SampleFileOptions): Promise<{ sampling: Sampling; runId: string; stop(): Promise<StopSummary> }> {
-  if (o.runId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(o.runId)) throw new UsageError(`--run-id ${JSON.stringify(o.runId)}: use 1-128 letters, digits and ._:@-`);
-  const host = o.host ?? os.hostname();
-  const runId = o.runId ?? generateRunId(host);
+export async function startSampleFile(config: SampleConfig, out: { file: string; runId: string }, log: (msg: string) => void): Promise<SampleRecording> {
   const spoolDir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-sample-'));
   try {
-    const streaming = await startStreaming({
-      collector: null,
-      out: o.out,
-      runId,
-      host,
+    const pipeline = await startStreaming({
+      collectors: [],
+      out: out.file,
+      runId: out.runId,
+      host: config.host ?? os.hostname(),
       batchMs: 500,
       spoolDir,
       spoolMaxBytes: 64 * 1024 * 1024,
-      intervalMs: o.intervalMs,
-      gpuBackend: o.gpuBackend,
-      ...(o.dcgm === false ? { dcgm: false } : {}),
-      ...(o.pid !== undefined ? { pid: o.pid } : {}),
-      log: o.log,
+      intervalMs: config.intervalMs,
+      gpuBackend: config.gpuBackend,
+      libraries: config.libraries,
+      dcgm: config.dcgm,
+      ...(config.pid !== undefined ? { pid: config.pid } : {}),
+      log,
     });
     return {
-      sampling: streaming.sampling,
-      runId,
+      toggleDcgmPause: () => pipeline.toggleDcgmPause(),
       async stop() {
         try {
           // The recording is the run: it ends when sampling does (no workload, so no exit code).
-          streaming.link.streamer.endRun(Date.now(), null);
-          return await streaming.stop(0);
+          pipeline.endRun({ t: Date.now(), exitCode: null });
+          const summary = await pipeline.shutdown(0);
+          log(`run ${out.runId}: ${summary.samples} samples in ${summary.out?.batches ?? 0} batches written to ${out.file}${summary.out?.error ? `; ERROR: ${summary.out.error}` : ''}`);
+          return summary.out?.error ? 1 : 0;
         } finally {
           rmSync(spoolDir, { recursive: true, force: true });
         }

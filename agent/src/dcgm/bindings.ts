@@ -43,13 +43,13 @@ export interface DcgmApi {
 
 let cached: DcgmApi | null = null;
 
-/** The names tried in order: STAGEWATCH_DCGM_LIB, then DCGM 4, then DCGM 3. */
-export function dcgmLibraryNames(env: NodeJS.ProcessEnv = process.env): string[] {
-  return env.STAGEWATCH_DCGM_LIB ? [env.STAGEWATCH_DCGM_LIB] : ['libdcgm.so.4', 'libdcgm.so.3'];
+/** The names tried in order: the one the config names (`STAGEWATCH_DCGM_LIB`), else DCGM 4, then DCGM 3. */
+export function dcgmLibraryNames(named: string | undefined): string[] {
+  return named ? [named] : ['libdcgm.so.4', 'libdcgm.so.3'];
 }
 
 /** Loads libdcgm and calls dcgmInit; throws a StagewatchError saying why it cannot. */
-export function loadDcgm(names = dcgmLibraryNames()): DcgmApi {
+export function loadDcgm(names: readonly string[]): DcgmApi {
   if (cached) return cached;
   const koffi = requireKoffi('dcgm-unavailable');
   let lib: KoffiLib | null = null;

@@ -100,10 +100,10 @@ export interface DcgmSession {
  * every supported GPU when undefined), the profiling field group, watched every `intervalMs`
  * (100 ms at least). Anything it created is released again when a later step fails.
  */
-export function openDcgm(opts: { intervalMs: number; gpuIds?: readonly number[] }): DcgmSession | { error: string } {
+export function openDcgm(opts: { intervalMs: number; libs: readonly string[]; gpuIds?: readonly number[] }): DcgmSession | { error: string } {
   let api: DcgmApi;
   try {
-    api = loadDcgm();
+    api = loadDcgm(opts.libs);
   } catch (e) {
     return { error: errorMessage(e) };
   }

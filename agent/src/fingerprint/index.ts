@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import si from 'systeminformation';
-import { errorMessage, HostFingerprintSchema, StagewatchError, type HostFingerprint } from '@stagewatch/shared';
+import { errorMessage, type HostFingerprint, HostFingerprintSchema, UsageError } from '@stagewatch/shared';
 import { countNumaNodes, hostFromSi, type SiRaw } from './host.js';
 import { gpuFromQueryXml } from './gpu.js';
 
@@ -96,14 +96,14 @@ export function loadFingerprintFile(file: string): HostFingerprint {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StagewatchError('usage', `--fingerprint-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UsageError(`--fingerprint-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   // The file test/gpu/fingerprint.mjs writes holds the fingerprint under "fingerprint", beside the raw answers.
   const body = raw !== null && typeof raw === 'object' && 'fingerprint' in raw ? (raw as { fingerprint: unknown }).fingerprint : raw;
   const p = HostFingerprintSchema.safeParse(body);
   if (!p.success) {
     const i = p.error.issues[0];
-    throw new StagewatchError('usage', `--fingerprint-file ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+    throw new UsageError(`--fingerprint-file ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
   }
   return p.data;
 }

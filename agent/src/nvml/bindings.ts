@@ -46,8 +46,11 @@ export const GPM_SAMPLE_TIME_OFFSET = 8;
 
 let cached: NvmlApi | null = null;
 
-/** Loads libnvidia-ml.so.1 and initialises NVML; throws a StagewatchError saying why it cannot. */
-export function loadNvml(libPath = process.env.STAGEWATCH_NVML_LIB ?? 'libnvidia-ml.so.1'): NvmlApi {
+/** The NVML library's name when the config names none (`STAGEWATCH_NVML_LIB`). */
+export const NVML_LIB = 'libnvidia-ml.so.1';
+
+/** Loads NVML from `libPath` and initialises it; throws a StagewatchError saying why it cannot. */
+export function loadNvml(libPath: string): NvmlApi {
   if (cached) return cached;
   let koffi: Koffi;
   try {

@@ -2,9 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Sample } from '@stagewatch/shared';
 import { tempDir } from '../../../test/helpers/agent.js';
-import type { CollectorClient } from '../transport/client.js';
 import { Spool } from '../transport/spool.js';
-import { Streamer } from '../transport/streamer.js';
+import { Batcher } from '../pipeline/batcher.js';
 import { IntervalSampler } from './interval.js';
 import { Ticker } from './ticker.js';
 import type { Emit } from './types.js';
@@ -58,8 +57,8 @@ describe('batches ride on the samples', () => {
     try {
       const spool = Spool.open(dir, 1 << 20, () => {}, 'h');
       const notified: number[] = [];
-      const client = { notify: () => notified.push(Date.now()) } as unknown as CollectorClient;
-      const streamer = new Streamer(spool, client, null, 500);
+      const client = { export: () => void notified.push(Date.now()) };
+      const streamer = new Batcher(spool, client, { runId: null, batchMs: 500 });
       const s = (t: number): Sample => ({ t, host: 'h', source: 'host', dur_ms: 100, m: { cpu_pct: 1 } });
       for (let t = 100; t <= 1000; t += 100) {
         vi.advanceTimersByTime(100);
@@ -73,7 +72,7 @@ describe('batches ride on the samples', () => {
       expect(notified).toEqual([500, 1000]);
       vi.advanceTimersByTime(1);
       expect(notified).toEqual([500, 1000, 2000]);
-      streamer.stop();
+      streamer.shutdown();
       vi.advanceTimersByTime(5000);
       expect(vi.getTimerCount()).toBe(0);
     } finally {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { StageNameSchema, StagewatchError } from '@stagewatch/shared';
+import { StageNameSchema, UsageError } from '@stagewatch/shared';
 import wan from './presets/wan.json' with { type: 'json' };
 
 export { LogStageTracker } from './tracker.js';
@@ -35,22 +35,22 @@ export function loadPreset(nameOrFile: string, isFile: boolean): Preset {
       raw = JSON.parse(readFileSync(nameOrFile, 'utf8'));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new StagewatchError('usage', `--stages ${nameOrFile}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new UsageError(`--stages ${nameOrFile}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
   } else {
     raw = BUILTIN_PRESETS[nameOrFile];
-    if (raw === undefined) throw new StagewatchError('usage', `--preset ${nameOrFile}: no such preset (built in: ${Object.keys(BUILTIN_PRESETS).join(', ')})`);
+    if (raw === undefined) throw new UsageError(`--preset ${nameOrFile}: no such preset (built in: ${Object.keys(BUILTIN_PRESETS).join(', ')})`);
   }
   const parsed = PresetSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new StagewatchError('usage', `${nameOrFile}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+    throw new UsageError(`${nameOrFile}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
   }
   for (const [i, r] of parsed.data.rules.entries()) {
     try {
       new RegExp(r.pattern);
     } catch (e) {
-      throw new StagewatchError('usage', `${nameOrFile}: rules.${i}.pattern: ${(e as Error).message}`);
+      throw new UsageError(`${nameOrFile}: rules.${i}.pattern: ${(e as Error).message}`);
     }
   }
   return parsed.data;

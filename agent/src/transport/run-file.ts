@@ -1,8 +1,8 @@
 import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { once } from 'node:events';
 import { constants, createGzip } from 'node:zlib';
-import { encodeRunFileHeader, errorMessage, RUN_FILE_VERSION, RUN_FILE_FORMAT, UsageError, type Hello } from '@stagewatch/shared';
-import type { Spool } from './spool.js';
+import { encodeRunFileHeader, errorMessage, Once, RUN_FILE_VERSION, RUN_FILE_FORMAT, UsageError, type Hello } from '@stagewatch/shared';
+import type { BatchExporter } from './exporter.js';
 
 export interface RunFileSummary {
   file: string;
@@ -46,7 +46,7 @@ export class RunFileWriter {
       fd = openSync(file, 'wx');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`--out ${file}: ${code === 'EEXIST' ? 'exists already; give a new file name (a recording is never overwritten)' : (code ?? errorMessage(e))}`);
+      throw code === 'EEXIST' ? outExists(file) : new UsageError(`--out ${file}: ${code ?? errorMessage(e)}`);
     }
     try {
       return new RunFileWriter(file, fd, runId, writer, log);
@@ -89,48 +89,88 @@ export class RunFileWriter {
   }
 }
 
+/** What the run file exporter needs of the spool. */
+export interface RunFileSpool {
+  pendingSeqs(): number[];
+  /** The batch text, or null when damaged (the spool has quarantined it). */
+  read(seq: number): string | null;
+  ack(seq: number): void;
+}
+
 /**
- * Moves this process's spooled batches into the run file. Offline (`--out` without `--collector`)
- * it stands in for CollectorClient: once the hello is written (start), each batch spooled goes
- * into the file and leaves the spool. Beside a collector it only copies, at the end, what the
- * collector has not been sent, so the file holds the whole run while the spool keeps it for the
- * collector. Batches an earlier run left spooled are not this file's: they stay for their collector.
+ * `--out FILE` as an exporter of spooled batches, beside the collector's or in its place.
+ * - Alone (`--out` without `--collector`, `sole`): once the hello is written (start), each batch
+ *   spooled goes into the file and leaves the spool, as an acknowledged batch would.
+ * - Beside a collector: the collector's client hands over each frame it sends (`sent`, clock
+ *   estimate included), so the file holds what the collector got; at the end (forceFlush) what it
+ *   was never sent is copied without a clock and stays spooled for the collector.
+ * Batches an earlier run left spooled are not this file's: they stay for their collector.
  */
-export class RunFileSender {
+export class RunFileExporter implements BatchExporter {
   private started = false;
   private readonly earlier: ReadonlySet<number>;
+  private readonly closing: Once<[], RunFileSummary>;
 
   constructor(
-    private readonly spool: Spool,
-    private readonly out: RunFileWriter,
+    private readonly spool: RunFileSpool,
+    private readonly writer: RunFileWriter,
+    private readonly sole: boolean,
   ) {
     this.earlier = new Set(spool.pendingSeqs());
+    this.closing = new Once(() => writer.close());
   }
 
-  start(): void {
+  /** The agent's hello, once known: written before any batch; alone, what was spooled meanwhile follows. */
+  start(hello: Hello): void {
+    if (this.closing.called) return;
+    this.writer.hello(hello);
     this.started = true;
-    this.copy(true);
+    if (this.sole) this.copy();
   }
 
-  /** A batch was spooled (the Streamer's call, as to CollectorClient). */
-  notify(): void {
-    if (this.started) this.copy(true);
+  /** A batch frame the collector was sent. */
+  sent(seq: number, frame: string): void {
+    if (!this.closing.called) this.writer.batch(seq, frame);
   }
 
-  /** Writes this process's pending batches not yet in the file (clock null: none was sent); `ack` drops them from the spool. */
-  copy(ack: boolean): void {
+  export(_seq: number): void {
+    if (this.sole && this.started) this.copy();
+  }
+
+  /** Writes what is spooled and not in the file yet; nothing here waits for anyone, so it is done at once. */
+  forceFlush(_timeoutMs: number): Promise<boolean> {
+    if (this.started && !this.closing.called) this.copy();
+    return Promise.resolve(true);
+  }
+
+  shutdown(): Promise<void> {
+    return this.closing.call().then(() => undefined);
+  }
+
+  /** What was written, once the file is closed (shutdown closes it). */
+  summary(): Promise<RunFileSummary> {
+    return this.closing.call();
+  }
+
+  /** This process's pending batches not yet in the file (clock null: never sent); alone, they leave the spool. */
+  private copy(): void {
     for (const seq of this.spool.pendingSeqs()) {
-      if (this.earlier.has(seq) || this.out.has(seq)) continue;
+      if (this.earlier.has(seq) || this.writer.has(seq)) continue;
       const body = this.spool.read(seq);
       if (body === null) continue;
-      this.out.batch(seq, `{"clock":null,${body.slice(1)}`);
-      if (ack) this.spool.ack(seq);
+      this.writer.batch(seq, `{"clock":null,${body.slice(1)}`);
+      if (this.sole) this.spool.ack(seq);
     }
   }
 }
 
-/** Where a link's batches go, for the agent's start line. */
-export function destination(collector: string | null, out: string | undefined): string {
-  if (collector === null) return `${out ?? '(nowhere)'} (no collector: import it with stagewatch-collector import)`;
-  return out === undefined ? collector : `${collector} and ${out}`;
+/** Where a pipeline's batches go, for the agent's start line. */
+export function destination(collectors: readonly string[], out: string | undefined): string {
+  if (collectors.length === 0) return `${out ?? '(nowhere)'} (no collector: import it with stagewatch-collector import)`;
+  return out === undefined ? collectors.join(', ') : `${collectors.join(', ')} and ${out}`;
+}
+
+/** `--out FILE` names a file that is there already: refused, whoever finds it (the config, or the open racing another writer). */
+export function outExists(file: string): UsageError {
+  return new UsageError(`--out ${file}: exists already; give a new file name (a recording is never overwritten)`);
 }

@@ -42,6 +42,21 @@ describe('Spool', () => {
     expect(readdirSync(dir).filter((f) => /^\d{12}-/.test(f))).toHaveLength(4);
     expect(Spool.open(dir, 1000, () => {}, 'h').loss).toMatchObject({ batches: 6, samples: 42 });
   });
+
+  it('never drops a batch a collector holds (it may be storing it) until the link lets go of it', () => {
+    const s = Spool.open(tempDir(), 1000, () => {}, 'h');
+    for (let i = 0; i < 4; i++) s.append(7, batchOf(200));
+    s.hold(1);
+    s.hold(2);
+    s.append(7, batchOf(200));
+    // Full: 3 went, not 1 and 2, which are in flight; nothing counted lost for them.
+    expect(s.pendingSeqs()).toEqual([1, 2, 4, 5]);
+    expect(s.loss).toMatchObject({ batches: 1, samples: 7 });
+    s.release();
+    s.append(7, batchOf(200));
+    expect(s.pendingSeqs()).toEqual([2, 4, 5, 6]);
+    expect(s.loss).toMatchObject({ batches: 2, samples: 14 });
+  });
 });
 
 describe('Spool entries that go bad', () => {

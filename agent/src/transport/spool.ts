@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { StagewatchError, type Loss, type SamplerHealth } from '@stagewatch/shared';
 import { writeDurably } from './durable.js';
+import { damage, entryFor, entryOf, fileName, type Entry } from './spool-entry.js';
 
 export type SpoolLoss = Loss;
 
@@ -19,18 +19,6 @@ interface State {
 /** Seqs reserved per write of state.json, so the file is written once per this many batches. */
 const SEQ_BLOCK = 1000;
 const NO_LOSS: SpoolLoss = { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 };
-
-interface Entry {
-  seq: number;
-  samples: number;
-  bytes: number;
-  /** CRC-32 of the file's bytes; null on entries written before checksums (read, parsed, sent). */
-  crc: number | null;
-}
-
-const FILE = /^(\d{12})-(\d+)(?:-([0-9a-f]{8}))?\.json$/;
-const hex = (n: number): string => n.toString(16).padStart(8, '0');
-const fileName = (e: Entry): string => `${String(e.seq).padStart(12, '0')}-${e.samples}${e.crc === null ? '' : `-${hex(e.crc)}`}.json`;
 
 export type QuarantineReason = 'corrupt' | 'rejected';
 
@@ -50,6 +38,8 @@ export class Spool {
   private readonly entries: Entry[] = [];
   /** The latest batches' text, so sending one just written does not read its file back. */
   private readonly recent = new Map<number, string>();
+  /** Seqs sent on the live link and not yet acked: a collector may be storing them right now. */
+  private readonly held = new Set<number>();
   private bytes = 0;
   private state: State;
   private seq: number;
@@ -71,9 +61,9 @@ export class Spool {
         unlinkSync(path.join(dir, f));
         continue;
       }
-      const m = FILE.exec(f);
-      if (!m) continue;
-      const entry = { seq: Number(m[1]), samples: Number(m[2]), bytes: statSync(path.join(dir, f)).size, crc: m[3] ? parseInt(m[3], 16) : null };
+      const entry = entryOf(f, 0);
+      if (!entry) continue;
+      entry.bytes = statSync(path.join(dir, f)).size;
       this.entries.push(entry);
       this.bytes += entry.bytes;
       if (entry.seq >= this.seq) this.seq = entry.seq + 1;
@@ -149,7 +139,7 @@ export class Spool {
       text = render(seq);
       data = Buffer.from(text);
     }
-    const entry: Entry = { seq, samples, bytes: data.length, crc: crc32(data) };
+    const entry = entryFor(seq, samples, data);
     writeDurably(this.dir, fileName(entry), data);
     this.entries.push(entry);
     this.recent.set(seq, text);
@@ -159,15 +149,24 @@ export class Spool {
     return seq;
   }
 
-  /** Past the cap the oldest batches go; the loss is counted and said, never silent. */
+  /**
+   * Past the cap the oldest batches go; the loss is counted and said, never silent. Batches a
+   * collector holds (see hold) are passed over: dropping one would count as lost a batch that is
+   * then stored. So the spool may exceed its cap by what is in flight, until that link breaks.
+   */
   private makeRoom(incoming: number): boolean {
     let dropped = 0;
     let droppedSamples = 0;
-    while (this.bytes + incoming > this.maxBytes && this.entries.length > 0) {
-      const oldest = this.entries.shift() as Entry;
-      this.remove(oldest);
+    for (let i = 0; this.bytes + incoming > this.maxBytes && i < this.entries.length; ) {
+      const e = this.entries[i] as Entry;
+      if (this.held.has(e.seq)) {
+        i++;
+        continue;
+      }
+      this.entries.splice(i, 1);
+      this.remove(e);
       dropped++;
-      droppedSamples += oldest.samples;
+      droppedSamples += e.samples;
     }
     if (dropped > 0) {
       this.state.loss.batches += dropped;
@@ -179,6 +178,7 @@ export class Spool {
 
   private remove(e: Entry): void {
     this.bytes -= e.bytes;
+    this.held.delete(e.seq);
     this.recent.delete(e.seq);
     try {
       unlinkSync(path.join(this.dir, fileName(e)));
@@ -209,7 +209,7 @@ export class Spool {
       this.quarantine(seq, 'corrupt', `unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return null;
     }
-    const problem = e.crc === null ? (isJsonObject(data) ? null : 'not a JSON object') : crc32(data) === e.crc ? null : `checksum ${hex(crc32(data))}, expected ${hex(e.crc)}`;
+    const problem = damage(e, data);
     if (problem) {
       this.quarantine(seq, 'corrupt', problem);
       return null;
@@ -227,6 +227,7 @@ export class Spool {
     const [e] = this.entries.splice(i, 1) as [Entry];
     this.bytes -= e.bytes;
     this.recent.delete(seq);
+    this.held.delete(seq);
     this.state.loss[why]++;
     this.state.loss.quarantinedSamples += e.samples;
     const name = fileName(e);
@@ -255,6 +256,16 @@ export class Spool {
       total += sizes[i] as number;
       if (total > this.maxBytes) unlinkSync(path.join(this.quarantineDir, files[i] as string));
     }
+  }
+
+  /** `seq` went out on the live link: it is not dropped to make room while it may be stored. */
+  hold(seq: number): void {
+    this.held.add(seq);
+  }
+
+  /** The link ended: what was in flight is only spooled again. */
+  release(): void {
+    this.held.clear();
   }
 
   ack(seq: number): void {
@@ -293,12 +304,3 @@ export class Spool {
 }
 
 const newKey = (): string => randomBytes(16).toString('hex');
-
-function isJsonObject(data: Buffer): boolean {
-  try {
-    const v: unknown = JSON.parse(data.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-  } catch {
-    return false;
-  }
-}

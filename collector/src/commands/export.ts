@@ -1,20 +1,15 @@
-import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
-import { parseFlags, RUN_FILE_SUFFIX, UsageError, VERSION } from '@stagewatch/shared';
+import { VERSION } from '@stagewatch/shared';
+import { exportConfig } from '../config/config.js';
 import { exportLines } from '../portable/export.js';
 import { SqliteStore } from '../store/sqlite.js';
 
-export const EXPORT_FLAGS = { data: { type: 'string' }, out: { type: 'string' } } as const;
-
 /** `export <runId> [--data DIR] [--out FILE]`: one stored run as a run file that `import` restores. */
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, EXPORT_FLAGS, true);
-  if (positionals.length !== 1) throw new UsageError(`give exactly one run id (got ${positionals.length})`);
-  const runId = positionals[0] as string;
-  const out = (values.out as string | undefined) ?? `${runId.replace(/[^A-Za-z0-9._-]/g, '_')}${RUN_FILE_SUFFIX}`;
-  if (existsSync(out)) throw new UsageError(`--out ${out}: exists already; give a new file name`);
-  const store = new SqliteStore((values.data as string | undefined) ?? './stagewatch-data', { mustExist: true });
+  const { runId, dataDir, out } = exportConfig(argv);
+  const store = new SqliteStore(dataDir, { mustExist: true });
   // Written beside the target and renamed when whole: a failed export leaves no half file.
   const tmp = `${out}.partial`;
   let lines = 0;

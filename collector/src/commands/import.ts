@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { parseFlags, UsageError } from '@stagewatch/shared';
+import { importConfig } from '../config/config.js';
 import { importRunFile, type ImportResult } from '../portable/import.js';
 import { lockDataDir } from '../store/data-lock.js';
 import { SqliteStore } from '../store/sqlite.js';
-
-export const IMPORT_FLAGS = { data: { type: 'string' }, partial: { type: 'boolean' } } as const;
 
 /**
  * `import FILE... [--data DIR] [--partial]`: stores run files (agent `--out`, or `export`) as if
@@ -12,21 +10,19 @@ export const IMPORT_FLAGS = { data: { type: 'string' }, partial: { type: 'boolea
  * parts of the store in memory, so the two must not write at once.
  */
 export async function importCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, IMPORT_FLAGS, true);
-  if (positionals.length === 0) throw new UsageError('give the run file(s) to import, e.g. import run.swrun.gz');
-  const dataDir = (values.data as string | undefined) ?? './stagewatch-data';
+  const { files, dataDir, partial } = importConfig(argv);
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir);
   const store = new SqliteStore(dataDir);
   let failed = 0;
   try {
-    for (const file of positionals) {
+    for (const file of files) {
       try {
-        const r = importRunFile(store, file, { partial: values.partial === true, now: Date.now() });
+        const r = importRunFile(store, file, { partial, now: Date.now() });
         process.stderr.write(`${importSummary(r, store.file)}\n`);
       } catch (e) {
         // Each file is its own transaction: one refused leaves the others as they went.
-        if (positionals.length === 1) throw e;
+        if (files.length === 1) throw e;
         failed++;
         process.stderr.write(`stagewatch-collector import: ${(e as Error).message}\n`);
       }

@@ -3,10 +3,10 @@ import {
   encodeRunFileHeader,
   HelloSchema,
   HostFingerprintSchema,
+  NotFoundError,
   PROTOCOL_VERSION,
   RUN_FILE_FORMAT,
   RUN_FILE_VERSION,
-  StagewatchError,
   WorkloadRuntimeSchema,
   type BatchInput,
   type GpuInfo,
@@ -54,7 +54,7 @@ function parsedBodies<T>(rows: readonly FingerprintRow[], host: string, kind: Fi
  */
 export function* exportLines(store: SqliteStore, runId: string, writer: string, now: number): Generator<string> {
   const run = store.run(runId);
-  if (!run) throw new StagewatchError('not-found', `no run ${JSON.stringify(runId)} in the store ${store.file}`);
+  if (!run) throw new NotFoundError(`no run ${JSON.stringify(runId)} in the store ${store.file}`);
   yield encodeRunFileHeader({ format: RUN_FILE_FORMAT, version: RUN_FILE_VERSION, origin: 'export', writer, createdAt: now, runId: run.id });
   const hellos = store.agentHellos(run.id);
   const fingerprints = store.fingerprintRows(run.id);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RunFileError, StagewatchError } from '@stagewatch/shared';
+import { NotFoundError, RunFileError } from '@stagewatch/shared';
 import type { SqliteStore } from '../store/sqlite.js';
 import { pendingBatch } from '../store/rows.js';
 import { runFileEntries, splitRunFile, type RunFileCut } from './read.js';
@@ -51,7 +51,7 @@ export function importRunFile(store: SqliteStore, file: string, opts: { partial:
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new StagewatchError('not-found', `${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new NotFoundError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const text = splitRunFile(file, bytes);
   const { cut } = text;

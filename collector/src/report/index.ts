@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { StagewatchError } from '@stagewatch/shared';
+import { UsageError } from '@stagewatch/shared';
 import { DEFAULT_THRESHOLDS, RETIRED_THRESHOLDS, ThresholdsSchema, type Thresholds } from '../analysis/thresholds.js';
 import { compareReports, type StageComparison } from '../analysis/compare.js';
 import type { Report } from '../analysis/report.js';
@@ -14,6 +14,9 @@ export type ReportFormat = 'json' | 'md' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'md', 'html'];
 
 export type ReportJson = SpannedReport & { compare?: StageComparison[]; vs?: Report };
+
+/** GET /api/runs/:id/report and `report --format json`: the compared run is named, not repeated. */
+export type ReportJsonBody = Omit<ReportJson, 'vs'> & { vs?: Pick<Report, 'run'> };
 
 /** One run's report with its per-step span breakdown and headline figures. */
 export function runReport(store: SqliteStore, runId: string, thresholds: Thresholds = DEFAULT_THRESHOLDS): SpannedReport {
@@ -33,7 +36,8 @@ export function makeReport(store: SqliteStore, runId: string, vs?: string, thres
 export function renderReport(r: ReportJson, format: ReportFormat, store?: SqliteStore): string {
   if (format === 'json') {
     const { vs, ...rest } = r;
-    return `${JSON.stringify(vs ? { ...rest, vs: { run: vs.run } } : rest, null, 2)}\n`;
+    const body: ReportJsonBody = vs ? { ...rest, vs: { run: vs.run } } : rest;
+    return `${JSON.stringify(body, null, 2)}\n`;
   }
   const cmp = r.vs && r.compare ? { vs: r.vs, rows: r.compare } : undefined;
   if (format === 'md') return reportMarkdown(r, cmp);
@@ -47,14 +51,14 @@ export function readThresholds(file: string): Thresholds {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StagewatchError('usage', `--thresholds ${file}: ${(e as Error).message}`);
+    throw new UsageError(`--thresholds ${file}: ${(e as Error).message}`);
   }
   const retired = raw !== null && typeof raw === 'object' ? Object.keys(raw).find((k) => k in RETIRED_THRESHOLDS) : undefined;
-  if (retired) throw new StagewatchError('usage', `--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
+  if (retired) throw new UsageError(`--thresholds ${file}: ${retired}: ${RETIRED_THRESHOLDS[retired]}`);
   const parsed = ThresholdsSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new StagewatchError('usage', `--thresholds ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
+    throw new UsageError(`--thresholds ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message}`);
   }
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { StagewatchError } from '@stagewatch/shared';
+import { NotFoundError } from '@stagewatch/shared';
 import { hostBuilder, type HostBuilder, type HostInput, type Report } from '../analysis/report.js';
 import { SLOT_COUNT, slotOf } from '../analysis/slots.js';
 import type { BreakdownInput } from '../analysis/spans-report.js';
@@ -13,7 +13,7 @@ import type { SqliteStore } from '../store/sqlite.js';
  */
 export function reportFromStore(store: SqliteStore, runId: string, th: Thresholds): { report: Report; input: BreakdownInput } {
   const run = store.run(runId);
-  if (!run) throw new StagewatchError('not-found', `no run ${JSON.stringify(runId)} in the store`);
+  if (!run) throw new NotFoundError(`no run ${JSON.stringify(runId)} in the store`);
   const gpus = store.gpus(runId);
   const marks = store.marks(runId);
   const reads = store.reportReads();

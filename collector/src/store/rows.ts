@@ -77,6 +77,14 @@ export interface RunSummary {
   labels: Record<string, string>;
 }
 
+/** A host as GET /api/hosts lists it: the run it streams to (or last did) and when it was last heard. */
+export interface HostSeen {
+  host: string;
+  runId: string;
+  lastSeen: number;
+  gpus: Array<{ index: number; name: string }>;
+}
+
 export interface StoredSample extends Sample {}
 
 export interface StoredMark extends Omit<Mark, 't'> {

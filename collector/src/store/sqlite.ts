@@ -3,14 +3,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Hello } from '@stagewatch/shared';
-import { ByteWriter, SOURCE_CODES, StagewatchError } from '@stagewatch/shared';
+import { ByteWriter, NotFoundError, SOURCE_CODES, StagewatchError } from '@stagewatch/shared';
 import type { SinkSource } from '../sinks/types.js';
 import { BlockReads, sampleOf } from './block-reads.js';
 import { storedBlob } from './blocks.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
-import type { StoredMark, StoredSample, WriteResult } from './rows.js';
+import type { HostSeen, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
 import { migrate } from './schema.js';
 import { ReportReads } from './report-reads.js';
@@ -52,7 +52,7 @@ export class SqliteStore {
   constructor(dataDir: string, opts: { mustExist?: boolean } = {}) {
     this.file = path.resolve(dataDir, STORE_FILE);
     if (opts.mustExist) {
-      if (!existsSync(this.file)) throw new StagewatchError('not-found', `no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
+      if (!existsSync(this.file)) throw new NotFoundError(`no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
     } else {
       mkdirSync(dataDir, { recursive: true });
     }
@@ -274,7 +274,7 @@ export class SqliteStore {
   }
 
   /** Hosts with the run each streams to now and when it was last heard from. */
-  hosts(): Array<{ host: string; runId: string; lastSeen: number; gpus: Array<{ index: number; name: string }> }> {
+  hosts(): HostSeen[] {
     const rows = this
       .stmt(
         `SELECT h.name AS host, r.id AS runId, max(a.last_seen) AS lastSeen FROM agents a JOIN hosts h ON h.hid = a.hid

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError, UsageError } from '@stagewatch/shared';
+import { compareConfig, reportConfig, serveConfig } from './config.js';
+
+describe('collector config: flags, config file, environment and defaults in one typed object', () => {
+  it('serve: defaults, and STAGEWATCH_TOKEN and STAGEWATCH_INFLUX_* where no flag is given', () => {
+    expect(serveConfig([], {})).toEqual({
+      host: '127.0.0.1',
+      port: 7711,
+      dataDir: './stagewatch-data',
+      tokens: null,
+      heartbeatMs: 10_000,
+      helloTimeoutMs: 10_000,
+      maxPayloadBytes: 16 * 1024 * 1024,
+      influx: null,
+      logging: { format: 'text', level: 'info' },
+    });
+    const env = { STAGEWATCH_TOKEN: 'env-token-123', STAGEWATCH_INFLUX_URL: 'http://vm:8428', STAGEWATCH_INFLUX_ORG: 'o', STAGEWATCH_INFLUX_BUCKET: 'b' };
+    const c = serveConfig(['--host', '0.0.0.0', '--influx-bucket', 'flag-bucket'], env);
+    expect(c.tokens).toEqual({ token: 'env-token-123' });
+    expect(c.influx).toEqual({ url: 'http://vm:8428', token: '', org: 'o', bucket: 'flag-bucket' });
+    // A tokens file wins over the environment's token.
+    expect(serveConfig(['--tokens-file', '/etc/tokens'], env).tokens).toEqual({ file: '/etc/tokens' });
+  });
+
+  it.each([
+    [['--host', '0.0.0.0'], /^--host 0.0.0.0 is not a loopback address: --token or --tokens-file is required$/],
+    [['--token', 'short'], /^--token must be at least 8 characters$/],
+    [['--token', 'long-enough-1', '--tokens-file', 'f'], /^give --token or --tokens-file, not both$/],
+    [['--tls-cert', 'c.pem'], /^--tls-cert and --tls-key go together$/],
+    [['--port', '70000'], /^--port must be an integer from 0 to 65535 \(got "70000"\)$/],
+    [['--influx-org', 'o'], /^--influx-url is required with the other --influx-\* flags$/],
+    [['--influx-url', 'ftp://x', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url "ftp:\/\/x" is not an http\(s\) URL$/],
+  ])('serve %j: a UsageError naming the flag', (argv, message) => {
+    expect(() => serveConfig(argv, {})).toThrow(UsageError);
+    expect(() => serveConfig(argv, {})).toThrow(message);
+  });
+
+  it('report and compare', () => {
+    expect(reportConfig(['r1', '--format', 'json', '--vs', 'r0'])).toEqual({ runId: 'r1', vs: 'r0', format: 'json', dataDir: './stagewatch-data' });
+    expect(() => reportConfig(['r1', '--format', 'pdf'])).toThrow(/^--format must be one of json, md, html \(got "pdf"\)$/);
+    expect(() => reportConfig([])).toThrow(/give exactly one run id \(got 0\)/);
+    expect(compareConfig(['--baseline', 'a', 'a', 'b', '--by', 'run', '--data', 'd'])).toEqual({ request: { baseline: 'a', runs: ['a', 'b'], by: 'run', confidence: 0.95 }, format: 'md', dataDir: 'd' });
+    expect(() => compareConfig(['--baseline', 'a', 'a'])).toThrow(/give the runs to compare with the baseline after the flags/);
+  });
+
+  it('not-found is a usage error of its own kind (exit 2, HTTP 404)', () => {
+    const e = new NotFoundError('no run "x" in the store');
+    expect(e).toBeInstanceOf(UsageError);
+    expect(UsageError.exitCode).toBe(2);
+  });
+});
