@@ -95,12 +95,13 @@ describe('the agent\'s client', () => {
   }
 
   it.each([
-    [true, 'columnar'],
-    [false, 'json'],
-  ])('sends batches to a collector that advertises columnar frames: %s, as %s', async (advertise, kind) => {
+    [true, 'columnar', 'columnar'],
+    [false, 'columnar', 'json'],
+    [true, undefined, 'json'],
+  ] as const)('sends batches to a collector that advertises columnar frames: %s, with frames %s, as %s', async (advertise, frames, kind) => {
     const c = await standIn(advertise);
     const spool = Spool.open(tempDir(), 1 << 20, () => {}, 'frames');
-    const client = new CollectorClient({ url: c.url, hello: () => hello(spool.agentId, 'r'), spool, log: () => {} });
+    const client = new CollectorClient({ url: c.url, hello: () => hello(spool.agentId, 'r'), spool, log: () => {}, ...(frames ? { frames } : {}) });
     const batcher = new Batcher(spool, client, { runId: 'r', batchMs: 10_000 });
     for (let i = 0; i < 3; i++) {
       batcher.add({ t: Date.now(), host: 'h', source: 'gpu', gpu: 0, m: { util_pct: i } });

@@ -7,7 +7,7 @@ import { runCommand } from './commands/run.js';
 
 const BACKEND = '[--gpu-backend auto|nvml|nvidia-smi]';
 const STREAM = `--collector URL | --out FILE [--token T] [--run-id ID] [--host NAME] [--interval-ms N] [--batch-ms 500]
-      [--spool-dir DIR] [--spool-max-mib 256] [--heartbeat-ms 10000] [--backoff-max-ms 30000]
+      [--frames json|columnar] [--spool-dir DIR] [--spool-max-mib 256] [--heartbeat-ms 10000] [--backoff-max-ms 30000]
       [--drain-s S] [--tee FILE] ${BACKEND} [--no-dcgm] [--fingerprint-file F]
       ${COMMON_USAGE}`;
 const COLLECTOR_NOTE = `URL is the collector's address, ws[s]://HOST:7711 (with or without /agent; http[s]:// works too).
@@ -18,6 +18,8 @@ names as keys (collector: ws://c:7711, interval-ms: 1000); flags override it.
 --no-dcgm never starts DCGM profiling (SM activity then comes from GPM, or not at all); SIGUSR2
 pauses and resumes it, so Nsight can profile meanwhile. --fingerprint-file announces a host
 fingerprint saved earlier (probe --fingerprint) instead of reading this host's.
+--frames columnar sends batches as columnar frames where the collector takes them: the collector
+stores far more samples per core, the agent spends ~0.4 % of a core more at 10 Hz (JSON: the default).
 --out FILE writes what is streamed to a portable run file (a new file; docs/PORTABLE.md), with
 --collector too or alone, on a host that cannot reach one: stagewatch-collector import FILE
 stores it later, with the same report.`;

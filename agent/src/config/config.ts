@@ -20,6 +20,7 @@ import {
 import type { GpuLibraries } from '../probe.js';
 import { GPU_BACKENDS, type GpuBackend } from '../sampling.js';
 import { agentUrl } from '../transport/collector-url.js';
+import { BATCH_FRAMES, type BatchFrames } from '../transport/frames.js';
 import { outExists } from '../transport/run-file.js';
 import { agentEnv, type AgentEnv, type Environment } from './environment.js';
 import { DAEMON_FLAGS, MARKS_FLAGS, PROBE_FLAGS, RUN_FLAGS, SAMPLE_FLAGS } from './flags.js';
@@ -45,6 +46,8 @@ export interface StreamConfig {
   host: string;
   intervalMs: number;
   batchMs: number;
+  /** `--frames`: JSON text (the default) or columnar frames where the collector takes them (see BATCH_FRAMES). */
+  frames: BatchFrames;
   spoolDir: string;
   spoolMaxBytes: number;
   heartbeatMs: number;
@@ -142,6 +145,7 @@ function streamShape(d: StreamDefaults) {
     host: textFlagSchema('host').optional(),
     'interval-ms': intFlagSchema('interval-ms', 10, 60_000).default(d.intervalMs),
     'batch-ms': intFlagSchema('batch-ms', 10, 60_000).default(500),
+    frames: choiceFlagSchema<BatchFrames>('frames', BATCH_FRAMES).default('json'),
     'spool-dir': z.string().optional(),
     'spool-max-mib': numberFlagSchema('spool-max-mib', 0.01, 1 << 20).default(256),
     'heartbeat-ms': intFlagSchema('heartbeat-ms', 100, 600_000).default(10_000),
@@ -169,6 +173,7 @@ function streamConfig(v: StreamValues, env: AgentEnv): StreamConfig {
     host: v.host ?? os.hostname(),
     intervalMs: v['interval-ms'],
     batchMs: v['batch-ms'],
+    frames: v.frames,
     spoolDir: v['spool-dir'] ?? env.spoolDir,
     spoolMaxBytes: v['spool-max-mib'] * 1024 * 1024,
     heartbeatMs: v['heartbeat-ms'],

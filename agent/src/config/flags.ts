@@ -12,6 +12,7 @@ export const STREAM_FLAGS = {
   host: { type: 'string' },
   'interval-ms': { type: 'string' },
   'batch-ms': { type: 'string' },
+  frames: { type: 'string' },
   'spool-dir': { type: 'string' },
   'spool-max-mib': { type: 'string' },
   'heartbeat-ms': { type: 'string' },

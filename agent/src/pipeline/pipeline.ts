@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Once, PROTOCOL_VERSION, VERSION, type GpuInfo, type Hello, type HostFingerprint, type Mark, type RunLabels, type Sample, type SamplerHealth, type WorkloadRuntime } from '@stagewatch/shared';
 import { CollectorClient } from '../transport/client.js';
+import type { BatchFrames } from '../transport/frames.js';
 import type { BatchExporter } from '../transport/exporter.js';
 import { RunFileExporter, RunFileWriter, type RunFileSummary } from '../transport/run-file.js';
 import { Spool } from '../transport/spool.js';
@@ -17,6 +18,8 @@ export interface PipelineOptions {
   runId: string | null;
   host: string;
   batchMs: number;
+  /** How batches go on the wire (ClientOptions.frames); JSON where not given. */
+  frames?: BatchFrames;
   spoolDir: string;
   spoolMaxBytes: number;
   heartbeatMs?: number;
@@ -88,6 +91,7 @@ export class AgentPipeline {
       log: opts.log,
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
       ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.frames ? { frames: opts.frames } : {}),
       ...(opts.backoffMaxMs ? { backoff: { initialMs: 250, maxMs: opts.backoffMaxMs } } : {}),
       ...(file ? { onSend: (seq: number, frame: string) => file.sent(seq, frame) } : {}),
     });

@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { BatchSchema, COLUMNAR, encodeBatchFrame, FRAMES_HEADER, type ClockEstimate } from '@stagewatch/shared';
 
+/** How an agent sends its batches: JSON text, or columnar frames where the collector takes them. */
+export const BATCH_FRAMES = ['json', 'columnar'] as const;
+export type BatchFrames = (typeof BATCH_FRAMES)[number];
+
 /** Whether the collector said at the upgrade that it takes columnar batch frames (FRAMES_HEADER). */
 export function takesColumnar(res: IncomingMessage): boolean {
   return String(res.headers[FRAMES_HEADER] ?? '')
