@@ -3,16 +3,13 @@
  * copied to test/fixtures/phases-h100/) through the report and checks each phase against
  * test/gpu/phases-design.json: the label exactly, every state's share within 10 points.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StageReport } from '../collector/src/analysis/report.js';
 import { STATES } from '../collector/src/analysis/labels.js';
-import { makeReport } from '../collector/src/report/index.js';
-import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { ROOT } from './helpers/fixtures.js';
+import { stagesOfCapture } from './helpers/replay-store.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'phases-h100', 'store.sqlite.gz');
 const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases-design.json'), 'utf8')) as {
@@ -22,15 +19,9 @@ const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases-de
 
 describe.skipIf(!existsSync(FIXTURE))('the designed phases captured on a real GPU (test/gpu/phases.sh)', () => {
   let stages: StageReport[] = [];
-  let dir = '';
   beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-phases-'));
-    writeFileSync(path.join(dir, 'stagewatch.sqlite'), gunzipSync(readFileSync(FIXTURE)));
-    const store = new SqliteStore(dir);
-    stages = makeReport(store, design.run).hosts.flatMap((h) => h.stages);
-    store.close();
+    stages = stagesOfCapture(FIXTURE, design.run);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /**
    * Phases measured on the H100 capture and not yet right would be pinned here as failing (a fix

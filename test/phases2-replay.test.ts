@@ -4,16 +4,13 @@
  * on each GPU against test/gpu/phases2-design.json: labels exactly, every share within 10 points,
  * and link load against the NVLink capacity the agent read from NVML.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StageReport } from '../collector/src/analysis/report.js';
 import { STATES } from '../collector/src/analysis/labels.js';
-import { makeReport } from '../collector/src/report/index.js';
-import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { ROOT } from './helpers/fixtures.js';
+import { stagesOfCapture } from './helpers/replay-store.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'phases-2gpu', 'store.sqlite.gz');
 type Shares = Partial<Record<(typeof STATES)[number], number>>;
@@ -24,15 +21,9 @@ const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases2-d
 
 describe('the designed two-GPU phases captured on 2×H200 with NCCL (test/gpu/phases2.sh)', () => {
   let stages: StageReport[] = [];
-  let dir = '';
   beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-phases2-'));
-    writeFileSync(path.join(dir, 'stagewatch.sqlite'), gunzipSync(readFileSync(FIXTURE)));
-    const store = new SqliteStore(dir);
-    stages = makeReport(store, design.run).hosts.flatMap((h) => h.stages);
-    store.close();
+    stages = stagesOfCapture(FIXTURE, design.run);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(design.phases.map((p) => [p.stage, p] as const))('%s', (_name, p) => {
     const s = stages.find((x) => x.name === p.stage);

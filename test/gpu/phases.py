@@ -14,7 +14,9 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "agent", "clients", "python"))
+import gpu_loops  # noqa: E402
 import stagewatch  # noqa: E402
+from gpu_loops import wait_gpu  # noqa: E402
 import torch  # noqa: E402
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
@@ -26,18 +28,8 @@ dev_buf = torch.empty(1 << 30, dtype=torch.uint8, device=dev)
 tiny = torch.zeros(1, device=dev)
 
 
-def wait_gpu():
-    """Waits for the GPU with the host thread asleep (a blocking event, not a spin)."""
-    ev = torch.cuda.Event(blocking=True)
-    ev.record()
-    ev.synchronize()
-
-
 def matmuls(until):
-    while time.perf_counter() < until:
-        for _ in range(4):
-            torch.matmul(a, b)
-        wait_gpu()
+    gpu_loops.matmuls(a, b, until)
 
 
 def copies(until):
@@ -60,14 +52,7 @@ def spin(until):
 
 
 def tiny_kernels(until):
-    # Launches from Python as fast as it can: the GPU finishes each long before the next arrives.
-    n = 0
-    while time.perf_counter() < until:
-        tiny.add_(1)
-        n += 1
-        if n % 10000 == 0:
-            wait_gpu()
-    wait_gpu()
+    gpu_loops.tiny_kernels(tiny, until)
 
 
 def cpu(until):

@@ -12,7 +12,9 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "agent", "clients", "python"))
+import gpu_loops  # noqa: E402
 import stagewatch  # noqa: E402
+from gpu_loops import wait_gpu  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
@@ -30,22 +32,13 @@ tiny = torch.zeros(1, device=dev)
 flag = torch.zeros(1, device=dev)
 
 
-def wait_gpu():
-    ev = torch.cuda.Event(blocking=True)
-    ev.record()
-    ev.synchronize()
-
-
 def together():
     dist.all_reduce(flag)
     wait_gpu()
 
 
 def matmuls(until):
-    while time.perf_counter() < until:
-        for _ in range(4):
-            torch.matmul(a, b)
-        wait_gpu()
+    gpu_loops.matmuls(a, b, until)
 
 
 def all_to_all(until):
@@ -63,13 +56,7 @@ def barrier_wait(until):
 
 
 def tiny_kernels(until):
-    n = 0
-    while time.perf_counter() < until:
-        tiny.add_(1)
-        n += 1
-        if n % 10000 == 0:
-            wait_gpu()
-    wait_gpu()
+    gpu_loops.tiny_kernels(tiny, until)
 
 
 together()
