@@ -89,8 +89,8 @@ const MAX_SAMPLE_AGE_MS = 2000;
 /**
  * How much older a refresh's counters are than its time. The GPU collects them on a cadence of its
  * own and each process's refreshes fall somewhere against it: fitted against 300 ms bursts of
- * matmuls on the H100 (driver 580; test/gpu/gpm_timing.py), the lag was 30, 40, 64, 76 and 88 ms in
- * five processes (docs/gpu-run-h100/gpm-timing/). 60 is the middle of that range, within 30 ms of
+ * matmuls on the H100 (driver 580; test/gpu/gpm_timing.py), the lag was 28, 30, 40, 64, 76 and 88 ms in
+ * six processes (docs/gpu-run-h100/gpm-timing/). 60 is the middle of that range, within 32 ms of
  * each; the call-time stamps it replaces were 50-150 ms late.
  */
 export const GPM_COUNTER_LAG_MS = 60;
