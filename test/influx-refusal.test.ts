@@ -47,7 +47,7 @@ describe('InfluxDB errors: permanent or temporary', () => {
     client.start();
     expect(await client.forceFlush(10_000)).toBe(true);
     await client.shutdown();
-    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await collector.telemetry.registry.metrics())?.[1]);
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await collector.telemetry.metricsText())?.[1]);
     // Nothing is held back for good: the backlog empties although nothing was written.
     await waitFor('the sink to pass every page', async () => (await metric('stagewatch_collector_influx_backlog')) === 0);
     const skipped = collector.store.sinkSource().skipped('influx');
@@ -58,7 +58,7 @@ describe('InfluxDB errors: permanent or temporary', () => {
     expect(await metric('stagewatch_collector_influx_points_written_total')).toBe(0);
     expect(await metric('stagewatch_collector_influx_permanent_errors_total')).toBeGreaterThanOrEqual(2 * 3);
     expect(await metric('stagewatch_collector_influx_write_errors_total')).toBe(0);
-    const text = await collector.telemetry.registry.metrics();
+    const text = await collector.telemetry.metricsText();
     expect(text).toMatch(/stagewatch_collector_influx_skipped_rows_total\{table="samples"\} 30/);
     expect(logs.filter((l) => /InfluxDB refused a write \(HTTP 401/.test(l))).toHaveLength(1);
   });

@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 async function lag(c: Collector): Promise<number> {
-  const text = await c.telemetry.registry.metrics();
+  const text = await c.telemetry.metricsText();
   return Number(/^stagewatch_collector_influx_backlog (\S+)$/m.exec(text)?.[1]);
 }
 

@@ -50,7 +50,7 @@ describe('a spool entry the collector refuses, or that is damaged, is quarantine
     expect(await c.forceFlush(10_000)).toBe(true);
     await c.shutdown();
     expect(collector.store.agentLoss(spool.agentId)).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 2, quarantinedSamples: 2 });
-    const metrics = await collector.telemetry.registry.metrics();
+    const metrics = await collector.telemetry.metricsText();
     expect(metrics).toContain(`stagewatch_collector_agent_spool_quarantined_batches{agent="${spool.agentId}",reason="rejected"} 2`);
   });
 

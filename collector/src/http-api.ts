@@ -109,7 +109,7 @@ export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.
     if (url.pathname === '/metrics') {
       // Host names, agent ids and every GPU's latest values: data, so behind the token like /api.
       if (!ctx.auth.check(presentedToken(req.headers, url))) return json(res, 401, { error: 'missing or wrong token' });
-      ctx.telemetry.registry.metrics().then((body) => text(res, 'text/plain; version=0.0.4', body), fail);
+      ctx.telemetry.metricsText().then((body) => text(res, 'text/plain; version=0.0.4', body), fail);
       return;
     }
     const file = STATIC[url.pathname];

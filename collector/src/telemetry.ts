@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The collector's own counters, served at /metrics in Prometheus text format. */
 export class CollectorTelemetry {
+  /** Where the collector's other parts (the sink, the latest-values gauges) register their metrics. */
   readonly registry = new Registry();
   readonly connections = new Counter({ name: 'stagewatch_collector_connections_total', help: 'Agent WebSocket connections accepted', registers: [this.registry] });
   readonly open = new Gauge({ name: 'stagewatch_collector_connections_open', help: 'Agent connections open now', registers: [this.registry] });
@@ -25,4 +26,9 @@ export class CollectorTelemetry {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+
+  /** Everything above in Prometheus' text format, for /metrics. */
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
 }

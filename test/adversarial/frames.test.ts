@@ -58,7 +58,7 @@ describe('adversarial: bad frames close that connection with a reason; the good 
       expect(r.reason, name).toMatch(reason);
     }
     expect([...collector.store.samples('frames-bad-run')]).toEqual([]);
-    const metrics = await collector.telemetry.registry.metrics();
+    const metrics = await collector.telemetry.metricsText();
     for (const reason of new Set(REFUSED.map((c) => c[4]))) {
       expect(metrics, reason).toMatch(new RegExp(`stagewatch_collector_rejects_total\\{reason="${reason}"\\} [1-9]`));
     }

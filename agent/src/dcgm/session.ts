@@ -166,6 +166,21 @@ export function unwatch(s: DcgmSession): number {
   return Number(s.api.call.unwatchFields?.(s.handle, s.group, s.fieldGroup));
 }
 
+/** Gives the profiling counters back (for Nsight): dcgmProfPause where DCGM has it, else the fields unwatched. */
+export function pauseProfiling(s: DcgmSession): { rc: number; how: string } {
+  const pause = s.api.call.profPause;
+  return pause ? { rc: Number(pause(s.handle)), how: 'dcgmProfPause' } : { rc: unwatch(s), how: 'fields unwatched' };
+}
+
+/** Takes the profiling counters again: dcgmProfResume, else the fields watched again. */
+export function resumeProfiling(s: DcgmSession): number {
+  const resume = s.api.call.profResume;
+  return resume ? Number(resume(s.handle)) : watch(s);
+}
+
+/** DCGM's words for a return code. */
+export const dcgmError = (s: DcgmSession, rc: number): string => s.api.errorString(rc);
+
 /** The latest values per GPU (dcgmGetLatestValues_v2, through a callback DCGM calls per GPU). */
 export function latest(s: DcgmSession): { rc: number; byGpu: Map<number, RawValue[]> } {
   const { koffi, types } = s.api;

@@ -1,5 +1,5 @@
 import type { SamplerHealth } from '@stagewatch/shared';
-import { closeDcgm, latest, unwatch, valuesToMetrics, watch, type DcgmSession } from '../dcgm/session.js';
+import { closeDcgm, dcgmError, latest, pauseProfiling, resumeProfiling, valuesToMetrics, type DcgmSession } from '../dcgm/session.js';
 import { DCGM_ST_OK } from '../dcgm/bindings.js';
 import { IntervalSampler } from './interval.js';
 import type { Emit, SamplerContext } from './types.js';
@@ -43,19 +43,17 @@ export class DcgmSampler extends IntervalSampler {
   /** Gives the profiling counters back (for Nsight); returns what it did. */
   pause(): string {
     if (this.paused) return 'DCGM profiling already paused';
-    const c = this.session.api.call;
-    const rc = c.profPause ? Number(c.profPause(this.session.handle)) : unwatch(this.session);
-    if (rc !== DCGM_ST_OK) return `DCGM profiling not paused: ${this.session.api.errorString(rc)}`;
+    const { rc, how } = pauseProfiling(this.session);
+    if (rc !== DCGM_ST_OK) return `DCGM profiling not paused: ${dcgmError(this.session, rc)}`;
     this.paused = true;
     this.ctx.onHealthChange?.(this);
-    return `DCGM profiling paused (${c.profPause ? 'dcgmProfPause' : 'fields unwatched'}): Nsight can profile now; SIGUSR2 again resumes`;
+    return `DCGM profiling paused (${how}): Nsight can profile now; SIGUSR2 again resumes`;
   }
 
   resume(): string {
     if (!this.paused) return 'DCGM profiling not paused';
-    const c = this.session.api.call;
-    const rc = c.profResume ? Number(c.profResume(this.session.handle)) : watch(this.session);
-    if (rc !== DCGM_ST_OK) return `DCGM profiling not resumed: ${this.session.api.errorString(rc)}`;
+    const rc = resumeProfiling(this.session);
+    if (rc !== DCGM_ST_OK) return `DCGM profiling not resumed: ${dcgmError(this.session, rc)}`;
     this.paused = false;
     this.ctx.onHealthChange?.(this);
     return 'DCGM profiling resumed';
@@ -64,9 +62,9 @@ export class DcgmSampler extends IntervalSampler {
   protected sampleOnce(emit: Emit): void {
     if (this.paused) return;
     const { rc, byGpu } = latest(this.session);
-    if (rc !== DCGM_ST_OK) throw new Error(`dcgmGetLatestValues_v2: ${this.session.api.errorString(rc)}`);
+    if (rc !== DCGM_ST_OK) throw new Error(`dcgmGetLatestValues_v2: ${dcgmError(this.session, rc)}`);
     for (const [gpu, values] of byGpu) {
-      const { t, m, absent } = valuesToMetrics(values, this.session.api.errorString);
+      const { t, m, absent } = valuesToMetrics(values, (rc) => dcgmError(this.session, rc));
       this.absent.add(absent);
       // DCGM updates every watch interval; a faster agent sees the same reading again.
       if (t === null || t <= (this.lastTs.get(gpu) ?? 0) || Object.keys(m).length === 0) continue;
