@@ -225,7 +225,6 @@ export class GpmReader {
   tick(now: number): GpmReading[] {
     const due = this.groups ? this.groups.filter((g) => g.pacer.tick()) : [];
     if (this.groups && due.length === 0) return [];
-    if (!this.groups && this.first && now - this.first.at < GPM_MIN_WINDOW_MS) return [];
     const h = this.acquire();
     if (h === null) return [];
     const at = Number(this.api.call.gpmGet?.(this.handle, h)) === NVML_SUCCESS ? this.sampleTime(h, now) : null;
