@@ -6,10 +6,8 @@ Each phase is marked through the Python marks client; test/gpu/phases-design.jso
 state each should get and with what share. The host thread waits on blocking CUDA events (it
 sleeps instead of spinning), so only the phases meant to load the host do.
 """
-import mmap
 import os
 import sys
-import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -55,36 +53,9 @@ def tiny_kernels(until):
     gpu_loops.tiny_kernels(tiny, until)
 
 
-def cpu(until):
-    x = 0
-    while time.perf_counter() < until:
-        x += sum(range(1000))
-
-
-def sleep(until):
-    time.sleep(max(0.0, until - time.perf_counter()))
-
-
-def disk_file():
-    """2 GiB of data, written and synced before the phases, read back with O_DIRECT (no page cache)."""
-    fd, path = tempfile.mkstemp(dir=os.environ.get("PHASES_DIR", "/var/tmp"))
-    chunk = os.urandom(1 << 20)
-    for _ in range(2048):
-        os.write(fd, chunk)
-    os.fsync(fd)
-    os.close(fd)
-    return path
-
-
-def disk(until, path):
-    buf = mmap.mmap(-1, 1 << 20)
-    while time.perf_counter() < until:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-        try:
-            while time.perf_counter() < until and os.readv(fd, [buf]) > 0:
-                pass
-        finally:
-            os.close(fd)
+cpu = gpu_loops.cpu
+sleep = gpu_loops.sleep
+disk = gpu_loops.disk
 
 
 def alternate(until, parts):
@@ -94,7 +65,7 @@ def alternate(until, parts):
             fn(min(until, time.perf_counter() + secs))
 
 
-path = disk_file()
+path = gpu_loops.disk_file()
 matmuls(time.perf_counter() + 2)  # warm-up: kernels loaded, clocks up
 sleep(time.perf_counter() + 3)  # and back to idle before the first phase
 phases = [

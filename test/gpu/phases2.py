@@ -59,13 +59,23 @@ def tiny_kernels(until):
     gpu_loops.tiny_kernels(tiny, until)
 
 
+def cpu(until):
+    gpu_loops.cpu(until)
+
+
+def disk(until):
+    gpu_loops.disk(until, path)
+
+
+# Each rank reads its own file, written before the phases (2 GiB each).
+path = gpu_loops.disk_file()
 together()
 matmuls(time.perf_counter() + 2)
 together()
 all_to_all(time.perf_counter() + 1)
 together()
 time.sleep(2)
-phases = [("compute", matmuls), ("all_to_all", all_to_all), ("barrier_wait", barrier_wait), ("tiny_kernels", tiny_kernels)]
+phases = [("compute", matmuls), ("all_to_all", all_to_all), ("barrier_wait", barrier_wait), ("tiny_kernels", tiny_kernels), ("cpu", cpu), ("disk", disk)]
 for name, fn in phases:
     together()
     start = time.perf_counter()
@@ -77,5 +87,6 @@ for name, fn in phases:
         stagewatch.mark("end", name)
     time.sleep(1)
 dist.destroy_process_group()
+os.unlink(path)
 if rank == 0:
     print("phases2 done", flush=True)
