@@ -126,7 +126,7 @@ function gpuStage(index: number, acc: StageAcc, time: LaneTime, durationS: numbe
   const ts = timeShares(time, durationS);
   const offShare = time.coveredMs > 0 ? time.offloadMs / time.coveredMs : 0;
   const offload = time.coveredMs > 0 && offloadStage(offShare, ctx.th) ? { share: round(offShare, 3), h2d_mibps: pcieRx ?? 0 } : null;
-  const bottleneck: Label = time.coveredMs > 0 ? labelOf(ts.shares, ctx.th) : 'mixed';
+  const bottleneck: Label = time.coveredMs > 0 ? labelOf(ts.shares, ctx.th) : 'no-data';
   const power = st?.[G.power];
   const [util, sm, tensor] = [st?.[G.util]?.summary() ?? null, st?.[G.sm]?.summary() ?? null, st?.[G.tensor]?.summary() ?? null];
   const nvlink = link(nvlRx, nvlTx, cap?.nvlink ?? null);
@@ -193,7 +193,7 @@ function stageReport(s: StageInterval, all: readonly StageInterval[], acc: Stage
   } else {
     const t = ctx.hostLane.time(s.start, s.end);
     combined = timeShares(t, durationS);
-    bottleneck = t.coveredMs > 0 ? labelOf(combined.shares, ctx.th) : 'mixed';
+    bottleneck = t.coveredMs > 0 ? labelOf(combined.shares, ctx.th) : 'no-data';
     const diskMibps = sumOrNull(acc.host[H.diskR]?.mean() ?? null, acc.host[H.diskW]?.mean() ?? null);
     const lane = t.coveredMs > 0 ? laneEvidence({ who: 'host', label: bottleneck, shares: combined.shares, noDataS: combined.no_data_s, gpm: ctx.gpm, sm: null, util: null, tensor: null, nvlink: null, pcie: null, host: hostClause(acc, ctx, null), diskMibps, offload: null, majorityShare: ctx.th.majorityShare }) : 'no samples cover this stage';
     evidence = stageEvidence(bottleneck, combined.shares, [lane], [], true);

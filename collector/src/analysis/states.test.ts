@@ -136,8 +136,8 @@ describe('which GPUs and processes speak for a stage', () => {
     expect([t5.bottleneck, t5.label_gpus, t5.shares['host-bound']]).toEqual(['host-bound', [], 1]);
     expect(t5.evidence).toBe('no GPU data in this stage; host: host-bound 100%; the workload kept 1.00 cores busy');
     const gpuGone = stageOf(hostReport([...samples, ...every(T0, T0 + 1000, 100, () => gpu(0, { util_pct: 0 }))], [['t5', T0, S10], ['later', T0 + 20_000, T0 + 30_000]]), 'later');
-    expect([gpuGone.gpus[0]?.bottleneck, gpuGone.gpus[0]?.evidence, gpuGone.gpus[0]?.no_data_s]).toEqual(['mixed', 'GPU 0: no samples in this stage', 10]);
+    expect([gpuGone.gpus[0]?.bottleneck, gpuGone.gpus[0]?.evidence, gpuGone.gpus[0]?.no_data_s]).toEqual(['no-data', 'GPU 0: no samples in this stage', 10]);
     const later = stageOf(r, 'later');
-    expect([later.bottleneck, later.no_data_s, later.evidence]).toEqual(['mixed', 10, 'no GPU data in this stage; no samples cover this stage']);
+    expect([later.bottleneck, later.no_data_s, later.evidence]).toEqual(['no-data', 10, 'no GPU data in this stage; no samples cover this stage']);
   });
 });

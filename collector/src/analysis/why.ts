@@ -111,8 +111,8 @@ export function explain(sa: StageReport, sb: StageReport, ia: Identity, ib: Iden
   // Weights swapped in over PCIe bear on the stage whatever its label: the report's own offload
   // evidence (offloadH2dMibps for offloadShare of the stage) says so, one rule in one place.
   if ([sa, sb].some((s) => s.gpus.some((g) => g.offload !== null))) labels.push('offload');
-  // mixed and idle say nothing about which part is short: every fact bears on them.
-  const keys = new Set(labels.some((l) => l === 'mixed' || l === 'idle') ? [ALL] : labels);
+  // mixed, idle and no-data say nothing about which part is short: every fact bears on them.
+  const keys = new Set(labels.some((l) => l === 'mixed' || l === 'idle' || l === 'no-data') ? [ALL] : labels);
   const bears = (b: readonly string[]): boolean => b.some((x) => keys.has(x));
   const fingerprint: SideBySide[] = [];
   const same: string[] = [];

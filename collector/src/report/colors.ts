@@ -7,4 +7,5 @@ export const BOTTLENECK_COLORS: Record<string, string> = {
   io: '#8250df',
   idle: '#8c959f',
   mixed: '#57606a',
+  'no-data': '#d0d7de',
 };
