@@ -10,9 +10,13 @@ import { GENERATE_SHAPED, pythonWithTqdm, readCapture, truthOf, WanLogReader, ty
 const tempDir = useScratch();
 
 // How far a boundary may sit from the workload's own clock: the time for a line to cross a pipe.
+// Captures replay their own receive times, so 40 ms holds whatever the machine does...
 const TOL_MS = 40;
+// ...live runs also wait for a vitest worker on a loaded 2-core machine to read the pipe (it took
+// over 40 ms there while other test files ran). Structure (stages, steps, inferred) is exact.
+const LIVE_TOL_MS = 150;
 
-function check(marks: Mark[], endMs: number, truth: TruthRecord[], steps: number): { stages: StageInterval[]; inferredSteps: number } {
+function check(marks: Mark[], endMs: number, truth: TruthRecord[], steps: number, tolMs = TOL_MS): { stages: StageInterval[]; inferredSteps: number } {
   const { stages, problems } = buildStages(marks, endMs);
   expect(problems).toEqual([]);
   const top = stages.filter((s) => s.depth === 0);
@@ -23,7 +27,7 @@ function check(marks: Mark[], endMs: number, truth: TruthRecord[], steps: number
   expect(by('vae_decode').inferred).toMatch(/^no line marks it: from the last step's end to 'Saving generated \.\.\.'/);
   for (const n of ['init', 'denoise', 'save']) expect(by(n).inferred, n).toBeUndefined();
   const near = (got: number, want: number, what: string): void => {
-    expect(Math.abs(got - want), `${what}: ${got.toFixed(1)} vs workload's ${want.toFixed(1)}`).toBeLessThan(TOL_MS);
+    expect(Math.abs(got - want), `${what}: ${got.toFixed(1)} vs workload's ${want.toFixed(1)}`).toBeLessThan(tolMs);
   };
   near(by('init').start, truthOf(truth, 'init').begin, 'init begins');
   near(by('t5_encode').start, truthOf(truth, 't5_encode').begin, 'T5 begins');
@@ -103,13 +107,13 @@ describe('the wan preset on the real tqdm, live', () => {
   ] as const) {
     it(`${task}, ${world} process(es), ${stepS * 1000} ms steps`, async () => {
       const { marks, end, truth } = await live(['--task', task, '--steps', '10', '--step-s', String(stepS), '--world-size', String(world), ...pace]);
-      const { inferredSteps } = check(marks, end, truth, 10);
+      const { inferredSteps } = check(marks, end, truth, 10, LIVE_TOL_MS);
       if (stepS > 0.1) expect(inferredSteps).toBe(0);
     });
   }
 
   it('t2i says "Generating image" and "Saving generated image": the same stages', async () => {
     const { marks, end, truth } = await live(['--task', 't2i-14B', '--steps', '6', '--step-s', '0.12', ...pace]);
-    check(marks, end, truth, 6);
+    check(marks, end, truth, 6, LIVE_TOL_MS);
   });
 });
