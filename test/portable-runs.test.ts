@@ -7,6 +7,8 @@ import { AGENT_BIN, FAKE_SMI, ROOT } from './helpers/fixtures.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
 import { useScratch } from './helpers/scratch.js';
 import { storeContent, storeContentCanonical } from './helpers/portable.js';
+import type { ReportJson } from '../collector/src/report/index.js';
+type StageJson = ReportJson['hosts'][number]['stages'][number];
 
 const tempDir = useScratch();
 const REPLAY = path.join(ROOT, 'test', 'fixtures', 'replay-workload.mjs');
@@ -47,12 +49,6 @@ async function reportJson(data: string, runId = RUN): Promise<Record<string, unk
   return JSON.parse(String(r.stdout)) as Record<string, unknown>;
 }
 
-interface StageJson {
-  name: string;
-  depth: number;
-  duration_s: number;
-  steps: { count: number } | null;
-}
 const stagesOf = (rep: Record<string, unknown>): StageJson[] => ((rep.hosts as Array<{ stages: StageJson[] }>)[0]?.stages ?? []);
 
 let col: CollectorProc | null = null;

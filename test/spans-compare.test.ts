@@ -9,6 +9,7 @@ import { parseMarksFile } from '../agent/src/stages/marks-file.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { AGENT_BIN, FIXTURES, H100, ROOT } from './helpers/fixtures.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
+import type { ReportJson } from '../collector/src/report/index.js';
 
 const dirs: string[] = [];
 const procs: CollectorProc[] = [];
@@ -36,10 +37,6 @@ with stagewatch.stage("request"):
                     time.sleep(0.004)
 `;
 
-interface ReportJson {
-  headline: { step_stage: string | null; step_clock: string | null; spans: Record<string, number>; request_total_ms: number | null };
-  hosts: Array<{ stages: Array<{ name: string; steps: { count: number } | null }>; breakdown: { steps: number; spans: Array<{ name: string; timing: string; count_per_step: number }> } | null }>;
-}
 
 describe('spans through agent and collector, and compare over labelled runs', () => {
   it('summarises spans per step, keeps them out of the stage list, and compares configurations the same in CLI and API', async () => {

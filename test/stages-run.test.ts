@@ -5,28 +5,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, FAKE_SMI, ROOT } from './helpers/fixtures.js';
 import { tempDir } from './helpers/agent.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
+import type { ReportJson } from '../collector/src/report/index.js';
+
+type StageJson = ReportJson['hosts'][number]['stages'][number];
 
 const running: CollectorProc[] = [];
 afterEach(() => {
   for (const p of running.splice(0)) p.proc.kill('SIGKILL');
 });
 
-interface StageJson {
-  name: string;
-  depth: number;
-  duration_s: number;
-  bottleneck: string;
-  evidence: string;
-  steps: { count: number } | null;
-  proc: { cpu_cores: { mean: number | null; max: number | null } };
-  workload: { torch_reserved_mib: { max: number | null } } | null;
-  gpus: Array<{ index: number; util_pct: { mean: number } | null; sm_active_pct: { mean: number } | null }>;
-}
-interface ReportJson {
-  run: { id: string; exitCode: number | null; endedAt: number | null; hosts: string[] };
-  hosts: Array<{ host: string; stages: StageJson[] }>;
-  compare?: Array<{ stage: string; ratio: number; text: string }>;
-}
 
 async function report(data: string, runId: string, extra: string[] = []): Promise<ReportJson> {
   const r = await execa(process.execPath, [COLLECTOR_BIN, 'report', runId, '--format', 'json', '--data', data, ...extra]);

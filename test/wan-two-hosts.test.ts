@@ -7,6 +7,8 @@ import { AGENT_BIN, FIXTURES } from './helpers/fixtures.js';
 import { useScratch } from './helpers/scratch.js';
 import { COLLECTOR_BIN, startCollectorProc, type CollectorProc } from './helpers/processes.js';
 import { GENERATE_SHAPED, pythonWithTqdm, type TruthRecord } from './helpers/wan-logs.js';
+import type { ReportJson } from '../collector/src/report/index.js';
+type StageJson = ReportJson['hosts'][number]['stages'][number];
 
 const tempDir = useScratch();
 
@@ -15,17 +17,6 @@ afterEach(() => {
   for (const p of running.splice(0)) p.proc.kill('SIGKILL');
 });
 
-interface StageJson {
-  name: string;
-  duration_s: number;
-  inferred: string | null;
-  bottleneck: string;
-  steps: { count: number; inferred: number; duration_s: { mean: number } } | null;
-}
-interface ReportJson {
-  hosts: Array<{ host: string; fingerprint: { host: HostFingerprint | null; workload: { python?: string } | null }; stages: StageJson[] }>;
-  compare: Array<{ stage: string; ratio: number; why: { fingerprint: Array<{ what: string; a: string; b: string }>; metrics: Array<{ what: string; a: string; b: string }> } | null; text: string }>;
-}
 
 /**
  * The stage times of the issue's second report (Wan2.2-5B, an L40S host against an RTX PRO 6000
@@ -90,13 +81,15 @@ describe('upstream-shaped Wan logs (real tqdm) on two hosts, through agent and c
     const fpA = rep.hosts[0]?.fingerprint.host as HostFingerprint;
     expect(fpA.cpu.threads).toBeGreaterThan(0);
     expect(b.hosts[0]?.fingerprint.host?.gpus[0]?.name).toBe('NVIDIA H100 80GB HBM3');
-    const t5 = rep.compare.find((c) => c.stage === 't5_encode');
+    const compare = rep.compare ?? [];
+    expect(compare.length, "a report with --vs compares").toBeGreaterThan(0);
+    const t5 = compare.find((c) => c.stage === 't5_encode');
     expect(t5?.ratio).toBeGreaterThan(2.5);
     expect(t5?.text).toMatch(/^T5 encoding: \d+\.\d s vs \d+\.\d s, \d\.\dx, \S+ vs \S+; hosts differ in /);
     expect(t5?.why?.fingerprint).toContainEqual({ what: 'CPU sockets/cores/threads', a: [fpA.cpu.sockets, fpA.cpu.cores, fpA.cpu.threads].map((v) => v ?? '?').join('/'), b: '?/?/16' });
     expect(t5?.why?.metrics.map((m) => m.what)).toEqual(expect.arrayContaining(['workload cores', 'busiest host core']));
     expect(t5?.why?.metrics.find((m) => m.what === 'workload cores')?.a).toMatch(/^[01]\.\d\d$/);
-    for (const s of ['init', 'denoise', 'vae_decode']) expect(rep.compare.find((c) => c.stage === s)?.why, s).not.toBeNull();
+    for (const s of ['init', 'denoise', 'vae_decode']) expect(compare.find((c) => c.stage === s)?.why, s).not.toBeNull();
     const md = String((await execa(process.execPath, [COLLECTOR_BIN, 'report', 'wan-host-a', '--vs', 'wan-host-b', '--data', data])).stdout);
     expect(md).toMatch(/^Host: CPU .* threads/m);
     expect(md).toMatch(/t5_encode \(inferred\)/);
