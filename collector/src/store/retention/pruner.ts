@@ -1,0 +1,131 @@
+import { countThrough, rollUp, stepEnd } from './rollup.js';
+import type { Remainder, Resolution, RetentionTarget, RunHost, StepChange } from './target.js';
+
+/** How long each resolution is kept, ms; 0 keeps it for good. */
+export interface RetentionPolicy {
+  rawMs: number;
+  oneSecondMs: number;
+  tenSecondMs: number;
+}
+
+export interface PrunerOptions {
+  /** Blocks a step takes (about; a step takes at least one 10 s span): one transaction's worth. */
+  stepBlocks?: number;
+  /** Between passes over the store. */
+  intervalMs?: number;
+  /** Least pause between steps, ms; a step is also followed by a pause as long as it took. */
+  minGapMs?: number;
+  /** Readings numbered through here were taken by every sink configured now (none: no limit). */
+  exportedThrough?: () => number;
+  now?: () => number;
+  log?: (msg: string) => void;
+  /** Told after each step that changed the store (tests, telemetry). */
+  onStep?: (change: StepChange) => void;
+}
+
+interface Level {
+  from: Resolution;
+  to: Resolution | null;
+  keepMs: number;
+}
+
+/** Steps end on multiples of 10 s, so no 1 s or 10 s bucket straddles two steps. */
+const ALIGN_MS = 10_000;
+
+/**
+ * Rolls raw readings older than the policy's raw time into 1 s readings, those older than its
+ * 1 s time into 10 s, and deletes 10 s readings older than its 10 s time, in small steps: one
+ * transaction of about `stepBlocks` blocks of one run and host, then a pause on a timer as long
+ * as the step took (at least minGapMs), so ingest's group commits (ingest.ts, a timer of their
+ * own) run between any two steps and pruning never takes more than about half the event loop.
+ * Marks, runs and the batches table (exactly-once) are never touched. Raw readings a sink has
+ * not yet taken are kept until it has (exportedThrough).
+ */
+export class Pruner {
+  private readonly levels: Level[];
+  private queue: Array<{ level: Level; rh: RunHost }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly o: Required<Omit<PrunerOptions, 'exportedThrough' | 'onStep'>> & Pick<PrunerOptions, 'exportedThrough' | 'onStep'>;
+
+  constructor(
+    private readonly target: RetentionTarget,
+    policy: RetentionPolicy,
+    opts: PrunerOptions = {},
+  ) {
+    this.o = { stepBlocks: 256, intervalMs: 60_000, minGapMs: 1, now: Date.now, log: () => {}, ...opts };
+    const all: Level[] = [
+      { from: 0, to: 1000, keepMs: policy.rawMs },
+      { from: 1000, to: 10000, keepMs: policy.oneSecondMs },
+      { from: 10000, to: null, keepMs: policy.tenSecondMs },
+    ];
+    this.levels = all.filter((l) => l.keepMs > 0);
+  }
+
+  /** Starts the first pass on the next timer turn; later passes every intervalMs. */
+  start(): void {
+    if (this.levels.length > 0) this.schedule(0);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Whether a pass is under way (steps left). */
+  get busy(): boolean {
+    return this.queue.length > 0;
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => this.turn(), ms);
+    this.timer.unref();
+  }
+
+  private turn(): void {
+    this.timer = null;
+    if (this.queue.length === 0) this.plan();
+    if (this.queue.length === 0) return this.schedule(this.o.intervalMs);
+    const t0 = performance.now();
+    const head = this.queue[0] as { level: Level; rh: RunHost };
+    let more = false;
+    try {
+      more = this.step(head.level, head.rh);
+    } catch (e) {
+      // A block that cannot be read stays as it is; the pass goes on with the next host.
+      this.o.log(`retention: run ${head.rh.rid} host ${head.rh.hid}: ${(e as Error).message}`);
+    }
+    if (!more) this.queue.shift();
+    this.schedule(Math.max(this.o.minGapMs, performance.now() - t0));
+  }
+
+  /** Every run and host with something older than its level keeps. */
+  private plan(): void {
+    const now = this.o.now();
+    for (const level of this.levels) {
+      for (const rh of this.target.oldest(level.from)) if (rh.t0 <= now - level.keepMs) this.queue.push({ level, rh: { rid: rh.rid, hid: rh.hid } });
+    }
+  }
+
+  /** One step of one run and host; whether it changed anything (more may be left). */
+  step(level: Level, rh: RunHost): boolean {
+    let cutoff = this.o.now() - level.keepMs;
+    if (level.from === 0 && this.o.exportedThrough) {
+      const held = this.target.firstUnexported(rh, this.o.exportedThrough());
+      if (held !== null) cutoff = Math.min(cutoff, held - 1);
+    }
+    const end = stepEnd(this.target.starts(level.from, rh, this.o.stepBlocks + 1), this.o.stepBlocks, cutoff, ALIGN_MS);
+    if (end === null) return false;
+    const blocks = this.target.blocksThrough(level.from, rh, end);
+    if (blocks.length === 0) return false;
+    const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));
+    const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
+    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number);
+    const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
+    this.target.apply(change);
+    this.o.onStep?.(change);
+    return true;
+  }
+}

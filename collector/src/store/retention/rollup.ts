@@ -1,0 +1,149 @@
+import type { SampleSource } from '@stagewatch/shared';
+import type { StoredBlock } from '../blocks.js';
+
+/**
+ * Roll-ups: the readings of a (run, host, source, lane) and metric set over a bucket of `res` ms
+ * become one reading. Pure functions over decoded blocks; the pruner (pruner.ts) does the I/O.
+ *
+ * A bucket is (e - res, e] for e a multiple of res: a reading is stamped at the end of the
+ * interval it covers ([t - dur_ms, t]), so ten 100 ms readings at e - 900 .. e fill one bucket
+ * exactly. The roll-up reading keeps each metric's key and holds its mean weighted by each
+ * reading's covered interval (readings without dur_ms, from older agents, weigh alike); the
+ * min and max ride beside it in the block (blocks.ts, HAS_EXTREMES), so a metric name never
+ * holds anything but that metric's mean. It is stamped at its last reading and covers back to
+ * its first reading's start (never past the bucket's start): a bucket the readings only partly
+ * fill says so in its dur_ms rather than claiming the whole bucket.
+ */
+
+/** A decoded block with what the roll-up needs of its row. */
+export interface RollInput extends StoredBlock {
+  source: SampleSource;
+  n: number;
+}
+
+/** A roll-up block, ready to be written (blocks.ts rollupBlob). Readings in (time, lane) order. */
+export interface RollOutput {
+  source: SampleSource;
+  hasPid: boolean;
+  ids: number[];
+  n: number;
+  lane: Float64Array | null;
+  t: Float64Array;
+  dur: Float64Array;
+  values: Float64Array[];
+  extremes: { min: Float64Array[]; max: Float64Array[] };
+}
+
+/**
+ * Means are rounded to 3 decimals: the column codec stores a decimal in a byte or two where a
+ * full-precision mean (97.333...) takes eight. 0.0005 at most, far under any reading's own precision.
+ */
+const MEAN_DECIMALS = 1000;
+
+interface Acc {
+  lane: number;
+  end: number;
+  start: number;
+  tLast: number;
+  w: number;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+}
+
+/** The number of a block's samples at or before hi (a block's samples are in time order). */
+export function countThrough(t: Float64Array, n: number, hi: number): number {
+  let lo = 0;
+  let up = n;
+  while (lo < up) {
+    const mid = (lo + up) >> 1;
+    if ((t[mid] as number) <= hi) lo = mid + 1;
+    else up = mid;
+  }
+  return lo;
+}
+
+/** The end of the bucket of res ms that a reading stamped at t falls in. */
+export const bucketEnd = (t: number, res: number): number => Math.ceil(t / res) * res;
+
+/**
+ * Rolls the first `take(b)` readings of each block up into buckets of res ms: one output block
+ * per source, pid-or-not and metric set, readings of every lane in (time, lane) order.
+ */
+export function rollUp(blocks: readonly RollInput[], res: number, take: (b: RollInput) => number = (b) => b.n): RollOutput[] {
+  const groups = new Map<string, { head: RollInput; accs: Map<string, Acc> }>();
+  for (const b of blocks) {
+    const k = take(b);
+    if (k === 0) continue;
+    const key = `${b.source}|${b.hasPid ? 1 : 0}|${b.ids.join(',')}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { head: b, accs: new Map() }));
+    const m = b.ids.length;
+    for (let i = 0; i < k; i++) {
+      const t = b.t[i] as number;
+      const lane = b.lane ? (b.lane[i] as number) : 0;
+      const end = bucketEnd(t, res);
+      const at = `${lane}|${end}`;
+      let a = g.accs.get(at);
+      if (!a) {
+        a = { lane, end, start: end, tLast: -Infinity, w: 0, sum: new Float64Array(m), min: new Float64Array(m).fill(Infinity), max: new Float64Array(m).fill(-Infinity) };
+        g.accs.set(at, a);
+      }
+      const dur = b.dur ? (b.dur[i] as number) : null;
+      // A reading without dur_ms says nothing of its interval: the bucket's start bounds it.
+      a.start = Math.min(a.start, Math.max(end - res, dur === null ? end - res : t - dur));
+      a.tLast = Math.max(a.tLast, t);
+      // A zero-length reading stands for its instant: 1 ms, as the analysis weighs it.
+      const w = dur === null ? 1 : Math.max(1, dur);
+      a.w += w;
+      for (let j = 0; j < m; j++) {
+        const v = (b.values[j] as Float64Array)[i] as number;
+        a.sum[j] = (a.sum[j] as number) + v * w;
+        const lo = b.extremes ? ((b.extremes.min[j] as Float64Array)[i] as number) : v;
+        const hi = b.extremes ? ((b.extremes.max[j] as Float64Array)[i] as number) : v;
+        if (lo < (a.min[j] as number)) a.min[j] = lo;
+        if (hi > (a.max[j] as number)) a.max[j] = hi;
+      }
+    }
+  }
+  const out: RollOutput[] = [];
+  for (const { head, accs } of groups.values()) {
+    const list = [...accs.values()].sort((x, y) => x.tLast - y.tLast || x.lane - y.lane);
+    const n = list.length;
+    const m = head.ids.length;
+    const col = (f: (a: Acc) => number): Float64Array => Float64Array.from(list, f);
+    out.push({
+      source: head.source,
+      hasPid: head.hasPid,
+      ids: [...head.ids],
+      n,
+      lane: head.lane ? col((a) => a.lane) : null,
+      t: col((a) => a.tLast),
+      dur: col((a) => a.tLast - a.start),
+      values: head.ids.map((_, j) => col((a) => Math.round(((a.sum[j] as number) / a.w) * MEAN_DECIMALS) / MEAN_DECIMALS)),
+      extremes: { min: Array.from({ length: m }, (_, j) => col((a) => a.min[j] as number)), max: Array.from({ length: m }, (_, j) => col((a) => a.max[j] as number)) },
+    });
+  }
+  return out;
+}
+
+/**
+ * Where a pruning step of one (run, host) ends: every reading at or before the returned time is
+ * rolled up (or deleted) in the step, none after it. `starts`: the first times of the host's
+ * oldest blocks of that resolution, ascending, at most `limit` + 1 of them. The end is a multiple
+ * of `align` (10 s, so 1 s and 10 s buckets never straddle a step), before the first block left
+ * for a later step, and at most `cutoff` (aligned down). A step takes at least one aligned span,
+ * however many blocks it holds: a bound the blocks of 10 s would otherwise never pass. Null: nothing
+ * is old enough.
+ */
+export function stepEnd(starts: readonly number[], limit: number, cutoff: number, align: number): number | null {
+  const first = starts[0];
+  if (first === undefined) return null;
+  const last = Math.floor(cutoff / align) * align;
+  if (first > last) return null;
+  let end = last;
+  const next = starts[limit];
+  // A block left for later starts at `next`: end before it.
+  if (next !== undefined) end = Math.min(end, Math.max(Math.ceil(first / align) * align, Math.floor((next - 1) / align) * align));
+  return end;
+}
