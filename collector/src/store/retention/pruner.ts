@@ -21,6 +21,8 @@ export interface PrunerOptions {
   log?: (msg: string) => void;
   /** Told after each step that changed the store (tests, telemetry). */
   onStep?: (change: StepChange) => void;
+  /** Told when a pass finds nothing more to do (until the next, intervalMs on). */
+  onIdle?: () => void;
 }
 
 interface Level {
@@ -46,7 +48,9 @@ export class Pruner {
   private queue: Array<{ level: Level; rh: RunHost }> = [];
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly o: Required<Omit<PrunerOptions, 'exportedThrough' | 'onStep'>> & Pick<PrunerOptions, 'exportedThrough' | 'onStep'>;
+  /** Whether the pass changed the store (true before the first: plan then). */
+  private changed = true;
+  private readonly o: Required<Omit<PrunerOptions, 'exportedThrough' | 'onStep' | 'onIdle'>> & Pick<PrunerOptions, 'exportedThrough' | 'onStep' | 'onIdle'>;
 
   constructor(
     private readonly target: RetentionTarget,
@@ -86,8 +90,16 @@ export class Pruner {
 
   private turn(): void {
     this.timer = null;
-    if (this.queue.length === 0) this.plan();
-    if (this.queue.length === 0) return this.schedule(this.o.intervalMs);
+    if (this.queue.length === 0) {
+      // A pass that changed something plans again at once: its 1 s readings may be old enough for 10 s.
+      if (this.changed) this.plan();
+      this.changed = false;
+    }
+    if (this.queue.length === 0) {
+      this.changed = true;
+      this.o.onIdle?.();
+      return this.schedule(this.o.intervalMs);
+    }
     const t0 = performance.now();
     const head = this.queue[0] as { level: Level; rh: RunHost };
     let more = false;
@@ -97,7 +109,8 @@ export class Pruner {
       // A block that cannot be read stays as it is; the pass goes on with the next host.
       this.o.log(`retention: run ${head.rh.rid} host ${head.rh.hid}: ${(e as Error).message}`);
     }
-    if (!more) this.queue.shift();
+    if (more) this.changed = true;
+    else this.queue.shift();
     this.schedule(Math.max(this.o.minGapMs, performance.now() - t0));
   }
 
