@@ -129,13 +129,16 @@ export class Pruner {
       const held = this.target.firstUnexported(rh, this.o.exportedThrough());
       if (held !== null) cutoff = Math.min(cutoff, held - 1);
     }
-    const end = stepEnd(this.target.starts(level.from, rh, this.o.stepBlocks + 1), this.o.stepBlocks, cutoff, ALIGN_MS);
+    const starts = this.target.starts(level.from, rh, this.o.stepBlocks + 1);
+    const end = stepEnd(starts, this.o.stepBlocks, cutoff, ALIGN_MS);
     if (end === null) return false;
     const blocks = this.target.blocksThrough(level.from, rh, end);
     if (blocks.length === 0) return false;
     const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));
     const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
-    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number);
+    // Buckets split at stage marks (the step's readings start in the aligned span of its first block).
+    const cuts = level.to === null ? [] : this.target.markTimes(rh, Math.floor((starts[0] as number) / ALIGN_MS) * ALIGN_MS - ALIGN_MS, end);
+    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts);
     const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
     this.target.apply(change);
     this.o.onStep?.(change);

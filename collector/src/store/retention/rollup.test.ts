@@ -71,6 +71,23 @@ describe('roll-ups', () => {
     expect([...(o?.dur ?? [])]).toEqual([800]);
   });
 
+  it('splits a bucket at a stage mark, so neither stage takes the other one\'s readings', () => {
+    const t = [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000];
+    const v = [0, 0, 0, 0, 100, 100, 100, 100, 100, 100];
+    const out = rollUp([gpuBlock(t.map(() => 0), t, t.map(() => 100), v)], 1000, undefined, [400.5]);
+    expect([...(out[0]?.t ?? [])]).toEqual([400, 1000]);
+    expect([...(out[0]?.dur ?? [])]).toEqual([400, 600]);
+    expect([...(out[0]?.values[0] ?? [])]).toEqual([0, 100]);
+    // A mark outside the bucket splits nothing.
+    expect(rollUp([gpuBlock(t.map(() => 0), t, t.map(() => 100), v)], 1000, undefined, [0, 1000])[0]?.n).toBe(1);
+  });
+
+  it('covers what its readings covered: a 1 Hz reading of 1 s covers its second, wherever the bucket starts', () => {
+    const [o] = rollUp([gpuBlock([0, 0], [1260, 2260], [1000, 1000], [200, 600])], 1000);
+    expect([...(o?.t ?? [])]).toEqual([1260, 2260]);
+    expect([...(o?.dur ?? [])]).toEqual([1000, 1000]);
+  });
+
   it('rounds means to 3 decimals', () => {
     const [o] = rollUp([gpuBlock([0, 0, 0], [100, 200, 300], [100, 100, 100], [1, 1, 2])], 1000);
     expect(o?.values[0]?.[0]).toBe(1.333);

@@ -11,8 +11,9 @@ import type { StoredBlock } from '../blocks.js';
  * reading's covered interval (readings without dur_ms, from older agents, weigh alike); the
  * min and max ride beside it in the block (blocks.ts, HAS_EXTREMES), so a metric name never
  * holds anything but that metric's mean. It is stamped at its last reading and covers back to
- * its first reading's start (never past the bucket's start): a bucket the readings only partly
- * fill says so in its dur_ms rather than claiming the whole bucket.
+ * the earliest start of its readings' intervals: a bucket the readings only partly fill says so
+ * in its dur_ms rather than claiming the whole bucket, and readings that cover more than a
+ * bucket (1 Hz readings of 1 s) make a roll-up that covers as much.
  */
 
 /** A decoded block with what the roll-up needs of its row. */
@@ -63,14 +64,30 @@ export function countThrough(t: Float64Array, n: number, hi: number): number {
   return lo;
 }
 
+/** The last of `cuts` (ascending) before t, or -Infinity. */
+function lastBefore(cuts: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let up = cuts.length;
+  while (lo < up) {
+    const mid = (lo + up) >> 1;
+    if ((cuts[mid] as number) < t) lo = mid + 1;
+    else up = mid;
+  }
+  return lo === 0 ? -Infinity : (cuts[lo - 1] as number);
+}
+
 /** The end of the bucket of res ms that a reading stamped at t falls in. */
 export const bucketEnd = (t: number, res: number): number => Math.ceil(t / res) * res;
 
 /**
  * Rolls the first `take(b)` readings of each block up into buckets of res ms: one output block
  * per source, pid-or-not and metric set, readings of every lane in (time, lane) order.
+ * `cuts`: times (ascending) where a bucket is split in two: the run's stage marks. A stage's mean
+ * then takes none of its neighbour's readings, where a whole bucket would smear the 100 % of a
+ * compute stage into the idle one before it (on the H100 phases capture, 3 to 4 points of
+ * util_pct in 10 s stages).
  */
-export function rollUp(blocks: readonly RollInput[], res: number, take: (b: RollInput) => number = (b) => b.n): RollOutput[] {
+export function rollUp(blocks: readonly RollInput[], res: number, take: (b: RollInput) => number = (b) => b.n, cuts: ArrayLike<number> = []): RollOutput[] {
   const groups = new Map<string, { head: RollInput; accs: Map<string, Acc> }>();
   for (const b of blocks) {
     const k = take(b);
@@ -83,15 +100,20 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
       const t = b.t[i] as number;
       const lane = b.lane ? (b.lane[i] as number) : 0;
       const end = bucketEnd(t, res);
-      const at = `${lane}|${end}`;
+      // The bucket's part this reading is in: after the last cut before it, if that is in the bucket.
+      const cut = lastBefore(cuts, t);
+      const from = cut > end - res ? cut : end - res;
+      const at = `${lane}|${end}|${from}`;
       let a = g.accs.get(at);
       if (!a) {
         a = { lane, end, start: end, tLast: -Infinity, w: 0, sum: new Float64Array(m), min: new Float64Array(m).fill(Infinity), max: new Float64Array(m).fill(-Infinity) };
         g.accs.set(at, a);
       }
       const dur = b.dur ? (b.dur[i] as number) : null;
-      // A reading without dur_ms says nothing of its interval: the bucket's start bounds it.
-      a.start = Math.min(a.start, Math.max(end - res, dur === null ? end - res : t - dur));
+      // A reading without dur_ms says nothing of its interval: the bucket's (part's) start bounds it.
+      // One with dur_ms keeps all it covered, before the bucket too (a 1 Hz power reading covers 1 s
+      // back from wherever it falls): the roll-up covers what its readings did, no less.
+      a.start = Math.min(a.start, dur === null ? from : t - dur);
       a.tLast = Math.max(a.tLast, t);
       // A zero-length reading stands for its instant: 1 ms, as the analysis weighs it.
       const w = dur === null ? 1 : Math.max(1, dur);

@@ -31,6 +31,7 @@ export class SqliteRetention implements RetentionTarget {
       // The block holding reading seq + 1, and the earliest of the host's blocks numbered after it.
       blockAt: db.prepare('SELECT rid, hid, t0, s0, n FROM blocks WHERE s0 <= ? ORDER BY s0 DESC LIMIT 1'),
       firstAfter: db.prepare('SELECT min(t0) AS t0 FROM blocks WHERE s0 > ? AND rid = ? AND hid = ?'),
+      markTimes: db.prepare('SELECT DISTINCT t FROM marks WHERE rid = ? AND hid = ? AND t > ? AND t <= ? AND timing IS NULL ORDER BY t').pluck(),
       deleteRaw: db.prepare('DELETE FROM blocks WHERE bid = ?'),
       deleteRolled: db.prepare('DELETE FROM rollups WHERE bid = ?'),
       insertRaw: db.prepare('INSERT INTO blocks(rid, hid, t0, t1, s0, n, source, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -66,6 +67,10 @@ export class SqliteRetention implements RetentionTarget {
     const after = (this.q.firstAfter.get(seq, rh.rid, rh.hid) as { t0: number | null }).t0;
     if (held === null) return after;
     return after === null ? held : Math.min(held, after);
+  }
+
+  markTimes(rh: RunHost, from: number, to: number): number[] {
+    return this.q.markTimes.all(rh.rid, rh.hid, from, to) as number[];
   }
 
   apply(c: StepChange): void {

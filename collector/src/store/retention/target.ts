@@ -50,6 +50,8 @@ export interface RetentionTarget {
   blocksThrough(res: Resolution, rh: RunHost, end: number): TargetBlock[];
   /** The first time of the host's earliest raw block holding a reading numbered after `seq` (not yet taken by a sink), or null. */
   firstUnexported(rh: RunHost, seq: number): number | null;
+  /** Times of the host's stage marks (not spans) in (from, to], ascending: where roll-up buckets split. */
+  markTimes(rh: RunHost, from: number, to: number): number[];
   /** Applies a step in one transaction. Raw readings dropped never free their sequence numbers. */
   apply(change: StepChange): void;
 }
