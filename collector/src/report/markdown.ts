@@ -44,6 +44,7 @@ export function reportMarkdown(r: Report | SpannedReport, compare?: { vs: Report
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${smActivityNote(h)}`, '');
     out.push(`Host: ${cell(fingerprintText(h.fingerprint))}`, '');
+    if (h.resolution) out.push(`Readings (retention): ${h.resolution.map((x) => `${x.resolution} ${new Date(x.from_ms).toISOString()} to ${new Date(x.to_ms).toISOString()}`).join(' · ')}`, '');
     // Time shares of the stage (the GPUs in its label, else the host), in % of covered time.
     out.push(`| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | ${STATES.map((x) => `${x} %`).join(' | ')} | no data s | bottleneck |`);
     out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${STATES.map(() => '---:').join(' | ')} | ---: | --- |`);

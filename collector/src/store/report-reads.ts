@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SampleSource } from '@stagewatch/shared';
 import type { BlockReads, HostBlock } from './block-reads.js';
+import { resolutionsOf, type ResolutionSpan } from './retention/finest-rows.js';
 
 /** One stored sample as the report reads it; the object and `values` are reused from row to row. */
 export interface SampleRowView {
@@ -78,6 +79,16 @@ export class ReportReads {
         visit(view);
       });
     }
+  }
+
+  /** Per host, the resolutions its readings are held at where any were rolled up (retention/); hosts all raw are left out. */
+  resolutions(runId: string): Map<string, ResolutionSpan[]> {
+    const out = new Map<string, ResolutionSpan[]>();
+    for (const h of this.hosts(runId)) {
+      const spans = resolutionsOf(this.stmt, h.rid, h.hid);
+      if (spans.some((s) => s.resolution !== 'raw')) out.set(h.name, spans);
+    }
+    return out;
   }
 
   /** Time of each host's last sample in a run (one index probe per host). */

@@ -51,3 +51,24 @@ export function lastTimeOf(stmt: (sql: string) => Database.Statement, rid: numbe
   const rolled = t('SELECT max(t1) AS t FROM rollups WHERE rid = ? AND hid = ?');
   return raw === null ? rolled : rolled === null ? raw : Math.max(raw, rolled);
 }
+
+/** A stretch of a host's readings held at one resolution. */
+export interface ResolutionSpan {
+  resolution: 'raw' | '1s' | '10s';
+  /** First and last reading's time (collector clock, ms). */
+  from_ms: number;
+  to_ms: number;
+}
+
+/**
+ * Which resolutions a host's readings are held at, and over which times (report JSON's
+ * `resolution`): one probe of each index per resolution. Finest first.
+ */
+export function resolutionsOf(stmt: (sql: string) => Database.Statement, rid: number, hid: number): ResolutionSpan[] {
+  const span = (r: { t0: number | null; t1: number | null }, resolution: ResolutionSpan['resolution']): ResolutionSpan[] =>
+    r.t0 === null || r.t1 === null ? [] : [{ resolution, from_ms: r.t0, to_ms: r.t1 }];
+  const raw = stmt('SELECT min(t0) AS t0, max(t1) AS t1 FROM blocks WHERE rid = ? AND hid = ?').get(rid, hid) as { t0: number | null; t1: number | null };
+  const rolled = (res: number): { t0: number | null; t1: number | null } =>
+    stmt('SELECT min(t0) AS t0, max(t1) AS t1 FROM rollups WHERE rid = ? AND hid = ? AND res = ?').get(rid, hid, res) as { t0: number | null; t1: number | null };
+  return [...span(raw, 'raw'), ...span(rolled(1000), '1s'), ...span(rolled(10000), '10s')];
+}
