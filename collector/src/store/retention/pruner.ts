@@ -19,8 +19,8 @@ export interface PrunerOptions {
   exportedThrough?: () => number;
   now?: () => number;
   log?: (msg: string) => void;
-  /** Told after each step that changed the store (tests, telemetry). */
-  onStep?: (change: StepChange) => void;
+  /** Told after each step that changed the store, with the ms it took (tests, telemetry, the bench). */
+  onStep?: (change: StepChange, ms: number) => void;
   /** Told when a pass finds nothing more to do (until the next, intervalMs on). */
   onIdle?: () => void;
 }
@@ -57,7 +57,7 @@ export class Pruner {
     policy: RetentionPolicy,
     opts: PrunerOptions = {},
   ) {
-    this.o = { stepBlocks: 256, intervalMs: 60_000, minGapMs: 1, now: Date.now, log: () => {}, ...opts };
+    this.o = { stepBlocks: 64, intervalMs: 60_000, minGapMs: 1, now: Date.now, log: () => {}, ...opts };
     const all: Level[] = [
       { from: 0, to: 1000, keepMs: policy.rawMs },
       { from: 1000, to: 10000, keepMs: policy.oneSecondMs },
@@ -104,7 +104,7 @@ export class Pruner {
     const head = this.queue[0] as { level: Level; rh: RunHost };
     let more = false;
     try {
-      more = this.step(head.level, head.rh);
+      more = this.step(head.level, head.rh, t0);
     } catch (e) {
       // A block that cannot be read stays as it is; the pass goes on with the next host.
       this.o.log(`retention: run ${head.rh.rid} host ${head.rh.hid}: ${(e as Error).message}`);
@@ -123,7 +123,7 @@ export class Pruner {
   }
 
   /** One step of one run and host; whether it changed anything (more may be left). */
-  step(level: Level, rh: RunHost): boolean {
+  step(level: Level, rh: RunHost, t0 = performance.now()): boolean {
     let cutoff = this.o.now() - level.keepMs;
     if (level.from === 0 && this.o.exportedThrough) {
       const held = this.target.firstUnexported(rh, this.o.exportedThrough());
@@ -141,7 +141,7 @@ export class Pruner {
     const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts);
     const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
     this.target.apply(change);
-    this.o.onStep?.(change);
+    this.o.onStep?.(change, performance.now() - t0);
     return true;
   }
 }
