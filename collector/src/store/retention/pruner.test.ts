@@ -98,6 +98,19 @@ describe('the pruner', () => {
     expect(Math.max(...rolled.map((s) => s.t))).toBe(T + 50_000);
   });
 
+  it('without a sink holding them (one removed from the config), pruned raw readings are gone for its cursor: it reads on from the next one left', () => {
+    const { store } = fixture(40);
+    const sink = store.sinkSource();
+    const before = sink.maxRowids().samples;
+    // Raw kept 10 s at T + 20 s: readings up to T + 10 s (batches 1..20, numbers 1..300) are rolled up.
+    prune(store, { rawMs: 10_000, oneSecondMs: 0, tenSecondMs: 0 }, { now: () => T + 20_000 });
+    const next = sink.samplesAfter(0, 5);
+    expect(next.map((s) => s.rowid)).toEqual([301, 302, 303, 304, 305]);
+    expect(next.every((s) => s.dur_ms === 100)).toBe(true);
+    // The backlog it sees is still counted in numbers given: the 300 pruned ones count as behind it.
+    expect(sink.maxRowids().samples).toBe(before);
+  });
+
   it('leaves the store alone with every retention 0 (keep for good)', () => {
     const { store } = fixture(20);
     const before = [...store.samples('run')];
