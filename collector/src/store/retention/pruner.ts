@@ -118,7 +118,7 @@ export class Pruner {
   private plan(): void {
     const now = this.o.now();
     for (const level of this.levels) {
-      for (const rh of this.target.oldest(level.from)) if (rh.t0 <= now - level.keepMs) this.queue.push({ level, rh: { rid: rh.rid, hid: rh.hid } });
+      for (const rh of this.target.olderThan(level.from, now - level.keepMs)) this.queue.push({ level, rh: { rid: rh.rid, hid: rh.hid } });
     }
   }
 

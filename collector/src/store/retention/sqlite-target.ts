@@ -21,9 +21,10 @@ export class SqliteRetention implements RetentionTarget {
 
   constructor(private readonly db: Database.Database) {
     this.q = {
-      runHosts: db.prepare('SELECT rid, hid FROM run_hosts'),
-      minRaw: db.prepare('SELECT min(t0) AS t0 FROM blocks WHERE rid = ? AND hid = ?'),
-      minRolled: db.prepare('SELECT min(t0) AS t0 FROM rollups WHERE rid = ? AND hid = ? AND res = ?'),
+      // One probe of the (run, host, time) index per run and host, all inside SQLite: a pass's plan
+      // over ten thousand runs stays a few milliseconds of the event loop.
+      rawOlder: db.prepare('SELECT rid, hid FROM run_hosts rh WHERE (SELECT min(t0) FROM blocks b WHERE b.rid = rh.rid AND b.hid = rh.hid) <= ?'),
+      rolledOlder: db.prepare('SELECT rid, hid FROM run_hosts rh WHERE (SELECT min(t0) FROM rollups r WHERE r.rid = rh.rid AND r.hid = rh.hid AND r.res = ?) <= ?'),
       startsRaw: db.prepare('SELECT t0 FROM blocks WHERE rid = ? AND hid = ? ORDER BY t0 LIMIT ?').pluck(),
       startsRolled: db.prepare('SELECT t0 FROM rollups WHERE rid = ? AND hid = ? AND res = ? ORDER BY t0 LIMIT ?').pluck(),
       rawThrough: db.prepare('SELECT bid, s0, n, source, data FROM blocks WHERE rid = ? AND hid = ? AND t0 <= ? ORDER BY t0'),
@@ -40,13 +41,8 @@ export class SqliteRetention implements RetentionTarget {
     };
   }
 
-  oldest(res: Resolution): Array<RunHost & { t0: number }> {
-    const out: Array<RunHost & { t0: number }> = [];
-    for (const rh of this.q.runHosts.all() as RunHost[]) {
-      const r = (res === 0 ? this.q.minRaw.get(rh.rid, rh.hid) : this.q.minRolled.get(rh.rid, rh.hid, res)) as { t0: number | null };
-      if (r.t0 !== null) out.push({ ...rh, t0: r.t0 });
-    }
-    return out;
+  olderThan(res: Resolution, cutoff: number): RunHost[] {
+    return (res === 0 ? this.q.rawOlder.all(cutoff) : this.q.rolledOlder.all(res, cutoff)) as RunHost[];
   }
 
   starts(res: Resolution, rh: RunHost, limit: number): number[] {

@@ -42,8 +42,8 @@ export interface StepChange extends RunHost {
  * its handle; the pruner never sees it.
  */
 export interface RetentionTarget {
-  /** Every run and host with readings of this resolution, and the first time of its oldest block. */
-  oldest(res: Resolution): Array<RunHost & { t0: number }>;
+  /** Every run and host with a block of this resolution that starts at or before `cutoff`. */
+  olderThan(res: Resolution, cutoff: number): RunHost[];
   /** First times of a host's oldest blocks of a resolution, ascending, at most `limit`. */
   starts(res: Resolution, rh: RunHost, limit: number): number[];
   /** The host's blocks of a resolution that start at or before `end`, decoded. */
