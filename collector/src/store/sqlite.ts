@@ -113,7 +113,7 @@ export class SqliteStore {
 
   /** What the pruner works on (retention/pruner.ts). */
   retentionTarget(): RetentionTarget {
-    return new SqliteRetention(this.db);
+    return new SqliteRetention(this.db, this.nameOf);
   }
 
   /** GPU uuid and name by `host\u0000index`, for tags. */

@@ -1,3 +1,4 @@
+import { rollKind, type RollKind } from './kinds.js';
 import { countThrough, rollUp, stepEnd } from './rollup.js';
 import type { Remainder, Resolution, RetentionTarget, RunHost, StepChange } from './target.js';
 
@@ -45,6 +46,12 @@ const ALIGN_MS = 10_000;
  */
 export class Pruner {
   private readonly levels: Level[];
+  private readonly kinds = new Map<number, RollKind>();
+  private readonly kindOf = (id: number): RollKind => {
+    let k = this.kinds.get(id);
+    if (k === undefined) this.kinds.set(id, (k = rollKind(this.target.metricName(id))));
+    return k;
+  };
   private queue: Array<{ level: Level; rh: RunHost }> = [];
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -138,7 +145,7 @@ export class Pruner {
     const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
     // Buckets split at stage marks (the step's readings start in the aligned span of its first block).
     const cuts = level.to === null ? [] : this.target.markTimes(rh, Math.floor((starts[0] as number) / ALIGN_MS) * ALIGN_MS - ALIGN_MS, end);
-    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts);
+    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts, this.kindOf);
     const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
     this.target.apply(change);
     this.o.onStep?.(change, performance.now() - t0);

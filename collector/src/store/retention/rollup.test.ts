@@ -1,6 +1,7 @@
 import { ByteWriter } from '@stagewatch/shared';
 import { describe, expect, it } from 'vitest';
 import { decodeBlob, rollupBlob } from '../blocks.js';
+import { orBits, rollKind } from './kinds.js';
 import { bucketEnd, countThrough, rollUp, stepEnd, type RollInput } from './rollup.js';
 
 const f = (xs: number[]): Float64Array => Float64Array.from(xs);
@@ -86,6 +87,23 @@ describe('roll-ups', () => {
     const [o] = rollUp([gpuBlock([0, 0], [1260, 2260], [1000, 1000], [200, 600])], 1000);
     expect([...(o?.t ?? [])]).toEqual([1260, 2260]);
     expect([...(o?.dur ?? [])]).toEqual([1000, 1000]);
+  });
+
+  it('holds a state or setting by its last reading and a bitmask by the or of its readings, never a mean', () => {
+    const t = [100, 200, 300];
+    const b = { ...gpuBlock([0, 0, 0], t, [100, 100, 100], [0, 0, 8]), ids: [1, 2, 3], values: [f([0, 0, 8]), f([1, 4, 0]), f([10, 20, 30])] };
+    const kinds = { 1: 'last', 2: 'or', 3: 'mean' } as const;
+    const [o] = rollUp([b], 1000, undefined, undefined, (id) => kinds[id as 1 | 2 | 3]);
+    expect(o?.values.map((v) => v[0])).toEqual([8, 5, 20]);
+    expect(o?.extremes.max.map((v) => v[0])).toEqual([8, 4, 30]);
+    expect(rollKind('pstate')).toBe('last');
+    expect(rollKind('pcie_link_gen')).toBe('last');
+    expect(rollKind('rank')).toBe('last');
+    expect(rollKind('clock_event_reasons')).toBe('or');
+    expect(rollKind('util_pct')).toBe('mean');
+    expect(rollKind('a_workload_gauge')).toBe('mean');
+    expect(orBits(2 ** 40, 1)).toBe(2 ** 40 + 1);
+    expect(orBits(6, 3)).toBe(7);
   });
 
   it('rounds means to 3 decimals', () => {

@@ -1,5 +1,6 @@
 import type { SampleSource } from '@stagewatch/shared';
 import type { StoredBlock } from '../blocks.js';
+import { orBits, type RollKind } from './kinds.js';
 
 /**
  * Roll-ups: the readings of a (run, host, source, lane) and metric set over a bucket of `res` ms
@@ -8,7 +9,8 @@ import type { StoredBlock } from '../blocks.js';
  * A bucket is (e - res, e] for e a multiple of res: a reading is stamped at the end of the
  * interval it covers ([t - dur_ms, t]), so ten 100 ms readings at e - 900 .. e fill one bucket
  * exactly. The roll-up reading keeps each metric's key and holds its mean weighted by each
- * reading's covered interval (readings without dur_ms, from older agents, weigh alike); the
+ * reading's covered interval (readings without dur_ms, from older agents, weigh alike), or for
+ * states, settings and bitmasks their last reading or their bits (kinds.ts); the
  * min and max ride beside it in the block (blocks.ts, HAS_EXTREMES), so a metric name never
  * holds anything but that metric's mean. It is stamped at its last reading and covers back to
  * the earliest start of its readings' intervals: a bucket the readings only partly fill says so
@@ -48,6 +50,8 @@ interface Acc {
   tLast: number;
   w: number;
   sum: Float64Array;
+  /** Each metric's reading at tLast ('last'), or the or of its readings ('or'). */
+  last: Float64Array;
   min: Float64Array;
   max: Float64Array;
 }
@@ -87,14 +91,21 @@ export const bucketEnd = (t: number, res: number): number => Math.ceil(t / res) 
  * compute stage into the idle one before it (on the H100 phases capture, 3 to 4 points of
  * util_pct in 10 s stages).
  */
-export function rollUp(blocks: readonly RollInput[], res: number, take: (b: RollInput) => number = (b) => b.n, cuts: ArrayLike<number> = []): RollOutput[] {
-  const groups = new Map<string, { head: RollInput; accs: Map<string, Acc> }>();
+export function rollUp(
+  blocks: readonly RollInput[],
+  res: number,
+  take: (b: RollInput) => number = (b) => b.n,
+  cuts: ArrayLike<number> = [],
+  kindOf: (id: number) => RollKind = () => 'mean',
+): RollOutput[] {
+  const groups = new Map<string, { head: RollInput; kinds: RollKind[]; accs: Map<string, Acc> }>();
   for (const b of blocks) {
     const k = take(b);
     if (k === 0) continue;
     const key = `${b.source}|${b.hasPid ? 1 : 0}|${b.ids.join(',')}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { head: b, accs: new Map() }));
+    if (!g) groups.set(key, (g = { head: b, kinds: b.ids.map(kindOf), accs: new Map() }));
+    const kinds = g.kinds;
     const m = b.ids.length;
     for (let i = 0; i < k; i++) {
       const t = b.t[i] as number;
@@ -106,7 +117,7 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
       const at = `${lane}|${end}|${from}`;
       let a = g.accs.get(at);
       if (!a) {
-        a = { lane, end, start: end, tLast: -Infinity, w: 0, sum: new Float64Array(m), min: new Float64Array(m).fill(Infinity), max: new Float64Array(m).fill(-Infinity) };
+        a = { lane, end, start: end, tLast: -Infinity, w: 0, sum: new Float64Array(m), last: new Float64Array(m), min: new Float64Array(m).fill(Infinity), max: new Float64Array(m).fill(-Infinity) };
         g.accs.set(at, a);
       }
       const dur = b.dur ? (b.dur[i] as number) : null;
@@ -114,6 +125,8 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
       // One with dur_ms keeps all it covered, before the bucket too (a 1 Hz power reading covers 1 s
       // back from wherever it falls): the roll-up covers what its readings did, no less.
       a.start = Math.min(a.start, dur === null ? from : t - dur);
+      const latest = t >= a.tLast;
+      const first = a.w === 0;
       a.tLast = Math.max(a.tLast, t);
       // A zero-length reading stands for its instant: 1 ms, as the analysis weighs it.
       const w = dur === null ? 1 : Math.max(1, dur);
@@ -121,6 +134,9 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
       for (let j = 0; j < m; j++) {
         const v = (b.values[j] as Float64Array)[i] as number;
         a.sum[j] = (a.sum[j] as number) + v * w;
+        const kind = kinds[j] as RollKind;
+        if (kind === 'or') a.last[j] = first ? v : orBits(a.last[j] as number, v);
+        else if (kind === 'last' && latest) a.last[j] = v;
         const lo = b.extremes ? ((b.extremes.min[j] as Float64Array)[i] as number) : v;
         const hi = b.extremes ? ((b.extremes.max[j] as Float64Array)[i] as number) : v;
         if (lo < (a.min[j] as number)) a.min[j] = lo;
@@ -129,7 +145,7 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
     }
   }
   const out: RollOutput[] = [];
-  for (const { head, accs } of groups.values()) {
+  for (const { head, kinds, accs } of groups.values()) {
     const list = [...accs.values()].sort((x, y) => x.tLast - y.tLast || x.lane - y.lane);
     const n = list.length;
     const m = head.ids.length;
@@ -142,7 +158,7 @@ export function rollUp(blocks: readonly RollInput[], res: number, take: (b: Roll
       lane: head.lane ? col((a) => a.lane) : null,
       t: col((a) => a.tLast),
       dur: col((a) => a.tLast - a.start),
-      values: head.ids.map((_, j) => col((a) => Math.round(((a.sum[j] as number) / a.w) * MEAN_DECIMALS) / MEAN_DECIMALS)),
+      values: head.ids.map((_, j) => col((a) => (kinds[j] === 'mean' ? Math.round(((a.sum[j] as number) / a.w) * MEAN_DECIMALS) / MEAN_DECIMALS : (a.last[j] as number)))),
       extremes: { min: Array.from({ length: m }, (_, j) => col((a) => a.min[j] as number)), max: Array.from({ length: m }, (_, j) => col((a) => a.max[j] as number)) },
     });
   }

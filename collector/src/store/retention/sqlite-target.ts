@@ -19,7 +19,10 @@ export class SqliteRetention implements RetentionTarget {
   private readonly q;
   private readonly w = new ByteWriter(1 << 16);
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly nameOf: (id: number) => string,
+  ) {
     this.q = {
       // One probe of the (run, host, time) index per run and host, all inside SQLite: a pass's plan
       // over ten thousand runs stays a few milliseconds of the event loop.
@@ -67,6 +70,10 @@ export class SqliteRetention implements RetentionTarget {
 
   markTimes(rh: RunHost, from: number, to: number): number[] {
     return this.q.markTimes.all(rh.rid, rh.hid, from, to) as number[];
+  }
+
+  metricName(id: number): string {
+    return this.nameOf(id);
   }
 
   apply(c: StepChange): void {

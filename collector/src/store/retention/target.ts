@@ -52,6 +52,8 @@ export interface RetentionTarget {
   firstUnexported(rh: RunHost, seq: number): number | null;
   /** Times of the host's stage marks (not spans) in (from, to], ascending: where roll-up buckets split. */
   markTimes(rh: RunHost, from: number, to: number): number[];
+  /** The name of a metric id of the stored blocks (how a roll-up holds it: kinds.ts). */
+  metricName(id: number): string;
   /** Applies a step in one transaction. Raw readings dropped never free their sequence numbers. */
   apply(change: StepChange): void;
 }
