@@ -3,7 +3,8 @@
  * run's report after its raw readings are rolled up into 1 s readings has the same stages
  * (marks are never pruned), the same labels but where noted, and stage means within a stated
  * tolerance of the raw report's. Stages of 1 s or more: util_pct and sm_active_pct within 2.5
- * points, power_w within 1 %, host cpu_pct within 0.5 points. Then the same after 10 s.
+ * points, power_w within 1 %, host cpu_pct within 0.5 points; maxima (GPU util and memory, the
+ * busiest host core) exactly, the workload's peak RSS within 5 %. Then the same stages after 10 s.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -69,7 +70,12 @@ function compareStages(raw: ReportJson, rolled: ReportJson, labelsMayDiffer: Rea
         close(g.util_pct?.mean, u?.util_pct?.mean, 2.5, `${s.name} GPU ${g.index} util_pct`);
         close(g.sm_active_pct?.mean, u?.sm_active_pct?.mean, 2.5, `${s.name} GPU ${g.index} sm_active_pct`);
         close(g.power_w.mean, u?.power_w.mean, (g.power_w.mean ?? 0) * 0.01, `${s.name} GPU ${g.index} power_w`);
+        // Maxima come from the roll-ups' max columns: the readings' own.
+        close(g.util_pct?.max, u?.util_pct?.max, 0, `${s.name} GPU ${g.index} util_pct max`);
+        close(g.mem_used_mib.max, u?.mem_used_mib.max, 0, `${s.name} GPU ${g.index} mem_used_mib max`);
       });
+      close(s.host.cpu_core_max_pct.max, t.host.cpu_core_max_pct.max, 0, `${s.name} host cpu_core_max_pct max`);
+      close(s.proc.rss_mib.max, t.proc.rss_mib.max, (s.proc.rss_mib.max ?? 0) * 0.05, `${s.name} proc rss_mib max`);
       close(s.host.cpu_pct.mean, t.host.cpu_pct.mean, 0.5, `${s.name} host cpu_pct`);
     });
   });
