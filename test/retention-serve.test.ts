@@ -29,6 +29,9 @@ describe('serve --retain-raw', () => {
     // Two minutes from T, every reading now a 1 s one; the stage from the kept mark is there.
     expect(host.resolution).toEqual([{ resolution: '1s', from_ms: T + 1000, to_ms: T + 120_000 }]);
     expect(host.stages.map((s) => s.name)).toEqual(['all']);
+    // Each step is on /metrics: how long it held the collector.
+    const metrics = await (await fetch(`${col.url}/metrics`)).text();
+    expect(Number(/^stagewatch_collector_retention_step_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     col.proc.kill('SIGTERM');
     expect((await col.proc).exitCode).toBe(0);
     const after = openStore(data).store;

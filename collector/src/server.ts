@@ -81,7 +81,11 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   }
   // Raw readings the Influx sink has not written yet are kept until it has, however old.
   const pruner = opts.retention
-    ? new Pruner(store.retentionTarget(), opts.retention, { log: opts.log, ...(opts.influx ? { exportedThrough: () => store.sinkSource().cursor(INFLUX_CURSOR_SAMPLES) } : {}) })
+    ? new Pruner(store.retentionTarget(), opts.retention, {
+        log: opts.log,
+        onStep: (_, ms) => telemetry.retentionStepSeconds.observe(ms / 1000),
+        ...(opts.influx ? { exportedThrough: () => store.sinkSource().cursor(INFLUX_CURSOR_SAMPLES) } : {}),
+      })
     : null;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const onRequest = httpApi({ store, telemetry, auth, log: opts.log });
