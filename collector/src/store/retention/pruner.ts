@@ -131,14 +131,15 @@ export class Pruner {
 
   /** One step of one run and host; whether it changed anything (more may be left). */
   step(level: Level, rh: RunHost, t0 = performance.now()): boolean {
-    let cutoff = this.o.now() - level.keepMs;
-    if (level.from === 0 && this.o.exportedThrough) {
-      const held = this.target.firstUnexported(rh, this.o.exportedThrough());
-      if (held !== null) cutoff = Math.min(cutoff, held - 1);
-    }
     const starts = this.target.starts(level.from, rh, this.o.stepBlocks + 1);
-    const end = stepEnd(starts, this.o.stepBlocks, cutoff, ALIGN_MS);
+    let end = stepEnd(starts, this.o.stepBlocks, this.o.now() - level.keepMs, ALIGN_MS);
     if (end === null) return false;
+    if (level.from === 0 && this.o.exportedThrough) {
+      // A block a sink has not taken all of waits, and so does everything from its start on.
+      const held = this.target.firstUnexported(rh, end, this.o.exportedThrough());
+      if (held !== null) end = Math.floor((held - 1) / ALIGN_MS) * ALIGN_MS;
+      if (end < (starts[0] as number)) return false;
+    }
     const blocks = this.target.blocksThrough(level.from, rh, end);
     if (blocks.length === 0) return false;
     const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));

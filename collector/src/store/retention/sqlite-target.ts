@@ -32,9 +32,8 @@ export class SqliteRetention implements RetentionTarget {
       startsRolled: db.prepare('SELECT t0 FROM rollups WHERE rid = ? AND hid = ? AND res = ? ORDER BY t0 LIMIT ?').pluck(),
       rawThrough: db.prepare('SELECT bid, s0, n, source, data FROM blocks WHERE rid = ? AND hid = ? AND t0 <= ? ORDER BY t0'),
       rolledThrough: db.prepare('SELECT bid, 0 AS s0, n, source, data FROM rollups WHERE rid = ? AND hid = ? AND res = ? AND t0 <= ? ORDER BY t0'),
-      // The block holding reading seq + 1, and the earliest of the host's blocks numbered after it.
-      blockAt: db.prepare('SELECT rid, hid, t0, s0, n FROM blocks WHERE s0 <= ? ORDER BY s0 DESC LIMIT 1'),
-      firstAfter: db.prepare('SELECT min(t0) AS t0 FROM blocks WHERE s0 > ? AND rid = ? AND hid = ?'),
+      // A range of the (run, host, t0) index no longer than a step's: cheap however far behind the sink is.
+      unexported: db.prepare('SELECT min(t0) AS t0 FROM blocks WHERE rid = ? AND hid = ? AND t0 <= ? AND s0 + n - 1 > ?'),
       markTimes: db.prepare('SELECT DISTINCT t FROM marks WHERE rid = ? AND hid = ? AND t > ? AND t <= ? AND timing IS NULL ORDER BY t').pluck(),
       deleteRaw: db.prepare('DELETE FROM blocks WHERE bid = ?'),
       deleteRolled: db.prepare('DELETE FROM rollups WHERE bid = ?'),
@@ -60,12 +59,8 @@ export class SqliteRetention implements RetentionTarget {
     });
   }
 
-  firstUnexported(rh: RunHost, seq: number): number | null {
-    const at = this.q.blockAt.get(seq + 1) as (RunHost & { t0: number; s0: number; n: number }) | undefined;
-    const held = at && at.rid === rh.rid && at.hid === rh.hid && at.s0 + at.n - 1 > seq ? at.t0 : null;
-    const after = (this.q.firstAfter.get(seq, rh.rid, rh.hid) as { t0: number | null }).t0;
-    if (held === null) return after;
-    return after === null ? held : Math.min(held, after);
+  firstUnexported(rh: RunHost, end: number, seq: number): number | null {
+    return (this.q.unexported.get(rh.rid, rh.hid, end, seq) as { t0: number | null }).t0;
   }
 
   markTimes(rh: RunHost, from: number, to: number): number[] {

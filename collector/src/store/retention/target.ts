@@ -48,8 +48,8 @@ export interface RetentionTarget {
   starts(res: Resolution, rh: RunHost, limit: number): number[];
   /** The host's blocks of a resolution that start at or before `end`, decoded. */
   blocksThrough(res: Resolution, rh: RunHost, end: number): TargetBlock[];
-  /** The first time of the host's earliest raw block holding a reading numbered after `seq` (not yet taken by a sink), or null. */
-  firstUnexported(rh: RunHost, seq: number): number | null;
+  /** Of the host's raw blocks that start at or before `end`, the first start of one holding a reading numbered after `seq` (not yet taken by a sink), or null. */
+  firstUnexported(rh: RunHost, end: number, seq: number): number | null;
   /** Times of the host's stage marks (not spans) in (from, to], ascending: where roll-up buckets split. */
   markTimes(rh: RunHost, from: number, to: number): number[];
   /** The name of a metric id of the stored blocks (how a roll-up holds it: kinds.ts). */
