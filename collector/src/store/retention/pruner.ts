@@ -130,7 +130,7 @@ export class Pruner {
   }
 
   /** One step of one run and host; whether it changed anything (more may be left). */
-  step(level: Level, rh: RunHost, t0 = performance.now()): boolean {
+  private step(level: Level, rh: RunHost, t0: number): boolean {
     const starts = this.target.starts(level.from, rh, this.o.stepBlocks + 1);
     let end = stepEnd(starts, this.o.stepBlocks, this.o.now() - level.keepMs, ALIGN_MS);
     if (end === null) return false;

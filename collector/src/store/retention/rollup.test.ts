@@ -106,6 +106,13 @@ describe('roll-ups', () => {
     expect(orBits(6, 3)).toBe(7);
   });
 
+  it('covers an hour at most, as the block format allows: readings that each cover an hour make one that does', () => {
+    const [o] = rollUp([gpuBlock([0, 0], [3_600_500, 3_601_000], [3_600_000, 3_600_000], [1, 2])], 1000);
+    expect([...(o?.dur ?? [])]).toEqual([3_600_000]);
+    if (!o) throw new Error('no roll-up');
+    expect(() => decodeBlob(rollupBlob(o, o.n, new ByteWriter()), o.n, 'gpu')).not.toThrow();
+  });
+
   it('rounds means to 3 decimals', () => {
     const [o] = rollUp([gpuBlock([0, 0, 0], [100, 200, 300], [100, 100, 100], [1, 1, 2])], 1000);
     expect(o?.values[0]?.[0]).toBe(1.333);

@@ -43,6 +43,9 @@ export interface RollOutput {
  */
 const MEAN_DECIMALS = 1000;
 
+/** Longest interval a stored reading may cover (shared/src/sample-blocks.ts MAX_DUR_MS). */
+const MAX_DUR_MS = 3_600_000;
+
 interface Acc {
   lane: number;
   end: number;
@@ -157,7 +160,8 @@ export function rollUp(
       n,
       lane: head.lane ? col((a) => a.lane) : null,
       t: col((a) => a.tLast),
-      dur: col((a) => a.tLast - a.start),
+      // The block format's longest interval (an hour): readings that each cover an hour roll up into one that does.
+      dur: col((a) => Math.min(MAX_DUR_MS, a.tLast - a.start)),
       values: head.ids.map((_, j) => col((a) => (kinds[j] === 'mean' ? Math.round(((a.sum[j] as number) / a.w) * MEAN_DECIMALS) / MEAN_DECIMALS : (a.last[j] as number)))),
       extremes: { min: Array.from({ length: m }, (_, j) => col((a) => a.min[j] as number)), max: Array.from({ length: m }, (_, j) => col((a) => a.max[j] as number)) },
     });
