@@ -67,8 +67,15 @@ export interface ResolutionSpan {
 export function resolutionsOf(stmt: (sql: string) => Database.Statement, rid: number, hid: number): ResolutionSpan[] {
   const span = (r: { t0: number | null; t1: number | null }, resolution: ResolutionSpan['resolution']): ResolutionSpan[] =>
     r.t0 === null || r.t1 === null ? [] : [{ resolution, from_ms: r.t0, to_ms: r.t1 }];
-  const raw = stmt('SELECT min(t0) AS t0, max(t1) AS t1 FROM blocks WHERE rid = ? AND hid = ?').get(rid, hid) as { t0: number | null; t1: number | null };
+  // A min and a max apart: SQLite answers a lone min() or max() from an index, both together by a scan.
+  const raw = stmt('SELECT (SELECT min(t0) FROM blocks WHERE rid = ? AND hid = ?) AS t0, (SELECT max(t1) FROM blocks WHERE rid = ? AND hid = ?) AS t1').get(rid, hid, rid, hid) as {
+    t0: number | null;
+    t1: number | null;
+  };
   const rolled = (res: number): { t0: number | null; t1: number | null } =>
-    stmt('SELECT min(t0) AS t0, max(t1) AS t1 FROM rollups WHERE rid = ? AND hid = ? AND res = ?').get(rid, hid, res) as { t0: number | null; t1: number | null };
+    stmt('SELECT (SELECT min(t0) FROM rollups WHERE rid = ? AND hid = ? AND res = ?) AS t0, (SELECT max(t1) FROM rollups WHERE rid = ? AND hid = ? AND res = ?) AS t1').get(rid, hid, res, rid, hid, res) as {
+      t0: number | null;
+      t1: number | null;
+    };
   return [...span(raw, 'raw'), ...span(rolled(1000), '1s'), ...span(rolled(10000), '10s')];
 }
