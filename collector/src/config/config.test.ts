@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, UsageError } from '@stagewatch/shared';
 import { compareConfig, reportConfig, serveConfig } from './config.js';
@@ -47,6 +50,16 @@ describe('collector config: flags, config file, environment and defaults in one 
     expect(serveConfig(['--retain-raw', '60d'], {}).retention).toEqual({ rawMs: 60 * 86_400_000, oneSecondMs: 60 * 86_400_000, tenSecondMs: 0 });
     expect(serveConfig(['--retain-raw', '0'], {}).retention).toEqual({ rawMs: 0, oneSecondMs: 0, tenSecondMs: 0 });
     expect(serveConfig(['--retain-raw', '90m', '--retain-1s', '0'], {}).retention).toEqual({ rawMs: 90 * 60_000, oneSecondMs: 0, tenSecondMs: 0 });
+    // A config file's keys, a bare 0 among them; a flag overrides the file.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-config-'));
+    try {
+      const file = path.join(dir, 'collector.yaml');
+      writeFileSync(file, 'retain-raw: 14d\nretain-1s: 0\n');
+      expect(serveConfig(['--config', file], {}).retention).toEqual({ rawMs: 14 * 86_400_000, oneSecondMs: 0, tenSecondMs: 0 });
+      expect(serveConfig(['--config', file, '--retain-raw', '2d'], {}).retention.rawMs).toBe(2 * 86_400_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('report and compare', () => {
