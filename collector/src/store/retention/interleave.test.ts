@@ -16,7 +16,7 @@ afterEach(() => {
 describe('pruning never stalls ingest', () => {
   it("commits batches that arrive while a backlog is pruned between the pruner's steps, within ingest's own delay", () => {
     const { dir, remove } = scratchDir();
-    // 200 s of readings, all older than raw is kept: about 20 steps of one 10 s span each.
+    // 200 s of readings (4 blocks a second), all older than raw is kept: steps of a second or two each.
     const { store, hid } = storeWithBatches(dir, 400);
     cleanups.push(() => {
       store.close();

@@ -92,7 +92,7 @@ describe('the pruner', () => {
     const after = sink.samplesAfter(1500, 10_000);
     expect(after.length).toBe(140 * 15);
     expect(after.every((s) => s.dur_ms === 100)).toBe(true);
-    // What it took is rolled up: the first 50 s (up to the last 10 s bound before batch 101's readings).
+    // What it took is rolled up: the first 50 s (up to the last whole second before batch 101's readings).
     const rolled = [...store.samples('run')].filter((s) => s.dur_ms === 1000);
     expect(rolled.length).toBe(50 * 3);
     expect(Math.max(...rolled.map((s) => s.t))).toBe(T + 50_000);

@@ -10,7 +10,7 @@ export interface RetentionPolicy {
 }
 
 export interface PrunerOptions {
-  /** Blocks a step takes (about; a step takes at least one 10 s span): one transaction's worth. */
+  /** Blocks a step takes (about; a step takes at least one bucket's span): one transaction's worth. */
   stepBlocks?: number;
   /** Between passes over the store. */
   intervalMs?: number;
@@ -32,8 +32,11 @@ interface Level {
   keepMs: number;
 }
 
-/** Steps end on multiples of 10 s, so no 1 s or 10 s bucket straddles two steps. */
-const ALIGN_MS = 10_000;
+/**
+ * A step ends on a multiple of the bucket it makes (1 s from raw, 10 s from 1 s), so no bucket
+ * straddles two steps; deleting 10 s readings ends on 10 s too.
+ */
+const alignOf = (level: Level): number => level.to ?? 10_000;
 
 /**
  * Rolls raw readings older than the policy's raw time into 1 s readings, those older than its
@@ -131,13 +134,14 @@ export class Pruner {
 
   /** One step of one run and host; whether it changed anything (more may be left). */
   private step(level: Level, rh: RunHost, t0: number): boolean {
+    const align = alignOf(level);
     const starts = this.target.starts(level.from, rh, this.o.stepBlocks + 1);
-    let end = stepEnd(starts, this.o.stepBlocks, this.o.now() - level.keepMs, ALIGN_MS);
+    let end = stepEnd(starts, this.o.stepBlocks, this.o.now() - level.keepMs, align);
     if (end === null) return false;
     if (level.from === 0 && this.o.exportedThrough) {
       // A block a sink has not taken all of waits, and so does everything from its start on.
       const held = this.target.firstUnexported(rh, end, this.o.exportedThrough());
-      if (held !== null) end = Math.floor((held - 1) / ALIGN_MS) * ALIGN_MS;
+      if (held !== null) end = Math.floor((held - 1) / align) * align;
       if (end < (starts[0] as number)) return false;
     }
     const blocks = this.target.blocksThrough(level.from, rh, end);
@@ -145,7 +149,7 @@ export class Pruner {
     const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));
     const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
     // Buckets split at stage marks (the step's readings start in the aligned span of its first block).
-    const cuts = level.to === null ? [] : this.target.markTimes(rh, Math.floor((starts[0] as number) / ALIGN_MS) * ALIGN_MS - ALIGN_MS, end);
+    const cuts = level.to === null ? [] : this.target.markTimes(rh, Math.floor((starts[0] as number) / align) * align - align, end);
     const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts, this.kindOf);
     const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
     this.target.apply(change);
