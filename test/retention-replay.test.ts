@@ -12,7 +12,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ReportJson } from '../collector/src/report/index.js';
-import { makeReport } from '../collector/src/report/index.js';
+import { makeReport, renderReport } from '../collector/src/report/index.js';
 import { bucketSeriesFromStore } from '../collector/src/report/series.js';
 import { Pruner, type RetentionPolicy } from '../collector/src/store/retention/pruner.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
@@ -102,6 +102,9 @@ describe('reports after retention rolled a run up (real captures)', () => {
       // time shares blur into compute (measured: mixed 67.5 % util raw, compute at 1 s).
       compareStages(raw, oneSecond, new Set(['mixed_three']));
       for (const h of oneSecond.hosts) expect(h.resolution?.map((x) => x.resolution)).toEqual(['1s']);
+      expect(renderReport(oneSecond, 'md')).toMatch(/^Readings \(retention\): 1s \d{4}-.+ to \d{4}-/m);
+      expect(renderReport(raw, 'md')).not.toMatch(/Readings \(retention\)/);
+      expect(renderReport(oneSecond, 'html', store)).toContain('<p class="muted resolution">Readings (retention): 1s ');
       pruneAll(store, { rawMs: 60_000, oneSecondMs: 60_000, tenSecondMs: 0 });
       const tenSecond = makeReport(store, c.run);
       expect(tenSecond.hosts.map((h) => h.stages.map((s) => s.name))).toEqual(raw.hosts.map((h) => h.stages.map((s) => s.name)));
