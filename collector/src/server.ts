@@ -12,9 +12,10 @@ import { presentedToken, TokenAuth } from './auth.js';
 import { Ingestor } from './ingest.js';
 import { LatestValues } from './latest.js';
 import { closeHttp, closeWebSockets, nextTurn, type Phase } from './lifecycle.js';
-import { InfluxSink, type InfluxOptions } from './sinks/influx.js';
+import { INFLUX_CURSOR_SAMPLES, InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
 import { lockDataDir } from './store/data-lock.js';
+import { Pruner, type RetentionPolicy } from './store/retention/pruner.js';
 import { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
@@ -31,6 +32,8 @@ export interface CollectorOptions {
   /** On close, how long peers get to finish before they are cut off. */
   closeGraceMs?: number;
   influx?: InfluxOptions;
+  /** How long each resolution is kept (store/retention/); none: everything is kept. */
+  retention?: RetentionPolicy;
   log: (msg: string) => void;
 }
 
@@ -76,6 +79,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ingest.onCommit.push(() => s.notify());
     s.start();
   }
+  // Raw readings the Influx sink has not written yet are kept until it has, however old.
+  const pruner = opts.retention
+    ? new Pruner(store.retentionTarget(), opts.retention, {
+        log: opts.log,
+        onStep: (_, ms) => telemetry.retentionStepSeconds.observe(ms / 1000),
+        ...(opts.influx ? { exportedThrough: () => store.sinkSource().cursor(INFLUX_CURSOR_SAMPLES) } : {}),
+      })
+    : null;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const onRequest = httpApi({ store, telemetry, auth, log: opts.log });
   const live = new LiveHub(store);
@@ -178,6 +189,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // exits (and a supervisor's Restart= fires) instead of idling without a socket.
   async function teardownEarly(): Promise<void> {
     clearInterval(heartbeat);
+    pruner?.close();
     live.close();
     await Promise.all(sinks.map((s) => s.close()));
     store.close();
@@ -192,12 +204,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     await teardownEarly();
     throw new StagewatchError('listen', listenMessage(e as NodeJS.ErrnoException, opts.host, opts.port));
   }
+  pruner?.start();
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const graceMs = opts.closeGraceMs ?? 3000;
   const closing = new Once(async (): Promise<void> => {
     phase = 'closing';
     clearInterval(heartbeat);
+    pruner?.close();
     // What arrived is committed, and its acks go out, before any socket closes: an agent then
     // resends only what truly was not stored.
     ingest.close();

@@ -27,6 +27,14 @@ export class CollectorTelemetry {
     registers: [this.registry],
   });
 
+  /** Pruning steps (store/retention/): how long each held the event loop, ingest waiting behind it. */
+  readonly retentionStepSeconds = new Histogram({
+    name: 'stagewatch_collector_retention_step_seconds',
+    help: 'Retention pruning steps (one transaction each): time each took',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+
   /** Everything above in Prometheus' text format, for /metrics. */
   metricsText(): Promise<string> {
     return this.registry.metrics();

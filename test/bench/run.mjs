@@ -21,6 +21,7 @@ const runs = [
   { name: 'report, 1 h x 8 GPUs x 10 Hz', script: 'report-time.mjs', args: [] },
   { name: 'report, 1 h x 8 GPUs x 10 Hz, GPM at 10 Hz', script: 'report-time.mjs', args: ['--gpm-hz', '10'] },
   { name: 'Python marks client, host cost per call', script: 'python-client.py', args: ['--n', '200000'], runner: 'python3' },
+  { name: 'retention, 1 h x 8 GPUs x 10 Hz; ingest of 50 agents x 8 GPUs x 10 Hz', script: 'retention.mjs', args: ['--hours', '1', '--agents', '50', '--seconds', '15'] },
 ];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
@@ -66,6 +67,19 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
   if (!('reportJsonS' in res)) continue;
   console.log(`| ${name} | ${res.samples} | ${res.stages} | ${res.storeWriteS} | ${res.reportJsonS} | ${res.reportCpuS} | ${res.markdownS} | ${res.htmlS} | ${res.peakRssMib} / ${res.peakRssWithHtmlMib} | \`${cmd}\` |`);
+}
+console.log('\n| retention (docs/STORE.md) | bytes per GPU-hour: GPU readings / host+proc share | whole file per GPU-hour after VACUUM | command |');
+console.log('| --- | --- | --- | --- |');
+for (const { cmd, res } of rows) {
+  if (!('diskPerGpuHour' in res)) continue;
+  for (const [k, what] of [['raw', 'raw (10 Hz)'], ['oneSecond', '1 s roll-ups'], ['tenSecond', '10 s roll-ups']]) {
+    console.log(`| ${what} | ${res.diskPerGpuHour[k].gpuBytesPerGpuHour} / ${res.diskPerGpuHour[k].hostAndProcBytesPerGpuHour} | ${res.fileBytesPerGpuHour[k]} | \`${cmd}\` |`);
+  }
+  const { withoutPruning: a, whilePruningBacklog: b } = res.ingest;
+  console.log(`\n| ingest, ${res.ingest.agents} agents x 8 GPUs x 10 Hz | batch submit→commit p50 / p99 / max ms | prune steps (p50 / max ms) | command |`);
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| nothing to prune | ${a.batchLatencyMs.p50} / ${a.batchLatencyMs.p99} / ${a.batchLatencyMs.max} | none | \`${cmd}\` |`);
+  console.log(`| while pruning ${res.hours} h backlog | ${b.batchLatencyMs.p50} / ${b.batchLatencyMs.p99} / ${b.batchLatencyMs.max} | ${b.pruneSteps} (${b.pruneStepMs.p50} / ${b.pruneStepMs.max}) | \`${cmd}\` |`);
 }
 console.log('\n| Python client (per call, sender thread running) | median µs | p99 µs | command |');
 console.log('| --- | --- | --- | --- |');

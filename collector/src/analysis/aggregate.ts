@@ -17,6 +17,11 @@ export interface ReadingHead {
   gpu?: number | undefined;
   dur?: number | undefined;
   pid?: number | undefined;
+  /**
+   * A roll-up reading's (store/retention/): each slot's max over the readings it stands for (NaN
+   * where none), so a stage's max is the readings' max, not the largest mean. Absent for readings.
+   */
+  hi?: Float64Array | undefined;
 }
 
 /** Statistic slots per GPU, host, workload tree and workload process. */
@@ -114,7 +119,7 @@ export class HostAggregator {
     const prev = this.lastT.get(key);
     this.lastT.set(key, h.t);
     if (prev === undefined) {
-      this.pending.set(key, { h: { ...h }, v: v.slice() });
+      this.pending.set(key, { h: { ...h, hi: h.hi?.slice() }, v: v.slice() });
       return;
     }
     const dur = Math.min(this.th.readingGapCapMs, h.t - prev);
@@ -163,11 +168,12 @@ export class HostAggregator {
       const i = sw.overlap[k] as number;
       const w = Math.min(b, this.ends[i] as number) - Math.max(a, this.starts[i] as number);
       const stats = this.statsFor(this.accs[i] as StageAcc, h);
+      const hi = h.hi;
       for (let j = 0; j < slots.length; j++) {
         const slot = slots[j] as number;
         const x = v[slot] as number;
         // x === x: not NaN, the metric is in this reading.
-        if (x === x && (IS_GPM[slot] === 1 ? gpm : base)) (stats[j] as Weighted).add(x, w);
+        if (x === x && (IS_GPM[slot] === 1 ? gpm : base)) (stats[j] as Weighted).add(x, w, hi === undefined || Number.isNaN(hi[slot]) ? x : (hi[slot] as number));
       }
     }
     this.feedGrids(h, v, a, b, gpm, base);

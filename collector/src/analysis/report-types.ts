@@ -107,6 +107,11 @@ export interface HostReport {
   host_bound_from: HostSource;
   stages: StageReport[];
   problems: string[];
+  /**
+   * Only where retention rolled some of the host's readings up: the resolutions they are held
+   * at and over which times (raw, 1s, 10s), finest first. Figures of a time range come from the finest.
+   */
+  resolution?: Array<{ resolution: 'raw' | '1s' | '10s'; from_ms: number; to_ms: number }>;
 }
 
 export interface Report {

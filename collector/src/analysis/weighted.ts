@@ -21,11 +21,12 @@ export class Weighted {
     this.wts = keepValues ? new Float32Array(16) : null;
   }
 
-  add(v: number, w: number): void {
+  /** `hi`: the largest reading v stands for, where v is a roll-up's mean (store/retention/); else v. */
+  add(v: number, w: number, hi = v): void {
     if (!(w > 0)) return;
     this.sum += v * w;
     this.w += w;
-    if (v > this.hi) this.hi = v;
+    if (hi > this.hi) this.hi = hi;
     if (this.vals && this.wts) {
       if (this.n === this.vals.length) {
         const [v2, w2] = [new Float32Array(this.n * 2), new Float32Array(this.n * 2)];

@@ -1,6 +1,7 @@
 import { makeLogger, type Environment } from '@stagewatch/shared';
 import { readTokensFile } from '../auth.js';
 import { serveConfig } from '../config/config.js';
+import { durationText } from '../config/duration.js';
 import { startCollector } from '../server.js';
 
 export async function serveCommand(argv: string[], env: Environment): Promise<number> {
@@ -18,8 +19,11 @@ export async function serveCommand(argv: string[], env: Environment): Promise<nu
     helloTimeoutMs: config.helloTimeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
     ...(influx ? { influx } : {}),
+    retention: config.retention,
     log,
   });
+  const { rawMs, oneSecondMs, tenSecondMs } = config.retention;
+  log(`retention: raw ${durationText(rawMs)}, 1 s roll-ups ${durationText(oneSecondMs)}, 10 s roll-ups ${durationText(tenSecondMs)}`);
   if (influx) log(`writing to InfluxDB ${influx.url}, org ${influx.org}, bucket ${influx.bucket}`);
   log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${dataDir}${tokens.length ? ', token required' : ''}`);
   await new Promise<void>((resolve) => {

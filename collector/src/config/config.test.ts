@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, UsageError } from '@stagewatch/shared';
 import { compareConfig, reportConfig, serveConfig } from './config.js';
@@ -14,6 +17,7 @@ describe('collector config: flags, config file, environment and defaults in one 
       maxPayloadBytes: 16 * 1024 * 1024,
       influx: null,
       logging: { format: 'text', level: 'info' },
+      retention: { rawMs: 7 * 86_400_000, oneSecondMs: 30 * 86_400_000, tenSecondMs: 0 },
     });
     const env = { STAGEWATCH_TOKEN: 'env-token-123', STAGEWATCH_INFLUX_URL: 'http://vm:8428', STAGEWATCH_INFLUX_ORG: 'o', STAGEWATCH_INFLUX_BUCKET: 'b' };
     const c = serveConfig(['--host', '0.0.0.0', '--influx-bucket', 'flag-bucket'], env);
@@ -31,9 +35,31 @@ describe('collector config: flags, config file, environment and defaults in one 
     [['--port', '70000'], /^--port must be an integer from 0 to 65535 \(got "70000"\)$/],
     [['--influx-org', 'o'], /^--influx-url is required with the other --influx-\* flags$/],
     [['--influx-url', 'ftp://x', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url "ftp:\/\/x" is not an http\(s\) URL$/],
+    [['--retain-raw', '7'], /^--retain-raw must be 0 \(keep for good\) or a duration of at least 1m such as 7d, 36h or 90m \(got "7"\)$/],
+    [['--retain-1s', '30s'], /^--retain-1s must be 0 \(keep for good\) or a duration of at least 1m/],
+    [['--retain-10s', '1.5d'], /^--retain-10s must be 0 \(keep for good\) or a duration/],
+    [['--retain-raw', '7d', '--retain-1s', '1d'], /^--retain-1s 1d is shorter than --retain-raw 7d: a coarser resolution is kept at least as long as a finer one \(0 keeps it for good\)$/],
+    [['--retain-10s', '2w'], /^--retain-10s 14d is shorter than --retain-1s 30d/],
   ])('serve %j: a UsageError naming the flag', (argv, message) => {
     expect(() => serveConfig(argv, {})).toThrow(UsageError);
     expect(() => serveConfig(argv, {})).toThrow(message);
+  });
+
+  it('serve: retention flags in ms, 0 keeping a resolution for good; --retain-1s follows a longer --retain-raw', () => {
+    expect(serveConfig(['--retain-raw', '36h', '--retain-1s', '2w', '--retain-10s', '90d'], {}).retention).toEqual({ rawMs: 36 * 3_600_000, oneSecondMs: 14 * 86_400_000, tenSecondMs: 90 * 86_400_000 });
+    expect(serveConfig(['--retain-raw', '60d'], {}).retention).toEqual({ rawMs: 60 * 86_400_000, oneSecondMs: 60 * 86_400_000, tenSecondMs: 0 });
+    expect(serveConfig(['--retain-raw', '0'], {}).retention).toEqual({ rawMs: 0, oneSecondMs: 0, tenSecondMs: 0 });
+    expect(serveConfig(['--retain-raw', '90m', '--retain-1s', '0'], {}).retention).toEqual({ rawMs: 90 * 60_000, oneSecondMs: 0, tenSecondMs: 0 });
+    // A config file's keys, a bare 0 among them; a flag overrides the file.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-config-'));
+    try {
+      const file = path.join(dir, 'collector.yaml');
+      writeFileSync(file, 'retain-raw: 14d\nretain-1s: 0\n');
+      expect(serveConfig(['--config', file], {}).retention).toEqual({ rawMs: 14 * 86_400_000, oneSecondMs: 0, tenSecondMs: 0 });
+      expect(serveConfig(['--config', file, '--retain-raw', '2d'], {}).retention.rawMs).toBe(2 * 86_400_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('report and compare', () => {

@@ -18,6 +18,8 @@ import { COMPARE_FORMATS, type CompareFormat } from '../report/compare-render.js
 import type { CompareRequest } from '../report/compare-load.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/index.js';
 import type { InfluxOptions } from '../sinks/influx.js';
+import type { RetentionPolicy } from '../store/retention/pruner.js';
+import { durationFlagSchema, durationText } from './duration.js';
 import { COMPARE_FLAGS, EXPORT_FLAGS, IMPORT_FLAGS, REPORT_FLAGS, SERVE_FLAGS } from './flags.js';
 
 /**
@@ -38,6 +40,8 @@ export interface ServeConfig {
   maxPayloadBytes: number;
   influx: InfluxOptions | null;
   logging: { format: LogFormat; level: LogLevel };
+  /** --retain-raw, --retain-1s, --retain-10s (docs/STORE.md): ms each resolution is kept, 0 for good. */
+  retention: RetentionPolicy;
 }
 
 export interface ReportConfig {
@@ -108,8 +112,12 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     'influx-token': z.string().default(env.STAGEWATCH_INFLUX_TOKEN ?? '').transform((v) => v || undefined),
     'influx-org': z.string().default(env.STAGEWATCH_INFLUX_ORG ?? '').transform((v) => v || undefined),
     'influx-bucket': z.string().default(env.STAGEWATCH_INFLUX_BUCKET ?? '').transform((v) => v || undefined),
+    'retain-raw': durationFlagSchema('retain-raw', 60_000).default(7 * 86_400_000),
+    'retain-1s': durationFlagSchema('retain-1s', 60_000).optional(),
+    'retain-10s': durationFlagSchema('retain-10s', 60_000).default(0),
   });
   const v = parseFlagValues(schema, values);
+  const retention = retentionPolicy(v['retain-raw'], v['retain-1s'], v['retain-10s']);
   const influx = influxOptions(v['influx-url'], v['influx-token'], v['influx-org'], v['influx-bucket']);
   if (v.token !== undefined && v['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
   const token = v.token ?? (v['tokens-file'] === undefined ? env.STAGEWATCH_TOKEN : undefined);
@@ -129,7 +137,25 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     maxPayloadBytes: v['max-payload-mib'] * 1024 * 1024,
     influx,
     logging: { format: v['log-format'], level: v['log-level'] },
+    retention,
   };
+}
+
+/**
+ * Each resolution is kept at least as long as the finer one before it. --retain-1s defaults to
+ * 30 days, or --retain-raw's time where that is longer. 0 keeps a resolution for good (nothing
+ * then reaches the coarser ones).
+ */
+function retentionPolicy(rawMs: number, given1s: number | undefined, tenSecondMs: number): RetentionPolicy {
+  const oneSecondMs = given1s ?? (rawMs === 0 ? 0 : Math.max(30 * 86_400_000, rawMs));
+  const longer = (flag: string, ms: number, finerFlag: string, finerMs: number): void => {
+    if (ms !== 0 && finerMs !== 0 && ms < finerMs) {
+      throw new UsageError(`--${flag} ${durationText(ms)} is shorter than --${finerFlag} ${durationText(finerMs)}: a coarser resolution is kept at least as long as a finer one (0 keeps it for good)`);
+    }
+  };
+  longer('retain-1s', oneSecondMs, 'retain-raw', rawMs);
+  longer('retain-10s', tenSecondMs, 'retain-1s', oneSecondMs);
+  return { rawMs, oneSecondMs, tenSecondMs };
 }
 
 /** `--influx-*` (each falling back to STAGEWATCH_INFLUX_URL, _TOKEN, _ORG, _BUCKET): all or none. */

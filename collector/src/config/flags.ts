@@ -17,6 +17,9 @@ export const SERVE_FLAGS = {
   'influx-token': { type: 'string' },
   'influx-org': { type: 'string' },
   'influx-bucket': { type: 'string' },
+  'retain-raw': { type: 'string' },
+  'retain-1s': { type: 'string' },
+  'retain-10s': { type: 'string' },
 } as const;
 
 export const REPORT_FLAGS = { vs: { type: 'string' }, format: { type: 'string' }, data: { type: 'string' }, thresholds: { type: 'string' }, out: { type: 'string' } } as const;

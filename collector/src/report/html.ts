@@ -3,7 +3,7 @@ import type { Report } from '../analysis/report.js';
 import type { SpannedReport } from '../analysis/spans-report.js';
 import { breakdownHtml, headlineHtml } from './breakdown-html.js';
 import { fingerprintText } from './fingerprint-text.js';
-import { smActivityNote, stepsText } from './markdown.js';
+import { resolutionText, smActivityNote, stepsText } from './markdown.js';
 import type { Series } from './series.js';
 import { BOTTLENECK_COLORS } from './colors.js';
 import { runOutcome } from './outcome.js';
@@ -46,7 +46,7 @@ export function reportHtml(r: Report | SpannedReport, compare?: { vs: Report; ro
         )
         .join('\n');
       return `<section><h2>${esc(h.host)}</h2><p class="muted">GPUs: ${h.gpus.map((g) => `${g.index} ${esc(g.name)}`).join(', ') || 'none'}${esc(smActivityNote(h))}</p>
-<p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>
+<p class="muted fingerprint">${esc(fingerprintText(h.fingerprint))}</p>${h.resolution ? `<p class="muted resolution">${esc(resolutionText(h.resolution))}</p>` : ''}
 ${timelineSvg(h.stages, 900, s && s.t.length > 0 ? [s.start, s.end] : undefined)}
 ${s && keys.length > 0 ? lineChartSvg(s, keys, h.stages, 'GPU utilization and SM activity (%)') : ''}
 ${s && s.series['proc.cpu_cores'] ? lineChartSvg(s, ['proc.cpu_cores'], h.stages, 'Workload CPU (cores)', 900, 140) : ''}

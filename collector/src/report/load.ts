@@ -45,7 +45,12 @@ export function reportFromStore(store: SqliteStore, runId: string, th: Threshold
     current?.add(row, row.values);
   }, undefined, 'block');
   const names = [...builders.keys()].sort((a, b) => a.localeCompare(b));
-  const hosts = names.map((host) => (builders.get(host) as HostBuilder).finish());
+  const held = reads.resolutions(runId);
+  const hosts = names.map((host) => {
+    const h = (builders.get(host) as HostBuilder).finish();
+    const resolution = held.get(host);
+    return resolution ? { ...h, resolution } : h;
+  });
   const input: BreakdownInput = { run: info, hosts: names.map((host) => ({ ...(inputs.get(host) as HostInput), lastSampleT: last.get(host) ?? null })) };
   return { report: { run: { ...info, hosts: names }, thresholds: th, hosts }, input };
 }

@@ -1,6 +1,6 @@
 import type { StageComparison } from '../analysis/compare.js';
 import { stageLabel } from '../analysis/compare.js';
-import type { Report, StageReport } from '../analysis/report.js';
+import type { HostReport, Report, StageReport } from '../analysis/report.js';
 import { runOutcome } from './outcome.js';
 import type { SpannedReport } from '../analysis/spans-report.js';
 import { STATES } from '../analysis/thresholds.js';
@@ -23,6 +23,11 @@ function gpuCells(s: StageReport): string[] {
 }
 
 /** Where SM activity came from, for the host line ("" for GPM, the usual case). */
+/** Where retention rolled a host's readings up (HostReport.resolution): which times are held at which resolution. */
+export function resolutionText(spans: NonNullable<HostReport['resolution']>): string {
+  return `Readings (retention): ${spans.map((x) => `${x.resolution} ${new Date(x.from_ms).toISOString()} to ${new Date(x.to_ms).toISOString()}`).join(' · ')}`;
+}
+
 export function smActivityNote(h: { gpm: boolean; sm_activity: 'gpm' | 'dcgm' | 'none' }): string {
   if (h.sm_activity === 'dcgm') return ' · SM activity from DCGM profiling (no GPM on these GPUs)';
   if (h.sm_activity === 'gpm' || h.gpm) return '';
@@ -44,6 +49,7 @@ export function reportMarkdown(r: Report | SpannedReport, compare?: { vs: Report
     out.push(`## ${cell(h.host)}`, '');
     out.push(`GPUs: ${h.gpus.map((g) => `${g.index} ${cell(g.name)}`).join(', ') || 'none'}${smActivityNote(h)}`, '');
     out.push(`Host: ${cell(fingerprintText(h.fingerprint))}`, '');
+    if (h.resolution) out.push(resolutionText(h.resolution), '');
     // Time shares of the stage (the GPUs in its label, else the host), in % of covered time.
     out.push(`| stage | duration s | GPU util % mean/p95 | SM active % | tensor % | mem max MiB | power W | energy kJ | host CPU % | busiest core % | workload cores mean/max | torch reserved MiB | ${STATES.map((x) => `${x} %`).join(' | ')} | no data s | bottleneck |`);
     out.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${STATES.map(() => '---:').join(' | ')} | ---: | --- |`);

@@ -24,6 +24,8 @@ export interface InfluxOptions {
 }
 
 const CURSOR_SAMPLES = 'influx.cursor.samples';
+/** The sink's samples cursor: how far it has written (the pruner keeps raw readings after it). */
+export const INFLUX_CURSOR_SAMPLES = CURSOR_SAMPLES;
 const CURSOR_MARKS = 'influx.cursor.marks';
 
 export interface WriteFailure {

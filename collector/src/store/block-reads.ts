@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { SampleSource } from '@stagewatch/shared';
 import { mergeBlocks } from './block-merge.js';
 import { decodeBlob, type StoredBlock } from './blocks.js';
+import { finestRows, lastTimeOf } from './retention/finest-rows.js';
 import type { StoredSample } from './rows.js';
 import { SOURCES } from './schema.js';
 
@@ -47,12 +48,8 @@ export class BlockReads {
 
   /** Samples of one run and host, all (since null) or those at or after `since`. */
   forEach(rid: number, hid: number, since: number | null, visit: (b: HostBlock, i: number) => void): void {
-    const rows = (
-      since === null
-        ? this.stmt(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE rid = ? AND hid = ? ORDER BY t0`).iterate(rid, hid)
-        : // Blocks that end at or after `since` (the t1 index), in order of their start.
-          this.stmt(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE rid = ? AND hid = ? AND t1 >= ? ORDER BY t0`).iterate(rid, hid, since)
-    ) as IterableIterator<BlockRow>;
+    // Raw blocks and roll-ups (retention/) in order of their start; with `since`, those that end at or after it.
+    const rows: IterableIterator<BlockRow> = finestRows(this.stmt, rid, hid, since);
     try {
       mergeBlocks(
         () => {
@@ -75,7 +72,7 @@ export class BlockReads {
    * was a third of the report's time.
    */
   forEachByBlock(rid: number, hid: number, visit: (b: HostBlock, i: number) => void): void {
-    const rows = this.stmt(`SELECT ${BLOCK_COLUMNS} FROM blocks WHERE rid = ? AND hid = ? ORDER BY t0`).iterate(rid, hid) as IterableIterator<BlockRow>;
+    const rows: IterableIterator<BlockRow> = finestRows(this.stmt, rid, hid, null);
     try {
       for (const r of rows) {
         const b = hostBlock(r);
@@ -88,6 +85,6 @@ export class BlockReads {
 
   /** Time of a host's last sample in a run, or null (one probe of the t1 index). */
   lastTime(rid: number, hid: number): number | null {
-    return (this.stmt('SELECT max(t1) AS t FROM blocks WHERE rid = ? AND hid = ?').get(rid, hid) as { t: number | null }).t;
+    return lastTimeOf(this.stmt, rid, hid);
   }
 }

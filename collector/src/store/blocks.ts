@@ -1,4 +1,4 @@
-import { ByteReader, hasLanes, readBlockColumns, readInts, writeBlockColumns, writeColumnsMoved, writeInts, type ByteWriter, type SampleBlock, type SampleSource } from '@stagewatch/shared';
+import { ByteReader, hasLanes, Lanes, readBlockColumns, readInts, readValues, writeBlockColumns, writeColumnsMoved, writeInts, writeValues, type ByteWriter, type SampleBlock, type SampleSource } from '@stagewatch/shared';
 
 /**
  * A block as the store keeps it (the `data` of a blocks row): flags, the metric ids of its
@@ -11,6 +11,8 @@ import { ByteReader, hasLanes, readBlockColumns, readInts, writeBlockColumns, wr
 const HAS_DUR = 1;
 const HAS_ORDS = 2;
 const HAS_PID = 4;
+/** A roll-up block (retention/): each metric's min and max columns follow its mean columns. */
+const HAS_EXTREMES = 8;
 
 export interface StoredBlock {
   ids: number[];
@@ -22,6 +24,11 @@ export interface StoredBlock {
   ord: Float64Array | null;
   dur: Float64Array | null;
   values: Float64Array[];
+  /**
+   * Roll-up blocks only: each metric's min and max over the readings a value stands for (the
+   * value itself is their mean, under the metric's own name). Null in blocks of readings.
+   */
+  extremes?: { min: Float64Array[]; max: Float64Array[] } | null;
 }
 
 /** An agent's block for the store: metric names to ids, times moved by `shift` ms (an integer). */
@@ -43,6 +50,18 @@ export function blobFromColumns(c: Omit<StoredBlock, 'ord'> & { ord: Float64Arra
   return w.take();
 }
 
+/** Roll-up readings as a block (retention/rollup.ts): every reading has dur_ms; min and max columns follow. */
+export function rollupBlob(c: Omit<StoredBlock, 'ord' | 'dur' | 'extremes'> & { dur: Float64Array; extremes: { min: Float64Array[]; max: Float64Array[] } }, n: number, w: ByteWriter): Uint8Array {
+  w.varint(HAS_DUR | HAS_EXTREMES | (c.hasPid ? HAS_PID : 0));
+  w.varint(c.ids.length);
+  for (const id of c.ids) w.varint(id);
+  writeBlockColumns(w, n, c.lane, c.t, c.dur, c.values.length, (j, out) => out.set(c.values[j] as Float64Array));
+  const lanes = c.lane ? Lanes.of(c.lane, n) : new Lanes(null, 1);
+  const scratch = new Float64Array(n);
+  for (const col of [...c.extremes.min, ...c.extremes.max]) writeValues(w, col, n, scratch, lanes);
+  return w.take();
+}
+
 export function decodeBlob(blob: Uint8Array, n: number, source: SampleSource): StoredBlock {
   const r = new ByteReader(blob);
   const flags = r.varint();
@@ -56,6 +75,16 @@ export function decodeBlob(blob: Uint8Array, n: number, source: SampleSource): S
   }
   const hasPid = (flags & HAS_PID) !== 0;
   const { lane, t, dur, values } = readBlockColumns(r, n, count, (flags & HAS_DUR) !== 0, hasLanes(source, hasPid));
+  let extremes: StoredBlock['extremes'] = null;
+  if (flags & HAS_EXTREMES) {
+    const lanes = lane ? Lanes.of(lane, n) : new Lanes(null, 1);
+    const col = (): Float64Array => {
+      const v = new Float64Array(n);
+      readValues(r, n, v, lanes);
+      return v;
+    };
+    extremes = { min: ids.map(col), max: ids.map(col) };
+  }
   if (r.pos !== blob.length) r.fail(`${blob.length - r.pos} bytes after a stored block`);
-  return { ids, hasPid, lane, t, ord, dur, values };
+  return { ids, hasPid, lane, t, ord, dur, values, extremes };
 }

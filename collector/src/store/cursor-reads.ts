@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RowPlace, SinkSource, SkippedRange } from '../sinks/types.js';
 import { BLOCK_COLUMNS, hostBlock, sampleOf } from './block-reads.js';
+import { NEXT_SEQ_KEY } from './retention/schema.js';
 import { markFromRow, type MarkRow, type StoredMark, type StoredSample } from './rows.js';
 
 interface PlacedBlockRow {
@@ -43,7 +44,10 @@ export class CursorReads implements SinkSource {
       ),
       marksUpTo: db.prepare('SELECT t, kind, stage, step, rank, source FROM marks WHERE rid = ? AND hid = ? AND t <= ? AND timing IS NULL ORDER BY t'),
       latestBegin: db.prepare(`SELECT max(t) AS t FROM marks WHERE rid = ? AND hid = ? AND stage = ? AND step IS ? AND rank IS ? AND kind = 'begin' AND t <= ? AND timing IS NULL`),
-      maxSamples: db.prepare('SELECT s0 + n - 1 AS n FROM blocks ORDER BY s0 DESC LIMIT 1'),
+      // The last number given to a reading, kept in meta where pruning took the newest raw blocks (retention/).
+      maxSamples: db.prepare(
+        `SELECT max(coalesce((SELECT s0 + n - 1 FROM blocks ORDER BY s0 DESC LIMIT 1), 0), coalesce((SELECT CAST(value AS INTEGER) - 1 FROM meta WHERE key = '${NEXT_SEQ_KEY}'), 0)) AS n`,
+      ),
       maxMarks: db.prepare('SELECT coalesce(max(rowid), 0) AS n FROM marks'),
       gpuTags: db.prepare('SELECT h.name AS host, g.idx, g.uuid, g.name FROM gpus g JOIN hosts h ON h.hid = g.hid'),
       recordSkip: db.prepare('INSERT INTO sink_skips(sink, tbl, from_rowid, to_rowid, at, error) VALUES (?, ?, ?, ?, ?, ?)'),

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { SampleSource } from '@stagewatch/shared';
 import type { BlockReads, HostBlock } from './block-reads.js';
+import { resolutionsOf, type ResolutionSpan } from './retention/finest-rows.js';
 
 /** One stored sample as the report reads it; the object and `values` are reused from row to row. */
 export interface SampleRowView {
@@ -11,6 +12,8 @@ export interface SampleRowView {
   dur: number | undefined;
   pid: number | undefined;
   values: Float64Array;
+  /** A roll-up's (retention/): each slot's max over the readings it stands for, NaN where none; undefined for readings. */
+  hi: Float64Array | undefined;
 }
 
 const HOSTS = 'SELECT r.rid, h.hid, h.name FROM runs r JOIN run_hosts rh ON rh.rid = r.rid JOIN hosts h ON h.hid = rh.hid WHERE r.id = ? ORDER BY h.hid';
@@ -48,8 +51,9 @@ export class ReportReads {
       });
       return s;
     };
-    const view: SampleRowView = { host: '', t: 0, source: 'gpu', gpu: undefined, dur: undefined, pid: undefined, values: new Float64Array(slotCount) };
+    const view: SampleRowView = { host: '', t: 0, source: 'gpu', gpu: undefined, dur: undefined, pid: undefined, values: new Float64Array(slotCount), hi: undefined };
     const v = view.values;
+    const hi = new Float64Array(slotCount);
     // The slots of the block visited last: consecutive samples mostly come from one block.
     let last: HostBlock | null = null;
     let slots: Int16Array = new Int16Array(0);
@@ -75,9 +79,28 @@ export class ReportReads {
           const slot = slots[j] as number;
           if (slot >= 0) v[slot] = (b.values[j] as Float64Array)[i] as number;
         }
+        const ext = b.extremes;
+        view.hi = ext ? hi : undefined;
+        if (ext) {
+          hi.fill(NaN);
+          for (let j = 0; j < slots.length; j++) {
+            const slot = slots[j] as number;
+            if (slot >= 0) hi[slot] = (ext.max[j] as Float64Array)[i] as number;
+          }
+        }
         visit(view);
       });
     }
+  }
+
+  /** Per host, the resolutions its readings are held at where any were rolled up (retention/); hosts all raw are left out. */
+  resolutions(runId: string): Map<string, ResolutionSpan[]> {
+    const out = new Map<string, ResolutionSpan[]>();
+    for (const h of this.hosts(runId)) {
+      const spans = resolutionsOf(this.stmt, h.rid, h.hid);
+      if (spans.some((s) => s.resolution !== 'raw')) out.set(h.name, spans);
+    }
+    return out;
   }
 
   /** Time of each host's last sample in a run (one index probe per host). */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StagewatchError } from '@stagewatch/shared';
 import { FINGERPRINT_SCHEMA } from './fingerprints.js';
 import { rowsToBlocks } from './migrate-blocks.js';
+import { ROLLUPS_SCHEMA } from './retention/schema.js';
 
 /**
  * The embedded store's tables as the first store made them. Times are epoch ms on the collector's
@@ -113,6 +114,8 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE TABLE IF NOT EXISTS clock(agent_id TEXT NOT NULL, t INTEGER NOT NULL, offset_ms REAL NOT NULL, error_ms REAL NOT NULL);`),
   },
   { version: 7, what: 'samples as column blocks (migrate-blocks.ts)', up: rowsToBlocks, vacuum: true },
+  // Retention (retention/): 1 s and 10 s roll-ups of readings pruned from blocks.
+  { version: 8, what: 'roll-ups (retention/schema.ts)', up: (db) => db.exec(ROLLUPS_SCHEMA) },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -14,6 +14,9 @@ import type { HostSeen, StoredMark, StoredSample, WriteResult } from './rows.js'
 import { runSummaries } from './runs.js';
 import { migrate } from './schema.js';
 import { ReportReads } from './report-reads.js';
+import { NEXT_SEQ_KEY } from './retention/schema.js';
+import { SqliteRetention } from './retention/sqlite-target.js';
+import type { RetentionTarget } from './retention/target.js';
 import { prepareWrites, type WriteStatements } from './statements.js';
 
 export * from './rows.js';
@@ -79,6 +82,9 @@ export class SqliteStore {
     this.stmts = prepareWrites(this.db);
     this.blockReads = new BlockReads((sql) => this.stmt(sql));
     this.nextSeq = (this.db.prepare('SELECT s0 + n AS next FROM blocks ORDER BY s0 DESC LIMIT 1').get() as { next: number } | undefined)?.next ?? 1;
+    // Pruning (retention/) may have taken the newest raw blocks: numbers already given are never reused.
+    const kept = this.db.prepare('SELECT CAST(value AS INTEGER) AS next FROM meta WHERE key = ?').get(NEXT_SEQ_KEY) as { next: number } | undefined;
+    if (kept && kept.next > this.nextSeq) this.nextSeq = kept.next;
   }
 
   /**
@@ -103,6 +109,11 @@ export class SqliteStore {
   reportReads(): ReportReads {
     this.reportReadsOf ??= new ReportReads((sql) => this.stmt(sql), this.blockReads, this.nameOf);
     return this.reportReadsOf;
+  }
+
+  /** What the pruner works on (retention/pruner.ts). */
+  retentionTarget(): RetentionTarget {
+    return new SqliteRetention(this.db, this.nameOf);
   }
 
   /** GPU uuid and name by `host\u0000index`, for tags. */
