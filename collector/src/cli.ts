@@ -8,7 +8,7 @@ import { serveCommand } from './commands/serve.js';
 const SERVE = `serve [--host 127.0.0.1] [--port 7711] [--data ./stagewatch-data] [--token T | --tokens-file F]
         [--tls-cert F --tls-key F] [--heartbeat-ms 10000] [--hello-timeout-ms 10000] [--max-payload-mib 16]
         [--influx-url URL --influx-org O --influx-bucket B [--influx-token T]]
-        [--retain-raw 7d] [--retain-1s 30d] [--retain-10s 0]
+        [--retain-raw 0] [--retain-1s 30d] [--retain-10s 0]
         ${COMMON_USAGE}`;
 const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]`;
 const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
@@ -27,7 +27,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   everything to InfluxDB 2 or VictoriaMetrics. A config file (YAML or JSON) takes the long flag
   names as keys (port: 7711, data: /var/lib/stagewatch); flags override it. Exits non-zero if it
   cannot listen or the data directory is held by another collector.
-  Retention (docs/STORE.md): readings are kept as sent for --retain-raw, then as 1 s means (with
+  Retention (docs/STORE.md): readings are kept as sent for --retain-raw (default 0: for good), then as 1 s means (with
   min and max) until --retain-1s, then as 10 s means until --retain-10s; 0 keeps a resolution for
   good. DURATION: a whole number and s, m, h, d or w (7d, 36h). Marks and runs are never pruned.`,
   },

@@ -17,7 +17,7 @@ describe('collector config: flags, config file, environment and defaults in one 
       maxPayloadBytes: 16 * 1024 * 1024,
       influx: null,
       logging: { format: 'text', level: 'info' },
-      retention: { rawMs: 7 * 86_400_000, oneSecondMs: 30 * 86_400_000, tenSecondMs: 0 },
+      retention: { rawMs: 0, oneSecondMs: 0, tenSecondMs: 0 },
     });
     const env = { STAGEWATCH_TOKEN: 'env-token-123', STAGEWATCH_INFLUX_URL: 'http://vm:8428', STAGEWATCH_INFLUX_ORG: 'o', STAGEWATCH_INFLUX_BUCKET: 'b' };
     const c = serveConfig(['--host', '0.0.0.0', '--influx-bucket', 'flag-bucket'], env);
@@ -39,7 +39,7 @@ describe('collector config: flags, config file, environment and defaults in one 
     [['--retain-1s', '30s'], /^--retain-1s must be 0 \(keep for good\) or a duration of at least 1m/],
     [['--retain-10s', '1.5d'], /^--retain-10s must be 0 \(keep for good\) or a duration/],
     [['--retain-raw', '7d', '--retain-1s', '1d'], /^--retain-1s 1d is shorter than --retain-raw 7d: a coarser resolution is kept at least as long as a finer one \(0 keeps it for good\)$/],
-    [['--retain-10s', '2w'], /^--retain-10s 14d is shorter than --retain-1s 30d/],
+    [['--retain-raw', '7d', '--retain-10s', '2w'], /^--retain-10s 14d is shorter than --retain-1s 30d/],
   ])('serve %j: a UsageError naming the flag', (argv, message) => {
     expect(() => serveConfig(argv, {})).toThrow(UsageError);
     expect(() => serveConfig(argv, {})).toThrow(message);

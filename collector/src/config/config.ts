@@ -112,7 +112,9 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     'influx-token': z.string().default(env.STAGEWATCH_INFLUX_TOKEN ?? '').transform((v) => v || undefined),
     'influx-org': z.string().default(env.STAGEWATCH_INFLUX_ORG ?? '').transform((v) => v || undefined),
     'influx-bucket': z.string().default(env.STAGEWATCH_INFLUX_BUCKET ?? '').transform((v) => v || undefined),
-    'retain-raw': durationFlagSchema('retain-raw', 60_000).default(7 * 86_400_000),
+    // Raw is kept for good unless asked: roll-ups change what a report concludes (mixed_three on the
+    // H100 capture goes from mixed to compute at 1 s), and users compare runs weeks apart.
+    'retain-raw': durationFlagSchema('retain-raw', 60_000).default(0),
     'retain-1s': durationFlagSchema('retain-1s', 60_000).optional(),
     'retain-10s': durationFlagSchema('retain-10s', 60_000).default(0),
   });
