@@ -1,5 +1,6 @@
 import type { CollectorTelemetry } from './telemetry.js';
-import type { PendingBatch, SqliteStore } from './store/sqlite.js';
+import type { StoreEngine } from './store/engine.js';
+import type { PendingBatch } from './store/rows.js';
 
 /** `closing`: the collector is shutting down and took no more; the agent sends it again later. */
 export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string; closing?: true };
@@ -22,12 +23,14 @@ export class Ingestor {
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private closed = false;
+  /** The commit under way: one at a time, so what arrives meanwhile joins the next group. */
+  private inFlight: Promise<void> | null = null;
 
   /** Called after each commit with what it stored (sinks wake up on it). */
   readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: StoreEngine,
     private readonly telemetry: CollectorTelemetry,
     private readonly log: (msg: string) => void,
     private readonly opts = { maxDelayMs: 10, maxSamples: 20_000, commitSamples: 5_000 },
@@ -46,10 +49,11 @@ export class Ingestor {
   }
 
   /** Commits everything queued, now, and takes nothing more. */
-  close(): void {
+  async close(): Promise<void> {
     this.cancel();
-    while (this.queue.length > 0) this.commitSome();
     this.closed = true;
+    await this.inFlight;
+    while (this.queue.length > 0) await this.commitSome();
   }
 
   get pending(): number {
@@ -59,8 +63,12 @@ export class Ingestor {
   /** Commits one transaction's worth; the rest goes on at the next turn. */
   flush(): void {
     this.cancel();
-    this.commitSome();
-    if (this.queue.length > 0) this.timer = setImmediate(() => this.flush());
+    // A flush during a commit waits for it: the commit's end flushes again.
+    if (this.inFlight) return;
+    this.inFlight = this.commitSome().finally(() => {
+      this.inFlight = null;
+      if (this.queue.length > 0 && !this.closed) this.timer = setImmediate(() => this.flush());
+    });
   }
 
   private cancel(): void {
@@ -71,7 +79,7 @@ export class Ingestor {
     this.timer = null;
   }
 
-  private commitSome(): void {
+  private async commitSome(): Promise<void> {
     let n = 0;
     let samples = 0;
     while (n < this.queue.length && (n === 0 || samples + (this.queue[n] as Queued).item.samples <= this.opts.commitSamples)) {
@@ -83,7 +91,7 @@ export class Ingestor {
     if (work.length === 0) return;
     const now = Date.now();
     try {
-      const res = this.store.writeBatches(work.map((w) => w.item), now);
+      const res = await this.store.writeBatches(work.map((w) => w.item), now);
       const dupCount = res.duplicate.filter(Boolean).length;
       this.telemetry.samples.inc(res.samples);
       this.telemetry.batches.inc(work.length - dupCount);

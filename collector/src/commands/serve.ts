@@ -18,10 +18,11 @@ export async function serveCommand(argv: string[], env: Environment): Promise<nu
     helloTimeoutMs: config.helloTimeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
     ...(influx ? { influx } : {}),
+    ...(config.pgUrl !== undefined ? { pgUrl: config.pgUrl } : {}),
     log,
   });
   if (influx) log(`writing to InfluxDB ${influx.url}, org ${influx.org}, bucket ${influx.bucket}`);
-  log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${dataDir}${tokens.length ? ', token required' : ''}`);
+  log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${config.pgUrl !== undefined ? collector.engine.where : dataDir}${tokens.length ? ', token required' : ''}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -37,6 +37,8 @@ export interface ServeConfig {
   helloTimeoutMs: number;
   maxPayloadBytes: number;
   influx: InfluxOptions | null;
+  /** `--store postgres://...` (or STAGEWATCH_PG_URL): a PostgreSQL database instead of DATA's SQLite file. */
+  pgUrl?: string;
   logging: { format: LogFormat; level: LogLevel };
 }
 
@@ -85,7 +87,30 @@ const CollectorEnvSchema = z.object({
   STAGEWATCH_INFLUX_TOKEN: optional,
   STAGEWATCH_INFLUX_ORG: optional,
   STAGEWATCH_INFLUX_BUCKET: optional,
+  STAGEWATCH_PG_URL: optional,
 });
+
+/**
+ * `--store URL`: a PostgreSQL connection URL (postgres:// or postgresql://), or undefined for
+ * the SQLite file in --data. `data`: whether --data was given too (the two name different stores).
+ */
+export function pgStore(store: string | undefined, dataGiven: boolean): string | undefined {
+  if (store === undefined || store === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(store);
+  } catch {
+    throw new UsageError(`--store ${JSON.stringify(redacted(store))} is not a URL: give postgres://USER@HOST[:PORT]/DB`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new UsageError(`--store ${JSON.stringify(redacted(store))}: only postgres:// (or postgresql://) URLs are stores; the SQLite store is --data DIR`);
+  if (dataGiven) throw new UsageError('give --data DIR (the SQLite store) or --store postgres://... (PostgreSQL), not both');
+  return store;
+}
+
+/** A URL with its password hidden: an error message must not print it. */
+function redacted(s: string): string {
+  return s.replace(/(:\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
 
 /** `serve`: flags, then the config file, then STAGEWATCH_TOKEN and STAGEWATCH_INFLUX_*, then defaults. */
 export function serveConfig(argv: string[], environment: Environment): ServeConfig {
@@ -108,9 +133,12 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     'influx-token': z.string().default(env.STAGEWATCH_INFLUX_TOKEN ?? '').transform((v) => v || undefined),
     'influx-org': z.string().default(env.STAGEWATCH_INFLUX_ORG ?? '').transform((v) => v || undefined),
     'influx-bucket': z.string().default(env.STAGEWATCH_INFLUX_BUCKET ?? '').transform((v) => v || undefined),
+    store: z.string().optional(),
   });
   const v = parseFlagValues(schema, values);
   const influx = influxOptions(v['influx-url'], v['influx-token'], v['influx-org'], v['influx-bucket']);
+  const pgUrl = pgStore(v.store ?? env.STAGEWATCH_PG_URL, values.data !== undefined && v.store !== undefined);
+  if (pgUrl !== undefined && influx) throw new UsageError('--influx-url does not run with --store postgres://...: the InfluxDB sink reads the SQLite store (docs/STORE.md)');
   if (v.token !== undefined && v['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
   const token = v.token ?? (v['tokens-file'] === undefined ? env.STAGEWATCH_TOKEN : undefined);
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new UsageError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
@@ -128,6 +156,7 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     helloTimeoutMs: v['hello-timeout-ms'],
     maxPayloadBytes: v['max-payload-mib'] * 1024 * 1024,
     influx,
+    ...(pgUrl !== undefined ? { pgUrl } : {}),
     logging: { format: v['log-format'], level: v['log-level'] },
   };
 }
