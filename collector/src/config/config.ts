@@ -49,6 +49,8 @@ export interface ReportConfig {
   dataDir: string;
   thresholdsFile?: string;
   out?: string;
+  /** `--store postgres://...`: read the run from PostgreSQL instead of DIR. */
+  pgUrl?: string;
 }
 
 export interface CompareConfig {
@@ -56,6 +58,7 @@ export interface CompareConfig {
   format: CompareFormat;
   dataDir: string;
   out?: string;
+  pgUrl?: string;
 }
 
 export interface ExportConfig {
@@ -63,6 +66,7 @@ export interface ExportConfig {
   dataDir: string;
   /** The run file to write: a new file (default ./<runId>.swrun.gz). */
   out: string;
+  pgUrl?: string;
 }
 
 export interface ImportConfig {
@@ -187,12 +191,15 @@ export function reportConfig(argv: string[]): ReportConfig {
       vs: z.string().optional(),
       format: choiceFlagSchema('format', REPORT_FORMATS).default('md'),
       data: z.string().default(DATA_DIR),
+      store: z.string().optional(),
       thresholds: z.string().optional(),
       out: z.string().optional(),
     }),
     values,
   );
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   return {
+    ...(pgUrl !== undefined ? { pgUrl } : {}),
     runId: positionals[0] as string,
     ...(v.vs !== undefined ? { vs: v.vs } : {}),
     format: v.format,
@@ -206,12 +213,13 @@ export function reportConfig(argv: string[]): ReportConfig {
 export function compareConfig(argv: string[]): CompareConfig {
   const { values, positionals } = parseFlags(argv, COMPARE_FLAGS, true);
   const v = parseFlagValues(
-    z.object({ format: choiceFlagSchema('format', COMPARE_FORMATS).default('md'), data: z.string().default(DATA_DIR), out: z.string().optional() }),
-    { format: values.format, data: values.data, out: values.out },
+    z.object({ format: choiceFlagSchema('format', COMPARE_FORMATS).default('md'), data: z.string().default(DATA_DIR), store: z.string().optional(), out: z.string().optional() }),
+    { format: values.format, data: values.data, store: values.store, out: values.out },
   );
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   const request = compareRequest({ ...values, runs: positionals });
   if (positionals.filter((r) => r !== request.baseline).length === 0) throw new UsageError('give the runs to compare with the baseline after the flags');
-  return { request, format: v.format, dataDir: v.data, ...(v.out !== undefined ? { out: v.out } : {}) };
+  return { request, format: v.format, dataDir: v.data, ...(v.out !== undefined ? { out: v.out } : {}), ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** `export <runId> [--data DIR] [--out FILE]`: FILE must not exist (a run file is never overwritten). */
@@ -219,10 +227,11 @@ export function exportConfig(argv: string[]): ExportConfig {
   const { values, positionals } = parseFlags(argv, EXPORT_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError(`give exactly one run id (got ${positionals.length})`);
   const runId = positionals[0] as string;
-  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), out: z.string().optional() }), values);
+  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), store: z.string().optional(), out: z.string().optional() }), values);
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   const out = v.out ?? `${runId.replace(/[^A-Za-z0-9._-]/g, '_')}${RUN_FILE_SUFFIX}`;
   if (existsSync(out)) throw new UsageError(`--out ${out}: exists already; give a new file name`);
-  return { runId, dataDir: v.data, out };
+  return { runId, dataDir: v.data, out, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** `import FILE... [--data DIR] [--partial]` */

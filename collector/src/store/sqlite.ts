@@ -50,10 +50,11 @@ export class SqliteStore {
 
   /**
    * `mustExist`: open only a store that is there (a reader never creates one as a side effect).
-   * `image`: an in-memory store from a serialized database (runs copied out of PostgreSQL, pg/copy-runs.ts).
+   * `image`: an in-memory store from a serialized database (runs copied out of PostgreSQL,
+   * pg/copy-runs.ts); `dataDir` then names where it came from, for messages.
    */
   constructor(dataDir: string, opts: { mustExist?: boolean; image?: Buffer } = {}) {
-    this.file = opts.image ? ':memory:' : path.resolve(dataDir, STORE_FILE);
+    this.file = opts.image ? dataDir : path.resolve(dataDir, STORE_FILE);
     if (opts.image) {
       // Nothing on disk to check or create.
     } else if (opts.mustExist) {

@@ -22,7 +22,7 @@ function put(db: Database.Database, table: string, columns: readonly string[], r
  * the collectors inserted them (bid). Runs that are not there are simply absent: the reader says
  * "no run" as it does on SQLite.
  */
-export async function copyRuns(pool: pg.Pool, runIds: readonly string[]): Promise<SqliteStore> {
+export async function copyRuns(pool: pg.Pool, runIds: readonly string[], where: string): Promise<SqliteStore> {
   const c = await pool.connect();
   const mem = new Database(':memory:');
   try {
@@ -65,7 +65,7 @@ export async function copyRuns(pool: pg.Pool, runIds: readonly string[]): Promis
     }
     mem.exec('COMMIT');
     await c.query('COMMIT');
-    return new SqliteStore('', { image: mem.serialize() });
+    return new SqliteStore(where, { image: mem.serialize() });
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;

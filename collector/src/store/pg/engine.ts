@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { StagewatchError, type Hello } from '@stagewatch/shared';
+import { NotFoundError, StagewatchError, type Hello } from '@stagewatch/shared';
 import type { RecentData, StoredElsewhere, StoreEngine } from '../engine.js';
 import type { AgentRegistration, HostSeen, PendingBatch, RunSummary, WriteResult } from '../rows.js';
 import type { SqliteStore } from '../sqlite.js';
@@ -8,7 +8,7 @@ import { copyRuns } from './copy-runs.js';
 import { PgIds } from './ids.js';
 import { CHANNEL, notices, PgListener } from './notify.js';
 import { hostsPg, recentPg, runSummariesPg, type NamesFor } from './reads.js';
-import { migratePg } from './schema.js';
+import { checkPg, migratePg } from './schema.js';
 import { registerAgentPg, writeBatchesPg } from './writes.js';
 
 /** int8 (counts, times in ms, ids) as numbers: every one fits in 2^53 (seqs are capped there by the protocol). */
@@ -53,9 +53,10 @@ export class PgEngine implements StoreEngine {
     private readonly log: (msg: string) => void,
   ) {}
 
-  static async open(url: string, log: (msg: string) => void, poolSize = 4): Promise<PgEngine> {
+  /** `reader`: only read an existing store of this version (never create or migrate one). */
+  static async open(url: string, log: (msg: string) => void, opts: { poolSize?: number; reader?: boolean } = {}): Promise<PgEngine> {
     const where = redactedUrl(url);
-    const config: pg.PoolConfig = { connectionString: url, max: poolSize, types, application_name: 'stagewatch-collector' };
+    const config: pg.PoolConfig = { connectionString: url, max: opts.poolSize ?? 4, types, application_name: 'stagewatch-collector' };
     const pool = new pg.Pool(config);
     // An idle pooled connection that breaks (the server restarted) is dropped and replaced; without
     // a listener the error would end the process.
@@ -63,7 +64,7 @@ export class PgEngine implements StoreEngine {
     try {
       const c = await pool.connect();
       try {
-        await migratePg(c, where);
+        await (opts.reader ? checkPg(c, where) : migratePg(c, where));
       } finally {
         c.release();
       }
@@ -72,7 +73,7 @@ export class PgEngine implements StoreEngine {
       return engine;
     } catch (e) {
       await pool.end().catch(() => undefined);
-      if (e instanceof StagewatchError) throw e;
+      if (e instanceof StagewatchError || e instanceof NotFoundError) throw e;
       throw new StagewatchError('store-open', `cannot open the PostgreSQL store ${where}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -140,8 +141,13 @@ export class PgEngine implements StoreEngine {
     return new Map(this.tags);
   }
 
+  /** The named runs in an in-memory SQLite store (copy-runs.ts); the caller closes it. */
+  copyRuns(runIds: readonly string[]): Promise<SqliteStore> {
+    return copyRuns(this.pool, runIds, this.where);
+  }
+
   async readRuns<T>(runIds: readonly string[], fn: (store: SqliteStore) => T): Promise<T> {
-    const store = await copyRuns(this.pool, runIds);
+    const store = await this.copyRuns(runIds);
     try {
       return fn(store);
     } finally {

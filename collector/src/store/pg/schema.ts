@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { StagewatchError } from '@stagewatch/shared';
+import { NotFoundError, StagewatchError } from '@stagewatch/shared';
 
 /**
  * The PostgreSQL engine's tables: those of the SQLite store (schema.ts) at its version 7, in
@@ -88,4 +88,18 @@ export async function migratePg(client: pg.ClientBase, where: string, migrations
     await client.query('ROLLBACK');
     throw e;
   }
+}
+
+/**
+ * For a reader (report, compare, export): the database holds a store of exactly this version.
+ * A reader never creates or migrates one; a collector of this version does.
+ */
+export async function checkPg(client: pg.ClientBase, where: string, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<void> {
+  const latest = (migrations.at(-1) as PgMigration).version;
+  const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('stagewatch_schema')::text AS t");
+  if (!rows[0]?.t) throw new NotFoundError(`no stagewatch store in the database ${where} (a collector started with --store on it creates one)`);
+  const { rows: v } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM stagewatch_schema');
+  const have = v[0]?.v ?? 0;
+  if (have > latest) throw new StagewatchError('store-version', `the database ${where} has schema version ${have}, newer than this stagewatch's ${latest}: run a later stagewatch on it`);
+  if (have < latest) throw new StagewatchError('store-version', `the database ${where} has schema version ${have}, older than this stagewatch's ${latest}: start a collector of this version on it once to migrate it`);
 }

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveMessage } from '../collector/src/live.js';
+import { makeReport } from '../collector/src/report/index.js';
+import { SqliteStore } from '../collector/src/store/sqlite.js';
+import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { COLLECTOR_BIN, contentKeys, startAgentDaemon, startCollectorProc, teeSamples, waitFor, type AgentProc, type CollectorProc } from './helpers/processes.js';
+import { useScratch } from './helpers/scratch.js';
+
+const scratch = useScratch('stagewatch-pg-collectors-');
+const RUN = 'pg-shared';
+const running: Array<AgentProc | CollectorProc> = [];
+let server: PgServer;
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  for (const p of running.splice(0)) p.proc.kill('SIGKILL');
+  await server?.stop();
+});
+
+async function storedCount(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^stagewatch_collector_samples_stored_total (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+/** Opens /live for a host on a collector and gathers every sample it is sent. */
+function liveSamples(url: string, host: string): { samples: Array<{ t: number }>; close: () => void } {
+  const out: Array<{ t: number }> = [];
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/live?host=${encodeURIComponent(host)}`);
+  ws.on('message', (d) => {
+    const msg = JSON.parse(d.toString()) as LiveMessage;
+    out.push(...msg.samples);
+  });
+  return { samples: out, close: () => ws.close() };
+}
+
+describe('two collectors on one PostgreSQL', () => {
+  it('agents spread over both; one collector is SIGKILLed; every sample is stored exactly once, and the survivor serves the whole run', async () => {
+    await server.createDatabase('shared');
+    const url = server.urlOf('shared');
+    const a = await startCollectorProc(null, 0, ['--store', url]);
+    const b = await startCollectorProc(null, 0, ['--store', url]);
+    running.push(a, b);
+    const ws = (u: string): string => u.replace(/^http/, 'ws');
+    // Four agents (four hosts), two preferring each collector: the spread a shared address gives.
+    const agents = [0, 1, 2, 3].map((i) => {
+      const tee = path.join(scratch(), 'tee.jsonl');
+      const order = i % 2 === 0 ? [a, b] : [b, a];
+      const proc = startAgentDaemon(order.map((c) => ws(c.url)).join(','), scratch(), ['--tee', tee, '--run-id', RUN, '--host', `node${i}`]);
+      running.push(proc);
+      return { proc, tee, host: `node${i}`, first: order[0] as CollectorProc };
+    });
+    // A live view on B of an agent that streams to A (LISTEN/NOTIFY between the collectors).
+    const live = liveSamples(b.url, 'node0');
+    await waitFor('samples stored through both collectors', async () => (await storedCount(a.url)) > 600 && (await storedCount(b.url)) > 600, 60_000);
+    await waitFor('the live view on B to show samples node0 streams to A', () => live.samples.length > 20, 30_000);
+    live.close();
+    expect(a.stderr()).toMatch(/agent \S+ on node0 connected/);
+    expect(b.stderr()).not.toMatch(/agent \S+ on node0 connected/);
+
+    a.proc.kill('SIGKILL');
+    await a.proc;
+    for (const g of agents.filter((x) => x.first === a)) {
+      await waitFor(`${g.host} to move to B`, () => new RegExp(`agent \\S+ on ${g.host} connected`).test(b.stderr()), 30_000);
+    }
+    const afterKill = await storedCount(b.url);
+    await waitFor('more samples through B', async () => (await storedCount(b.url)) > afterKill + 400, 60_000);
+    const summaries = await Promise.all(agents.map((g) => g.proc.stop()));
+    for (const s of summaries) {
+      expect(s.unsent).toBe(0);
+      expect(s.lost).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 });
+    }
+
+    // Exactly once, from the database itself: each agent's seqs 1..n, each once, holding what the agent sent.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const hosts = new Map((await c.query<{ id: string; host: string }>('SELECT a.id, h.name AS host FROM agents a JOIN hosts h ON h.hid = a.hid')).rows.map((r) => [r.host, r.id]));
+    for (const [i, g] of agents.entries()) {
+      const seqs = (await c.query<{ seq: string; samples: number }>('SELECT seq, samples FROM batches WHERE agent_id = $1 ORDER BY seq', [hosts.get(g.host)])).rows;
+      expect(seqs.map((r) => Number(r.seq))).toEqual(Array.from({ length: summaries[i]?.batches ?? -1 }, (_, k) => k + 1));
+      expect(seqs.reduce((n, r) => n + r.samples, 0)).toBe(teeSamples(g.tee).length);
+    }
+    const stored = (await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM blocks')).rows[0]?.n;
+    await c.end();
+    const sent = agents.flatMap((g) => teeSamples(g.tee));
+    expect(stored).toBe(sent.length);
+
+    // The survivor serves the run; an export of it (read from PostgreSQL) imported into SQLite
+    // holds every sample sent and reports the same.
+    const served = (await (await fetch(`${b.url}/api/runs/${RUN}/report?format=json`)).json()) as { run: { hosts: string[] } };
+    expect(served.run.hosts).toEqual(agents.map((g) => g.host));
+    const file = path.join(scratch(), 'run.swrun.gz');
+    const dir = scratch();
+    await execa(process.execPath, [COLLECTOR_BIN, 'export', RUN, '--store', url, '--out', file]);
+    await execa(process.execPath, [COLLECTOR_BIN, 'import', file, '--data', dir]);
+    const sqlite = new SqliteStore(dir);
+    try {
+      expect(contentKeys(sqlite.samples(RUN))).toEqual(contentKeys(sent));
+      expect(JSON.parse(JSON.stringify(makeReport(sqlite, RUN)))).toEqual(served);
+    } finally {
+      sqlite.close();
+    }
+    console.log(`pg collectors: ${summaries.map((s) => s.batches).join('+')} batches, ${sent.length} samples, stored once each; live on B saw ${live.samples.length} samples of node0 via A`);
+  }, 240_000);
+});
