@@ -31,9 +31,24 @@ describe('collector config: flags, config file, environment and defaults in one 
     [['--port', '70000'], /^--port must be an integer from 0 to 65535 \(got "70000"\)$/],
     [['--influx-org', 'o'], /^--influx-url is required with the other --influx-\* flags$/],
     [['--influx-url', 'ftp://x', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url "ftp:\/\/x" is not an http\(s\) URL$/],
+    [['--store', 'pg.example:5432/db'], /^--store "pg.example:5432\/db": only postgres:\/\/ \(or postgresql:\/\/\) URLs are stores; the SQLite store is --data DIR$/],
+    [['--store', 'not a url'], /^--store "not a url" is not a URL: give postgres:\/\/USER@HOST\[:PORT\]\/DB$/],
+    [['--store', 'mysql://u:secret@h/db'], /^--store "mysql:\/\/u:\*\*\*@h\/db": only postgres/],
+    [['--store', 'postgres://u@h/db', '--data', 'd'], /^give --data DIR \(the SQLite store\) or --store postgres:\/\/\.\.\. \(PostgreSQL\), not both$/],
+    [['--store', 'postgres://u@h/db', '--influx-url', 'http://vm:8428', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url does not run with --store postgres:\/\/\.\.\.: the InfluxDB sink reads the SQLite store/],
   ])('serve %j: a UsageError naming the flag', (argv, message) => {
     expect(() => serveConfig(argv, {})).toThrow(UsageError);
     expect(() => serveConfig(argv, {})).toThrow(message);
+  });
+
+  it('serve --store: a PostgreSQL URL, from the flag or STAGEWATCH_PG_URL (the flag wins)', () => {
+    expect(serveConfig(['--store', 'postgres://u@h/db'], {}).pgUrl).toBe('postgres://u@h/db');
+    expect(serveConfig([], { STAGEWATCH_PG_URL: 'postgresql://u@h:5433/db' }).pgUrl).toBe('postgresql://u@h:5433/db');
+    expect(serveConfig(['--store', 'postgres://u@h/flag'], { STAGEWATCH_PG_URL: 'postgres://u@h/env' }).pgUrl).toBe('postgres://u@h/flag');
+    expect(serveConfig([], { STAGEWATCH_PG_URL: '' })).not.toHaveProperty('pgUrl');
+    expect(reportConfig(['r1', '--store', 'postgres://u@h/db']).pgUrl).toBe('postgres://u@h/db');
+    expect(compareConfig(['--baseline', 'a', 'a', 'b', '--store', 'postgres://u@h/db']).pgUrl).toBe('postgres://u@h/db');
+    expect(() => reportConfig(['r1', '--store', 'postgres://u@h/db', '--data', 'd'])).toThrow(/not both/);
   });
 
   it('report and compare', () => {
