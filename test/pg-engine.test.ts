@@ -159,6 +159,29 @@ describe('the PostgreSQL engine on a real PostgreSQL', () => {
     expect(own).toEqual([]);
   }, 60_000);
 
+  it('reuses a copy of a run for reads until anything of the run changes, whichever collector changed it', async () => {
+    const url = await freshDb();
+    const [a, b] = await Promise.all([open(url), open(url)]);
+    const { hello, batches } = agents[0] as ReplayAgent;
+    const reg = await a.registerAgent(hello, NOW, null);
+    await a.writeBatches([pendingBatch(hello.agentId, reg.hid, hello.host, batches[0] as (typeof batches)[number])], NOW);
+    const seen: SqliteStore[] = [];
+    const count = (s: SqliteStore): number => {
+      seen.push(s);
+      return [...s.samples(RUN)].length;
+    };
+    const n1 = await a.readRuns([RUN], count);
+    expect(await a.readRuns([RUN], count)).toBe(n1);
+    expect(seen[1]).toBe(seen[0]);
+    // Another collector stores the next batch: the next read copies the run again.
+    await b.writeBatches([pendingBatch(hello.agentId, reg.hid, hello.host, batches[1] as (typeof batches)[number])], NOW);
+    expect(await a.readRuns([RUN], count)).toBe(n1 + (batches[1]?.samples.length ?? NaN));
+    expect(seen[2]).not.toBe(seen[1]);
+    // A change without samples (the run's labels, by a hello) is seen too.
+    await b.registerAgent({ ...hello, labels: { model: 'wan2.2' } }, NOW + 1, null);
+    expect(await a.readRuns([RUN], (s) => s.run(RUN)?.labels)).toEqual({ model: 'wan2.2' });
+  }, 60_000);
+
   it('migrates a fresh database once when collectors start together, and refuses one a newer stagewatch wrote', async () => {
     const url = await freshDb();
     await Promise.all([open(url), open(url), open(url)]);

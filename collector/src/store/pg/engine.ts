@@ -7,6 +7,7 @@ import type { SqliteStore } from '../sqlite.js';
 import { copyRuns } from './copy-runs.js';
 import { PgIds } from './ids.js';
 import { CHANNEL, notices, PgListener } from './notify.js';
+import { RunCopies } from './run-cache.js';
 import { hostsPg, recentPg, runSummariesPg, type NamesFor } from './reads.js';
 import { checkPg, migratePg } from './schema.js';
 import { registerAgentPg, writeBatchesPg } from './writes.js';
@@ -45,13 +46,16 @@ export class PgEngine implements StoreEngine {
   /** This collector's name in notices (its own are skipped). */
   private readonly self = randomUUID();
   private listener: PgListener | null = null;
+  private readonly copies: RunCopies;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly config: pg.PoolConfig,
     readonly where: string,
     private readonly log: (msg: string) => void,
-  ) {}
+  ) {
+    this.copies = new RunCopies(pool, (ids) => this.copyRuns(ids));
+  }
 
   /** `reader`: only read an existing store of this version (never create or migrate one). */
   static async open(url: string, log: (msg: string) => void, opts: { poolSize?: number; reader?: boolean } = {}): Promise<PgEngine> {
@@ -146,13 +150,8 @@ export class PgEngine implements StoreEngine {
     return copyRuns(this.pool, runIds, this.where);
   }
 
-  async readRuns<T>(runIds: readonly string[], fn: (store: SqliteStore) => T): Promise<T> {
-    const store = await this.copyRuns(runIds);
-    try {
-      return fn(store);
-    } finally {
-      store.close();
-    }
+  readRuns<T>(runIds: readonly string[], fn: (store: SqliteStore) => T): Promise<T> {
+    return this.copies.read(runIds, fn);
   }
 
   watchElsewhere(wanted: (host: string) => boolean, deliver: (s: StoredElsewhere) => void): void {
@@ -166,6 +165,7 @@ export class PgEngine implements StoreEngine {
   }
 
   async close(): Promise<void> {
+    this.copies.close();
     await this.listener?.close();
     await this.pool.end();
   }

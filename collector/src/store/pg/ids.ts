@@ -11,8 +11,18 @@ import type { Learned } from './writes.js';
 export class PgIds {
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
-  readonly runRids = new Map<string, number>();
-  readonly dataStarts = new Map<number, number>();
+  private readonly runRids = new Map<string, number>();
+  private readonly dataStarts = new Map<number, number>();
+
+  /** The row id of a run by `runId\u0000hid`, once this collector has seen it committed. */
+  ridOf(key: string): number | undefined {
+    return this.runRids.get(key);
+  }
+
+  /** How early this collector has moved the run's data start (Infinity: not yet). */
+  dataStartOf(rid: number): number {
+    return this.dataStarts.get(rid) ?? Infinity;
+  }
 
   /** The id of a metric resolve() has seen; any other is a bug in the caller. */
   metricId(name: string): number {

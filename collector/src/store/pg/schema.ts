@@ -29,6 +29,7 @@ CREATE TABLE blocks(
 );
 CREATE INDEX blocks_run_host_t0 ON blocks(rid, hid, t0);
 CREATE INDEX blocks_run_host_t1 ON blocks(rid, hid, t1);
+CREATE INDEX blocks_run_bid ON blocks(rid, bid);
 CREATE TABLE marks(
   mid bigserial PRIMARY KEY, rid integer NOT NULL, hid integer NOT NULL, agent_id text NOT NULL, t double precision NOT NULL,
   kind text NOT NULL, stage text NOT NULL, step bigint, rank integer, gauges text, source text NOT NULL,

@@ -19,7 +19,7 @@ const newLearned = (): Learned => ({ runRids: [], dataStarts: [] });
 async function ridFor(c: Client, ids: PgIds, learned: Learned, runId: string | null, host: string, hid: number, now: number): Promise<number> {
   const id = runId ?? `timeline:${host}`;
   const key = `${id}\u0000${hid}`;
-  const known = ids.runRids.get(key) ?? learned.runRids.find(([k]) => k === key)?.[1];
+  const known = ids.ridOf(key) ?? learned.runRids.find(([k]) => k === key)?.[1];
   if (known !== undefined) return known;
   const { rows } = await c.query<{ rid: number }>(
     'INSERT INTO runs(id, kind, started_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET id = excluded.id RETURNING rid',
@@ -168,7 +168,7 @@ export async function writeBatchesPg(c: Client, ids: PgIds, items: readonly Pend
       );
     }
     // A run's first data only moves earlier: most batches skip the UPDATE.
-    const known = learned.dataStarts.find(([r]) => r === rid)?.[1] ?? ids.dataStarts.get(rid) ?? Infinity;
+    const known = learned.dataStarts.find(([r]) => r === rid)?.[1] ?? ids.dataStartOf(rid);
     if (first < known) {
       await c.query('UPDATE runs SET data_start = least(coalesce(data_start, $1), $1) WHERE rid = $2', [first, rid]);
       learned.dataStarts.push([rid, first]);
