@@ -4,7 +4,9 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveMessage } from '../collector/src/live.js';
+import { DEFAULT_THRESHOLDS } from '../collector/src/analysis/thresholds.js';
 import { makeReport } from '../collector/src/report/index.js';
+import { bucketSeriesFromStore } from '../collector/src/report/series.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
 import { COLLECTOR_BIN, contentKeys, startAgentDaemon, startCollectorProc, teeSamples, waitFor, type AgentProc, type CollectorProc } from './helpers/processes.js';
@@ -28,13 +30,13 @@ async function storedCount(url: string): Promise<number> {
   return Number(/^stagewatch_collector_samples_stored_total (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
-/** Opens /live for a host on a collector and gathers every sample it is sent. */
+/** Opens /live for a host on a collector and gathers the samples of its updates (not of the backfill). */
 function liveSamples(url: string, host: string): { samples: Array<{ t: number }>; close: () => void } {
   const out: Array<{ t: number }> = [];
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/live?host=${encodeURIComponent(host)}`);
   ws.on('message', (d) => {
     const msg = JSON.parse(d.toString()) as LiveMessage;
-    out.push(...msg.samples);
+    if (msg.type === 'update') out.push(...msg.samples);
   });
   return { samples: out, close: () => ws.close() };
 }
@@ -102,6 +104,13 @@ describe('two collectors on one PostgreSQL', () => {
     try {
       expect(contentKeys(sqlite.samples(RUN))).toEqual(contentKeys(sent));
       expect(JSON.parse(JSON.stringify(makeReport(sqlite, RUN)))).toEqual(served);
+      // The UI's reads, from the survivor: the runs, and each host's series, as the SQLite copy gives them.
+      const api = async (p: string): Promise<unknown> => (await fetch(`${b.url}${p}`)).json();
+      expect((await api('/api/runs')) as Array<{ id: string }>).toEqual([expect.objectContaining({ id: RUN, hosts: agents.map((g) => g.host) })]);
+      for (const g of agents) {
+        const series = bucketSeriesFromStore(sqlite, RUN, g.host, 600, DEFAULT_THRESHOLDS.gpmLagMs);
+        expect(await api(`/api/runs/${RUN}/series?host=${g.host}`)).toEqual(JSON.parse(JSON.stringify(series)));
+      }
     } finally {
       sqlite.close();
     }
