@@ -23,8 +23,12 @@ export class Ingestor {
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private closed = false;
-  /** The commit under way: one at a time, so what arrives meanwhile joins the next group. */
-  private inFlight: Promise<void> | null = null;
+  /**
+   * Commits under way, at most the engine's `parallelCommits` (SQLite: 1, its writes are
+   * synchronous; PostgreSQL: a few, each on its own connection, so a commit's round trips do not
+   * hold back the next group). What arrives meanwhile joins the next group.
+   */
+  private readonly inFlight = new Set<Promise<void>>();
 
   /** Called after each commit with what it stored (sinks wake up on it). */
   readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
@@ -52,7 +56,7 @@ export class Ingestor {
   async close(): Promise<void> {
     this.cancel();
     this.closed = true;
-    await this.inFlight;
+    await Promise.all(this.inFlight);
     while (this.queue.length > 0) await this.commitSome();
   }
 
@@ -60,15 +64,17 @@ export class Ingestor {
     return this.queue.length;
   }
 
-  /** Commits one transaction's worth; the rest goes on at the next turn. */
+  /** Starts one transaction's worth; the rest goes on at the next turn. */
   flush(): void {
     this.cancel();
-    // A flush during a commit waits for it: the commit's end flushes again.
-    if (this.inFlight) return;
-    this.inFlight = this.commitSome().finally(() => {
-      this.inFlight = null;
-      if (this.queue.length > 0 && !this.closed) this.timer = setImmediate(() => this.flush());
+    // With as many commits under way as the engine takes, the next to end flushes again.
+    if (this.inFlight.size >= this.store.parallelCommits || this.queue.length === 0) return;
+    const commit: Promise<void> = this.commitSome().finally(() => {
+      this.inFlight.delete(commit);
+      if (this.queue.length > 0 && !this.closed) this.timer ??= setImmediate(() => this.flush());
     });
+    this.inFlight.add(commit);
+    if (this.queue.length > 0) this.timer = setImmediate(() => this.flush());
   }
 
   private cancel(): void {

@@ -30,6 +30,8 @@ export interface StoreEngine {
   readonly kind: 'sqlite' | 'postgres';
   /** Where the data is, for the log and messages (a file, or a URL without its password). */
   readonly where: string;
+  /** How many writeBatches may run at once (the ingest's group commits). */
+  readonly parallelCommits: number;
   registerAgent(hello: Hello, now: number, agentKey: string | null): Promise<AgentRegistration>;
   /** One transaction; per item, whether that (agent, seq) was already stored (by any collector). */
   writeBatches(items: readonly PendingBatch[], now: number): Promise<WriteResult>;
@@ -59,6 +61,8 @@ export interface StoreEngine {
 export class SqliteEngine implements StoreEngine {
   readonly kind = 'sqlite';
   readonly where: string;
+  /** One: a SQLite write is synchronous and the file has one writer. */
+  readonly parallelCommits = 1;
 
   constructor(private readonly store: SqliteStore) {
     this.where = store.file;

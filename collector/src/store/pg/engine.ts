@@ -41,6 +41,7 @@ export function redactedUrl(url: string): string {
  */
 export class PgEngine implements StoreEngine {
   readonly kind = 'postgres';
+  readonly parallelCommits: number;
   private readonly ids = new PgIds();
   private readonly tags = new Map<string, { uuid: string; name: string }>();
   /** This collector's name in notices (its own are skipped). */
@@ -54,6 +55,8 @@ export class PgEngine implements StoreEngine {
     readonly where: string,
     private readonly log: (msg: string) => void,
   ) {
+    // All but one pooled connection for commits: reads (reports, the live view's backfill) get the last.
+    this.parallelCommits = Math.max(1, (config.max ?? 4) - 1);
     this.copies = new RunCopies(pool, (ids) => this.copyRuns(ids));
   }
 
