@@ -114,6 +114,9 @@ describe('two collectors on one PostgreSQL', () => {
     } finally {
       sqlite.close();
     }
+    // The survivor shuts down cleanly: its connections to the database do not hold it.
+    b.proc.kill('SIGTERM');
+    expect((await b.proc).exitCode).toBe(0);
     console.log(`pg collectors: ${summaries.map((s) => s.batches).join('+')} batches, ${sent.length} samples, stored once each; live on B saw ${live.samples.length} samples of node0 via A`);
   }, 240_000);
 });

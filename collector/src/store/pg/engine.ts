@@ -47,6 +47,7 @@ export class PgEngine implements StoreEngine {
   /** This collector's name in notices (its own are skipped). */
   private readonly self = randomUUID();
   private listener: PgListener | null = null;
+  private listening: Promise<void> = Promise.resolve();
   private readonly copies: RunCopies;
 
   private constructor(
@@ -160,7 +161,7 @@ export class PgEngine implements StoreEngine {
   watchElsewhere(wanted: (host: string) => boolean, deliver: (s: StoredElsewhere) => void): void {
     if (this.listener) throw new StagewatchError('store-engine', 'watchElsewhere was already called');
     this.listener = new PgListener(this.config, this.pool, this.self, this.namesFor, wanted, deliver, this.log);
-    this.listener.start().catch((e: Error) => this.log(`cannot LISTEN for other collectors' batches: ${e.message}; live views show this collector's agents only`));
+    this.listening = this.listener.start().catch((e: Error) => this.log(`cannot LISTEN for other collectors' batches: ${e.message}; live views show this collector's agents only`));
   }
 
   sinkSource(): null {
@@ -170,6 +171,7 @@ export class PgEngine implements StoreEngine {
   async close(): Promise<void> {
     this.copies.close();
     await this.listener?.close();
+    await this.listening;
     await this.pool.end();
   }
 }

@@ -78,6 +78,8 @@ export class PgListener {
     client.on('end', () => this.lost(client, null));
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
+    // Closed while connecting: this connection must not keep the process alive.
+    if (this.closed) return void (await client.end().catch(() => undefined));
     this.client = client;
   }
 
