@@ -87,7 +87,8 @@ async function advanceStoredThrough(c: Client, agentId: string, from: number): P
     while (i < rows.length && (rows[i] as { seq: number }).seq === through + 1) through = (rows[i++] as { seq: number }).seq;
     if (i < 256) break;
   }
-  if (through !== from) await c.query('UPDATE agents SET stored_through = $1 WHERE id = $2', [through, agentId]);
+  // greatest: another collector's hello may have walked further meanwhile.
+  if (through !== from) await c.query('UPDATE agents SET stored_through = greatest(stored_through, $1) WHERE id = $2', [through, agentId]);
   return through;
 }
 
