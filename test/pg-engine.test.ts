@@ -182,6 +182,14 @@ describe('the PostgreSQL engine on a real PostgreSQL', () => {
     expect(await a.readRuns([RUN], (s) => s.run(RUN)?.labels)).toEqual({ model: 'wan2.2' });
   }, 60_000);
 
+  it('a database it cannot reach is an error naming it, its password hidden; a reader finds no store in an empty database', async () => {
+    const err = await PgEngine.open('postgres://stagewatch:s3cret-pw@127.0.0.1:1/none', log).catch((e: Error) => e);
+    expect(String(err)).toMatch(/cannot open the PostgreSQL store postgres:\/\/stagewatch:\*\*\*@127\.0\.0\.1:1\/none: .*ECONNREFUSED/);
+    expect(String(err)).not.toContain('s3cret-pw');
+    const url = await freshDb();
+    await expect(PgEngine.open(url, log, { reader: true })).rejects.toThrow(/^no stagewatch store in the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/t\d+ \(a collector started with --store on it creates one\)$/);
+  }, 60_000);
+
   it('migrates a fresh database once when collectors start together, and refuses one a newer stagewatch wrote', async () => {
     const url = await freshDb();
     await Promise.all([open(url), open(url), open(url)]);
