@@ -120,3 +120,36 @@ describe('two collectors on one PostgreSQL', () => {
     console.log(`pg collectors: ${summaries.map((s) => s.batches).join('+')} batches, ${sent.length} samples, stored once each; live on B saw ${live.samples.length} samples of node0 via A`);
   }, 240_000);
 });
+
+describe('a collector on PostgreSQL through an outage of the database', () => {
+  it('PostgreSQL stops for a while mid-run: the agent keeps its batches, and once the database is back every sample is stored exactly once', async () => {
+    await server.createDatabase('outage');
+    const url = server.urlOf('outage');
+    const col = await startCollectorProc(null, 0, ['--store', url]);
+    running.push(col);
+    const tee = path.join(scratch(), 'tee.jsonl');
+    const agent = startAgentDaemon(col.url.replace(/^http/, 'ws'), scratch(), ['--tee', tee, '--run-id', 'pg-outage', '--host', 'outage-node']);
+    running.push(agent);
+    await waitFor('samples stored', async () => (await storedCount(col.url)) > 300, 60_000);
+    await server.down();
+    await waitFor('the collector to see the database gone', () => /store write failed|PostgreSQL connection lost/.test(col.stderr()), 30_000);
+    // Down for 2 s of agent time at least: batches pile up in its spool meanwhile.
+    await new Promise((r) => setTimeout(r, 2000));
+    await server.up();
+    const before = await storedCount(col.url);
+    await waitFor('samples stored after the outage', async () => (await storedCount(col.url)) > before + 400, 60_000);
+    const summary = await agent.stop();
+    expect(summary.unsent).toBe(0);
+    expect(summary.lost).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const seqs = (await c.query<{ seq: string }>('SELECT seq FROM batches ORDER BY seq')).rows.map((r) => Number(r.seq));
+    const stored = (await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM blocks')).rows[0]?.n;
+    await c.end();
+    expect(seqs).toEqual(Array.from({ length: summary.batches }, (_, k) => k + 1));
+    expect(stored).toBe(teeSamples(tee).length);
+    col.proc.kill('SIGTERM');
+    expect((await col.proc).exitCode).toBe(0);
+    console.log(`pg outage: ${summary.batches} batches, ${stored} samples stored once each across a stop and start of PostgreSQL`);
+  }, 180_000);
+});

@@ -13,6 +13,9 @@ export interface PgServer {
   /** A URL naming another database on the same server (created by createDatabase). */
   urlOf(db: string): string;
   createDatabase(db: string): Promise<void>;
+  /** Stops the server (an outage) and starts it again on the same port and data. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,13 +62,25 @@ export async function startPostgres(): Promise<PgServer> {
   const port = await freePort();
   // fsync off: a test server's crash safety is not under test; the collectors' is SQL's own.
   const [pgCmd, pgArgs] = as(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
-  const proc: ResultPromise = execa(pgCmd, pgArgs, { reject: false });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('PostgreSQL to accept connections', () => {
-    if (proc.exitCode !== null && proc.exitCode !== undefined) throw new Error(`postgres exited: ${err}`);
-    return /ready to accept connections/.test(err);
-  });
+  // The process in an object: an async function returning the (thenable) process would wait for its exit.
+  const launch = async (): Promise<{ p: ResultPromise }> => {
+    const p: ResultPromise = execa(pgCmd, pgArgs, { reject: false });
+    let err = '';
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await waitFor('PostgreSQL to accept connections', () => {
+      if (p.exitCode !== null && p.exitCode !== undefined) throw new Error(`postgres exited: ${err}`);
+      return /ready to accept connections/.test(err);
+    });
+    return { p };
+  };
+  // Fast shutdown (sessions are ended, then it exits). Through pg_ctl: a signal to runuser
+  // does not reach the server.
+  const halt = async (): Promise<void> => {
+    const [c, a] = as(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w']);
+    await execa(c, a, { reject: false });
+    await server.p;
+  };
+  let server = await launch();
   const urlOf = (db: string): string => `postgres://postgres@127.0.0.1:${port}/${db}`;
   return {
     url: urlOf('postgres'),
@@ -79,12 +94,14 @@ export async function startPostgres(): Promise<PgServer> {
         await c.end();
       }
     },
+    async down() {
+      await halt();
+    },
+    async up() {
+      server = await launch();
+    },
     async stop() {
-      // Fast shutdown (sessions are ended, then it exits). Through pg_ctl: a signal to runuser
-      // does not reach the server.
-      const [c, a] = as(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w']);
-      await execa(c, a, { reject: false });
-      await proc;
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -25,6 +25,7 @@ function put(db: Database.Database, table: string, columns: readonly string[], r
 export async function copyRuns(pool: pg.Pool, runIds: readonly string[], where: string): Promise<SqliteStore> {
   const c = await pool.connect();
   const mem = new Database(':memory:');
+  let broken = false;
   try {
     migrate(mem, ':memory:');
     // One snapshot for all reads: a commit meanwhile shows wholly or not at all.
@@ -67,10 +68,11 @@ export async function copyRuns(pool: pg.Pool, runIds: readonly string[], where: 
     await c.query('COMMIT');
     return new SqliteStore(where, { image: mem.serialize() });
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    // A connection whose ROLLBACK failed is broken (the server went away): the pool drops it.
+    broken = await c.query('ROLLBACK').then(() => false, () => true);
     throw e;
   } finally {
-    c.release();
+    c.release(broken);
     mem.close();
   }
 }

@@ -90,16 +90,18 @@ export class PgEngine implements StoreEngine {
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const c = await this.pool.connect();
+      // A connection whose ROLLBACK failed is broken (the server went away): the pool drops it.
+      let broken = false;
       try {
         await c.query('BEGIN');
         const out = await fn(c);
         await c.query('COMMIT');
         return out;
       } catch (e) {
-        await c.query('ROLLBACK').catch(() => undefined);
+        broken = await c.query('ROLLBACK').then(() => false, () => true);
         if (attempt >= ATTEMPTS || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
       } finally {
-        c.release();
+        c.release(broken);
       }
     }
   }
