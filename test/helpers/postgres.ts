@@ -80,7 +80,15 @@ export async function startPostgres(): Promise<PgServer> {
     await execa(c, a, { reject: false });
     await server.p;
   };
-  let server = await launch();
+  let server: { p: ResultPromise };
+  try {
+    server = await launch();
+  } catch (e) {
+    // Nothing left behind by a server that did not come up.
+    await execa(...as(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate']), { reject: false });
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const urlOf = (db: string): string => `postgres://postgres@127.0.0.1:${port}/${db}`;
   return {
     url: urlOf('postgres'),
