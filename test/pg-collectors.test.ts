@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -119,6 +120,74 @@ describe('two collectors on one PostgreSQL', () => {
     expect((await b.proc).exitCode).toBe(0);
     console.log(`pg collectors: ${summaries.map((s) => s.batches).join('+')} batches, ${sent.length} samples, stored once each; live on B saw ${live.samples.length} samples of node0 via A`);
   }, 240_000);
+});
+
+/**
+ * One address in front of several collectors, as a TCP load balancer gives them: each new
+ * connection goes to the next backend in turn; one that refuses it closes the client's socket
+ * (the agent reconnects, and lands on the next).
+ */
+async function roundRobin(backends: readonly number[]): Promise<{ url: string; close: () => void }> {
+  let next = 0;
+  const sockets = new Set<net.Socket>();
+  const lb = net.createServer((client) => {
+    const port = backends[next++ % backends.length] as number;
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => lb.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(lb.address() as net.AddressInfo).port}`,
+    close: () => {
+      lb.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+describe('collectors behind one address on one PostgreSQL', () => {
+  it('agents given one address land on both; one collector is SIGKILLed; every sample is stored exactly once', async () => {
+    await server.createDatabase('one_address');
+    const url = server.urlOf('one_address');
+    const a = await startCollectorProc(null, 0, ['--store', url]);
+    const b = await startCollectorProc(null, 0, ['--store', url]);
+    running.push(a, b);
+    const lb = await roundRobin([a.port, b.port]);
+    try {
+      const agents = [0, 1, 2, 3].map((i) => {
+        const tee = path.join(scratch(), 'tee.jsonl');
+        const proc = startAgentDaemon(lb.url.replace(/^http/, 'ws'), scratch(), ['--tee', tee, '--run-id', 'pg-lb', '--host', `lb${i}`]);
+        running.push(proc);
+        return { proc, tee, host: `lb${i}` };
+      });
+      await waitFor('samples stored through both collectors', async () => (await storedCount(a.url)) > 400 && (await storedCount(b.url)) > 400, 60_000);
+      a.proc.kill('SIGKILL');
+      await a.proc;
+      const afterKill = await storedCount(b.url);
+      await waitFor('every agent on B', () => agents.every((g) => new RegExp(`agent \\S+ on ${g.host} connected`).test(b.stderr())), 30_000);
+      await waitFor('more samples through B', async () => (await storedCount(b.url)) > afterKill + 400, 60_000);
+      const summaries = await Promise.all(agents.map((g) => g.proc.stop()));
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      for (const [i, g] of agents.entries()) {
+        expect(summaries[i]?.unsent).toBe(0);
+        const rows = (await c.query<{ seq: string; samples: number }>('SELECT b.seq, b.samples FROM batches b JOIN agents a ON a.id = b.agent_id JOIN hosts h ON h.hid = a.hid WHERE h.name = $1 ORDER BY b.seq', [g.host])).rows;
+        expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: summaries[i]?.batches ?? -1 }, (_, k) => k + 1));
+        expect(rows.reduce((n, r) => n + r.samples, 0)).toBe(teeSamples(g.tee).length);
+      }
+      await c.end();
+    } finally {
+      lb.close();
+    }
+  }, 180_000);
 });
 
 describe('a collector on PostgreSQL through an outage of the database', () => {
