@@ -201,9 +201,9 @@ describe('a collector on PostgreSQL through an outage of the database', () => {
     running.push(agent);
     await waitFor('samples stored', async () => (await storedCount(col.url)) > 300, 60_000);
     await server.down();
-    await waitFor('the collector to see the database gone', () => /store write failed|PostgreSQL connection lost/.test(col.stderr()), 30_000);
-    // Down for 2 s of agent time at least: batches pile up in its spool meanwhile.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Up again only once the agent was refused for it (its batches wait in its spool meanwhile).
+    await waitFor('the collector to refuse the agent for the store', () => /1011 store write failed/.test(col.stderr()), 30_000);
+    await waitFor('the agent to back off', () => /reconnecting in \d+ ms/.test(agent.stderr()), 30_000);
     await server.up();
     const before = await storedCount(col.url);
     await waitFor('samples stored after the outage', async () => (await storedCount(col.url)) > before + 400, 60_000);

@@ -42,7 +42,8 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts a throw-away PostgreSQL: initdb into a temp dir, trust auth, a random port on 127.0.0.1
+ * Starts a throw-away PostgreSQL, Debian's own server as the issue asks (not a server bundled in
+ * an npm package): initdb into a temp dir, trust auth, a random port on 127.0.0.1
  * and the unix socket in the same dir. PostgreSQL refuses to run as root, and the tests run as
  * root on the test machines, so then the server runs as the `postgres` user (runuser).
  */
