@@ -68,11 +68,6 @@ export class SqliteEngine implements StoreEngine {
     this.where = store.file;
   }
 
-  /** The store itself, for callers that run in-process with it (tests, commands). */
-  get sqlite(): SqliteStore {
-    return this.store;
-  }
-
   registerAgent(hello: Hello, now: number, agentKey: string | null): Promise<AgentRegistration> {
     return attempt(() => this.store.registerAgent(hello, now, agentKey));
   }
