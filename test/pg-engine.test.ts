@@ -182,6 +182,38 @@ describe('the PostgreSQL engine on a real PostgreSQL', () => {
     expect(await a.readRuns([RUN], (s) => s.run(RUN)?.labels)).toEqual({ model: 'wan2.2' });
   }, 60_000);
 
+  it('a transaction PostgreSQL aborts to break a deadlock runs again, and the batch is stored once', async () => {
+    const url = await freshDb();
+    const a = await open(url);
+    const { hello, batches } = agents[0] as ReplayAgent;
+    const agent = { ...hello, agentId: 'deadlock-agent' } as Hello;
+    const reg = await a.registerAgent(agent, NOW, null);
+    const item = pendingBatch(agent.agentId, reg.hid, agent.host, batches[0] as (typeof batches)[number]);
+    // Another session holds the agent's row, which the batch's transaction updates last...
+    const x = new pg.Client({ connectionString: url });
+    await x.connect();
+    // ...and checks for deadlocks late, so the collector's transaction is the one aborted.
+    await x.query("SET deadlock_timeout = '10s'");
+    await x.query('BEGIN');
+    await x.query('UPDATE agents SET last_seen = last_seen WHERE id = $1', [agent.agentId]);
+    const write = a.writeBatches([item], NOW);
+    const waiting = async (): Promise<boolean> => {
+      const { rows } = await x.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+      return (rows[0] as { n: number }).n > 0;
+    };
+    await waitFor('the batch to wait for the agent row', waiting);
+    // ...then wants the batch's key, which the collector's transaction holds: a cycle.
+    await x.query('INSERT INTO batches(agent_id, seq, samples, stored_at) VALUES ($1, 1, 0, 0) ON CONFLICT DO NOTHING', [agent.agentId]);
+    // The collector's retry now waits for this session's key; its rollback lets the retry store the batch.
+    await x.query('ROLLBACK');
+    expect(await write).toEqual({ duplicate: [false], samples: item.samples });
+    const deadlocks = async (): Promise<number> => ((await x.query('SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0] as { n: number }).n;
+    await waitFor('the deadlock to be counted', async () => (await deadlocks()) >= 1);
+    const { rows } = await x.query('SELECT count(*)::int AS batches, (SELECT sum(n)::int FROM blocks) AS samples FROM batches');
+    await x.end();
+    expect(rows[0]).toEqual({ batches: 1, samples: item.samples });
+  }, 60_000);
+
   it('a database it cannot reach is an error naming it, its password hidden; a reader finds no store in an empty database', async () => {
     const err = await PgEngine.open('postgres://stagewatch:s3cret-pw@127.0.0.1:1/none', log).catch((e: Error) => e);
     expect(String(err)).toMatch(/cannot open the PostgreSQL store postgres:\/\/stagewatch:\*\*\*@127\.0\.0\.1:1\/none: .*ECONNREFUSED/);
