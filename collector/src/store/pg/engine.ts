@@ -64,7 +64,9 @@ export class PgEngine implements StoreEngine {
   /** `reader`: only read an existing store of this version (never create or migrate one). */
   static async open(url: string, log: (msg: string) => void, opts: { poolSize?: number; reader?: boolean } = {}): Promise<PgEngine> {
     const where = redactedUrl(url);
-    const config: pg.PoolConfig = { connectionString: url, max: opts.poolSize ?? 4, types, application_name: 'stagewatch-collector' };
+    // A server that does not answer a connect fails it in 10 s rather than holding hellos and
+    // commits for ever; TCP keep-alive finds a connection whose peer vanished.
+    const config: pg.PoolConfig = { connectionString: url, max: opts.poolSize ?? 4, types, application_name: 'stagewatch-collector', connectionTimeoutMillis: 10_000, keepAlive: true };
     const pool = new pg.Pool(config);
     // An idle pooled connection that breaks (the server restarted) is dropped and replaced; without
     // a listener the error would end the process.
