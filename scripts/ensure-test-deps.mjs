@@ -4,7 +4,7 @@
 // Python marks client, the real tqdm drawing the progress bars the wan preset reads, gcc building
 // the stand-in libdcgm from C). What is missing is installed with apt-get when this runs as root on
 // Debian; otherwise it says exactly what to install and stops, before a test fails obscurely.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -24,6 +24,13 @@ const pythonHasTqdm = () => ['/usr/bin/python3', 'python3'].some((py) => spawnSy
 const canCompileC = () =>
   spawnSync('gcc', ['-fsyntax-only', '-x', 'c', '-'], { input: '#include <stdio.h>\n#include <stdint.h>\n#include <sys/time.h>\nint main(void) { return 0; }\n', stdio: ['pipe', 'ignore', 'ignore'] }).status === 0;
 
+/** A PostgreSQL server's initdb (test/helpers/postgres.ts starts a throw-away server): STAGEWATCH_PG_BIN, or Debian's. */
+const hasPostgres = () => {
+  if (process.env.STAGEWATCH_PG_BIN) return isExecutable(path.join(process.env.STAGEWATCH_PG_BIN, 'initdb'));
+  const root = '/usr/lib/postgresql';
+  return existsSync(root) && readdirSync(root).some((v) => isExecutable(path.join(root, v, 'bin', 'initdb')));
+};
+
 /** What the tests run, how to tell it is there, and the Debian packages that bring it. */
 const NEEDS = [
   { what: 'Chromium (browser tests, via playwright-core)', present: () => isExecutable(process.env.STAGEWATCH_CHROMIUM ?? '/usr/bin/chromium'), pkg: 'chromium', override: 'STAGEWATCH_CHROMIUM' },
@@ -32,6 +39,7 @@ const NEEDS = [
   { what: 'python3 (the Python marks client)', present: () => onPath('python3'), pkg: 'python3' },
   { what: 'tqdm for python3 (the wan preset on real progress bars)', present: pythonHasTqdm, pkg: 'python3-tqdm' },
   { what: 'gcc with the C library headers (the stand-in libdcgm)', present: canCompileC, pkg: ['gcc', 'libc6-dev'] },
+  { what: 'a PostgreSQL server (the PostgreSQL store tests)', present: hasPostgres, pkg: 'postgresql', override: 'STAGEWATCH_PG_BIN' },
 ];
 
 const missing = NEEDS.filter((n) => !n.present());

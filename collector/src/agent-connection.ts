@@ -17,11 +17,12 @@ import {
   type SampleBlock,
 } from '@stagewatch/shared';
 import type { Ingestor } from './ingest.js';
-import type { AgentRegistration, SqliteStore } from './store/sqlite.js';
+import type { StoreEngine } from './store/engine.js';
+import type { AgentRegistration } from './store/rows.js';
 import type { CollectorTelemetry } from './telemetry.js';
 
 export interface ConnectionContext {
-  store: SqliteStore;
+  store: StoreEngine;
   ingest: Ingestor;
   telemetry: CollectorTelemetry;
   log: (msg: string) => void;
@@ -48,6 +49,8 @@ export class AgentConnection {
   private ackQueue: number[] = [];
   private ackScheduled = false;
   private readonly helloTimer: NodeJS.Timeout;
+  /** Messages that came while the hello was being stored, handled in order once it is. */
+  private held: Array<[Buffer, boolean, number]> | null = null;
 
   /** `agentKey`: the one the agent presented at the upgrade (AGENT_KEY_HEADER), already validated. */
   constructor(
@@ -105,6 +108,10 @@ export class AgentConnection {
 
   private onMessage(data: Buffer, isBinary: boolean, receivedAt: number): void {
     if (this.closed) return;
+    if (this.held) {
+      this.held.push([data, isBinary, receivedAt]);
+      return;
+    }
     if (isBinary) return this.onFrame(data, receivedAt);
     let raw: unknown;
     try {
@@ -161,17 +168,26 @@ export class AgentConnection {
       if (msg.protocol !== PROTOCOL_VERSION) {
         return this.reject('protocol', CloseCode.policy, `protocol ${msg.protocol} not supported (collector speaks ${PROTOCOL_VERSION})`);
       }
-      let reg;
-      try {
-        reg = this.ctx.store.registerAgent(msg, Date.now(), this.agentKey);
-      } catch (e) {
-        if (isStagewatchError(e, 'agent-key')) return this.reject('agent-key', CloseCode.policy, e.message);
-        return this.reject('store', CloseCode.internal, `store write failed: ${errorMessage(e)}`);
-      }
+      // What comes before the welcome waits, and the socket is not read meanwhile (an agent sends
+      // nothing before its welcome; another client must not pile up frames while the store answers).
+      this.held = [];
+      this.ws.pause();
       clearTimeout(this.helloTimer);
-      this.reg = { ...reg, agentId: msg.agentId, host: msg.host };
-      this.ctx.log(`agent ${msg.agentId} on ${msg.host} connected from ${this.peer}, run ${reg.runId}, stored through seq ${reg.storedThrough}`);
-      this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
+      this.ctx.store.registerAgent(msg, Date.now(), this.agentKey).then(
+        (reg) => {
+          this.reg = { ...reg, agentId: msg.agentId, host: msg.host };
+          this.ctx.log(`agent ${msg.agentId} on ${msg.host} connected from ${this.peer}, run ${reg.runId}, stored through seq ${reg.storedThrough}`);
+          this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, runId: msg.runId, storedThrough: reg.storedThrough });
+          const held = this.held ?? [];
+          this.held = null;
+          if (!this.paused) this.ws.resume();
+          for (const [data, isBinary, at] of held) this.onMessage(data, isBinary, at);
+        },
+        (e: unknown) => {
+          if (isStagewatchError(e, 'agent-key')) return this.reject('agent-key', CloseCode.policy, e.message);
+          this.reject('store', CloseCode.internal, `store write failed: ${errorMessage(e)}`);
+        },
+      );
       return;
     }
     this.onBatch(msg, null, receivedAt);

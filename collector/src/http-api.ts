@@ -10,7 +10,7 @@ import { presentedToken, type TokenAuth } from './auth.js';
 import { DEFAULT_THRESHOLDS } from './analysis/thresholds.js';
 import { makeReport, renderReport, REPORT_FORMATS, type ReportFormat } from './report/index.js';
 import { bucketSeriesFromStore } from './report/series.js';
-import type { SqliteStore } from './store/sqlite.js';
+import type { StoreEngine } from './store/engine.js';
 import type { CollectorTelemetry } from './telemetry.js';
 
 // collector/dist/ui, whether this module runs from dist or (in tests) from src.
@@ -46,7 +46,7 @@ function decodePart(segment: string): string | null {
 }
 
 export interface ApiContext {
-  store: SqliteStore;
+  store: StoreEngine;
   telemetry: CollectorTelemetry;
   auth: TokenAuth;
   log: (msg: string) => void;
@@ -58,40 +58,42 @@ type Handler = (url: URL, res: http.ServerResponse, m: RegExpExecArray) => void 
 export function httpApi(ctx: ApiContext): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { store } = ctx;
   const api: Array<[RegExp, Handler]> = [
-    [/^\/api\/runs$/, (_u, res) => json(res, 200, store.listRuns())],
-    [/^\/api\/hosts$/, (_u, res) => json(res, 200, store.hosts())],
+    [/^\/api\/runs$/, async (_u, res) => json(res, 200, await store.listRuns())],
+    [/^\/api\/hosts$/, async (_u, res) => json(res, 200, await store.hosts())],
     [
       /^\/api\/compare$/,
-      (url, res) => {
+      async (url, res) => {
         const q = (k: string): string | undefined => url.searchParams.get(k) ?? undefined;
         const format = (q('format') ?? 'json') as CompareFormat;
         if (!COMPARE_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${COMPARE_FORMATS.join(', ')}` });
         const runs = (q('runs') ?? '').split(',').filter(Boolean);
-        const body = renderCompare(makeCompare(store, compareRequest({ baseline: q('baseline'), runs, metrics: q('metrics'), by: q('by'), confidence: q('confidence') })), format);
+        const req = compareRequest({ baseline: q('baseline'), runs, metrics: q('metrics'), by: q('by'), confidence: q('confidence') });
+        const body = await store.readRuns([req.baseline, ...req.runs], (s) => renderCompare(makeCompare(s, req), format));
         text(res, { json: 'application/json', md: 'text/markdown', html: 'text/html', csv: 'text/csv' }[format], body);
       },
     ],
     [
       /^\/api\/runs\/([^/]+)\/report$/,
-      (url, res, m) => {
+      async (url, res, m) => {
         const format = (url.searchParams.get('format') ?? 'json') as ReportFormat;
         if (!REPORT_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${REPORT_FORMATS.join(', ')}` });
         const runId = decodePart(m[1] as string);
         if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
-        const body = renderReport(makeReport(store, runId, url.searchParams.get('vs') ?? undefined), format, store);
+        const vs = url.searchParams.get('vs') ?? undefined;
+        const body = await store.readRuns(vs === undefined ? [runId] : [runId, vs], (s) => renderReport(makeReport(s, runId, vs), format, s));
         text(res, format === 'json' ? 'application/json' : format === 'md' ? 'text/markdown' : 'text/html', body);
       },
     ],
     [
       /^\/api\/runs\/([^/]+)\/series$/,
-      (url, res, m) => {
+      async (url, res, m) => {
         const runId = decodePart(m[1] as string);
         if (runId === null) return json(res, 400, { error: 'run id is not valid percent-encoding' });
         const host = url.searchParams.get('host');
         if (!host) return json(res, 400, { error: 'host is required' });
-        if (!store.run(runId)) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
+        if (!(await store.run(runId))) return json(res, 404, { error: `no run ${JSON.stringify(runId)}` });
         const points = Math.min(5000, Math.max(10, Number(url.searchParams.get('points') ?? '600') || 600));
-        json(res, 200, bucketSeriesFromStore(store, runId, host, points, DEFAULT_THRESHOLDS.gpmLagMs));
+        json(res, 200, await store.readRuns([runId], (s) => bucketSeriesFromStore(s, runId, host, points, DEFAULT_THRESHOLDS.gpmLagMs)));
       },
     ],
   ];

@@ -1,5 +1,6 @@
 import type { CollectorTelemetry } from './telemetry.js';
-import type { PendingBatch, SqliteStore } from './store/sqlite.js';
+import type { StoreEngine } from './store/engine.js';
+import type { PendingBatch } from './store/rows.js';
 
 /** `closing`: the collector is shutting down and took no more; the agent sends it again later. */
 export type IngestOutcome = { ok: true; duplicate: boolean } | { ok: false; error: string; closing?: true };
@@ -22,12 +23,18 @@ export class Ingestor {
   private queuedSamples = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private closed = false;
+  /**
+   * Commits under way, at most the engine's `parallelCommits` (SQLite: 1, its writes are
+   * synchronous; PostgreSQL: a few, each on its own connection, so a commit's round trips do not
+   * hold back the next group). What arrives meanwhile joins the next group.
+   */
+  private readonly inFlight = new Set<Promise<void>>();
 
   /** Called after each commit with what it stored (sinks wake up on it). */
   readonly onCommit: Array<(stored: readonly PendingBatch[]) => void> = [];
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: StoreEngine,
     private readonly telemetry: CollectorTelemetry,
     private readonly log: (msg: string) => void,
     private readonly opts = { maxDelayMs: 10, maxSamples: 20_000, commitSamples: 5_000 },
@@ -46,20 +53,27 @@ export class Ingestor {
   }
 
   /** Commits everything queued, now, and takes nothing more. */
-  close(): void {
+  async close(): Promise<void> {
     this.cancel();
-    while (this.queue.length > 0) this.commitSome();
     this.closed = true;
+    await Promise.all(this.inFlight);
+    while (this.queue.length > 0) await this.commitSome();
   }
 
   get pending(): number {
     return this.queue.length;
   }
 
-  /** Commits one transaction's worth; the rest goes on at the next turn. */
+  /** Starts one transaction's worth; the rest goes on at the next turn. */
   flush(): void {
     this.cancel();
-    this.commitSome();
+    // With as many commits under way as the engine takes, the next to end flushes again.
+    if (this.inFlight.size >= this.store.parallelCommits || this.queue.length === 0) return;
+    const commit: Promise<void> = this.commitSome().finally(() => {
+      this.inFlight.delete(commit);
+      if (this.queue.length > 0 && !this.closed) this.timer ??= setImmediate(() => this.flush());
+    });
+    this.inFlight.add(commit);
     if (this.queue.length > 0) this.timer = setImmediate(() => this.flush());
   }
 
@@ -71,7 +85,7 @@ export class Ingestor {
     this.timer = null;
   }
 
-  private commitSome(): void {
+  private async commitSome(): Promise<void> {
     let n = 0;
     let samples = 0;
     while (n < this.queue.length && (n === 0 || samples + (this.queue[n] as Queued).item.samples <= this.opts.commitSamples)) {
@@ -83,7 +97,7 @@ export class Ingestor {
     if (work.length === 0) return;
     const now = Date.now();
     try {
-      const res = this.store.writeBatches(work.map((w) => w.item), now);
+      const res = await this.store.writeBatches(work.map((w) => w.item), now);
       const dupCount = res.duplicate.filter(Boolean).length;
       this.telemetry.samples.inc(res.samples);
       this.telemetry.batches.inc(work.length - dupCount);

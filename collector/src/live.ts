@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { decodeSampleBlock, type Mark, type Sample } from '@stagewatch/shared';
-import type { PendingBatch, SqliteStore } from './store/sqlite.js';
+import type { StoredElsewhere, StoreEngine } from './store/engine.js';
+import type { PendingBatch } from './store/rows.js';
 
 /** Marks held for one reader that does not read, at most. */
 const MAX_PENDING_MARKS = 10_000;
@@ -11,6 +12,8 @@ interface Subscriber {
   samples: Sample[];
   marks: Array<Mark & { host: string }>;
   dropped: number;
+  /** Until the backfill is sent: updates wait, and those it already holds are dropped then. */
+  started: boolean;
 }
 
 /** What the browser gets: samples and marks of one host, times on the collector's clock. */
@@ -53,7 +56,7 @@ export class LiveHub {
   private readonly runOf = new Map<string, string | null>();
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: StoreEngine,
     private readonly opts = { tickMs: 100, backfillMs: 5 * 60_000, maxBufferedBytes: 1 << 20 },
   ) {
     this.timer = setInterval(() => this.tick(), opts.tickMs).unref();
@@ -61,12 +64,42 @@ export class LiveHub {
 
   subscribe(ws: WebSocket, host: string, windowMs = this.opts.backfillMs): void {
     const window = Math.min(MAX_LIVE_WINDOW_MS, Math.max(10_000, windowMs));
-    const recent = this.store.recent(host, Date.now() - window);
-    const sub: Subscriber = { ws, host, samples: [], marks: [], dropped: 0 };
+    const sub: Subscriber = { ws, host, samples: [], marks: [], dropped: 0, started: false };
+    // Subscribed before the backfill is read: a commit while a database answers is not missed.
     this.subs.add(sub);
     ws.on('close', () => this.subs.delete(sub));
     ws.on('error', () => this.subs.delete(sub));
-    this.send(sub, { type: 'hello', host, runId: recent.runId, samples: thin(recent.samples, BACKFILL_PER_SERIES), marks: recent.marks, now: Date.now(), windowMs: window });
+    this.store.recent(host, Date.now() - window).then(
+      (recent) => {
+        // What the backfill holds is not sent again: updates up to its last time are dropped.
+        const upTo = recent.samples.reduce((t, s) => Math.max(t, s.t), -Infinity);
+        const marksUpTo = recent.marks.reduce((t, m) => Math.max(t, m.t), -Infinity);
+        sub.samples = sub.samples.filter((s) => s.t > upTo);
+        sub.marks = sub.marks.filter((m) => m.t > marksUpTo);
+        sub.started = true;
+        this.send(sub, { type: 'hello', host, runId: recent.runId, samples: thin(recent.samples, BACKFILL_PER_SERIES), marks: recent.marks, now: Date.now(), windowMs: window });
+      },
+      () => {
+        this.subs.delete(sub);
+        ws.close(1011, 'store read failed');
+      },
+    );
+  }
+
+  /** Whether some live view watches this host. */
+  watches(host: string): boolean {
+    for (const sub of this.subs) if (sub.host === host) return true;
+    return false;
+  }
+
+  /** What another collector stored (PostgreSQL): already decoded, times on the collectors' clock. */
+  onStoredElsewhere(s: StoredElsewhere): void {
+    this.runOf.set(s.host, s.runId);
+    for (const sub of this.subs) {
+      if (sub.host !== s.host) continue;
+      sub.samples.push(...s.samples);
+      for (const m of s.marks) if (m.timing === undefined) sub.marks.push(m as Mark & { host: string });
+    }
   }
 
   /** Called with each commit's batches. */
@@ -88,7 +121,7 @@ export class LiveHub {
 
   private tick(): void {
     for (const sub of this.subs) {
-      if (sub.samples.length === 0 && sub.marks.length === 0) continue;
+      if (!sub.started || (sub.samples.length === 0 && sub.marks.length === 0)) continue;
       if (sub.ws.bufferedAmount > this.opts.maxBufferedBytes) {
         // Samples can be skipped; marks cannot, or the stage bands would be wrong. A reader so
         // far behind that its marks pile up is cut off: it can reconnect and start afresh.

@@ -14,9 +14,10 @@ import { LatestValues } from './latest.js';
 import { closeHttp, closeWebSockets, nextTurn, type Phase } from './lifecycle.js';
 import { INFLUX_CURSOR_SAMPLES, InfluxSink, type InfluxOptions } from './sinks/influx.js';
 import type { Sink } from './sinks/types.js';
-import { lockDataDir } from './store/data-lock.js';
+import type { StoreEngine } from './store/engine.js';
+import { openEngine } from './store/open.js';
 import { Pruner, type RetentionPolicy } from './store/retention/pruner.js';
-import { SqliteStore } from './store/sqlite.js';
+import type { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
 
 export interface CollectorOptions {
@@ -34,13 +35,17 @@ export interface CollectorOptions {
   influx?: InfluxOptions;
   /** How long each resolution is kept (store/retention/); none: everything is kept. */
   retention?: RetentionPolicy;
+  /** `--store postgres://...`: a PostgreSQL database shared with other collectors, instead of DIR's SQLite file. */
+  pgUrl?: string;
   log: (msg: string) => void;
 }
 
 export interface Collector {
   url: string;
   port: number;
+  /** The SQLite store (the default engine); reading it with --store postgres throws. */
   store: SqliteStore;
+  engine: StoreEngine;
   telemetry: CollectorTelemetry;
   /** Open, closing (refusing new connections with 503) or closed. */
   readonly phase: Phase;
@@ -52,15 +57,8 @@ const LIVE_PATH = '/live';
 
 /** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  mkdirSync(opts.dataDir, { recursive: true });
-  const lock = lockDataDir(opts.dataDir);
-  let store: SqliteStore;
-  try {
-    store = new SqliteStore(opts.dataDir);
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
+  if (opts.pgUrl === undefined) mkdirSync(opts.dataDir, { recursive: true });
+  const { engine: store, sqlite, release } = await openEngine(opts.dataDir, opts.pgUrl, opts.log);
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
@@ -74,23 +72,37 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   ingest.onCommit.push((stored) => {
     for (const p of stored) latest.update(lastSamples(p.blocks, p.host), p.batch.runId);
   });
-  const sinks: Sink[] = opts.influx ? [new InfluxSink(store.sinkSource(), opts.influx, opts.log, telemetry)] : [];
+  const sinkSource = store.sinkSource();
+  if (opts.influx && !sinkSource) {
+    await store.close();
+    release();
+    throw new UsageError(`--influx-url: the InfluxDB sink reads the SQLite store's cursors; it does not run with --store ${store.kind}`);
+  }
+  const sinks: Sink[] = opts.influx && sinkSource ? [new InfluxSink(sinkSource, opts.influx, opts.log, telemetry)] : [];
   for (const s of sinks) {
     ingest.onCommit.push(() => s.notify());
     s.start();
   }
+  // Roll-ups are built on the SQLite engine (its RetentionTarget); PostgreSQL keeps everything
+  // raw, and retention asked of it is refused rather than quietly not done.
+  if (opts.retention && opts.retention.rawMs > 0 && !sqlite) {
+    await store.close();
+    release();
+    throw new UsageError(`--retain-raw: retention runs on the SQLite store; with --store ${store.kind} everything is kept raw (docs/STORE.md)`);
+  }
   // Raw readings the Influx sink has not written yet are kept until it has, however old.
-  const pruner = opts.retention
-    ? new Pruner(store.retentionTarget(), opts.retention, {
+  const pruner = opts.retention && sqlite
+    ? new Pruner(sqlite.retentionTarget(), opts.retention, {
         log: opts.log,
         onStep: (_, ms) => telemetry.retentionStepSeconds.observe(ms / 1000),
-        ...(opts.influx ? { exportedThrough: () => store.sinkSource().cursor(INFLUX_CURSOR_SAMPLES) } : {}),
+        ...(opts.influx && sinkSource ? { exportedThrough: () => sinkSource.cursor(INFLUX_CURSOR_SAMPLES) } : {}),
       })
     : null;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const onRequest = httpApi({ store, telemetry, auth, log: opts.log });
   const live = new LiveHub(store);
   ingest.onCommit.push((stored) => live.onCommit(stored));
+  store.watchElsewhere((host) => live.watches(host), (s) => live.onStoredElsewhere(s));
 
   let phase: Phase = 'open';
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -192,8 +204,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     pruner?.close();
     live.close();
     await Promise.all(sinks.map((s) => s.close()));
-    store.close();
-    lock.release();
+    await store.close();
+    release();
   }
   try {
     await new Promise<void>((resolve, reject) => {
@@ -214,7 +226,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     pruner?.close();
     // What arrived is committed, and its acks go out, before any socket closes: an agent then
     // resends only what truly was not stored.
-    ingest.close();
+    await ingest.close();
     await nextTurn();
     live.close();
     await Promise.all([
@@ -223,14 +235,18 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ]);
     await closeHttp(server as http.Server, graceMs);
     await Promise.all(sinks.map((s) => s.close()));
-    store.close();
-    lock.release();
+    await store.close();
+    release();
     phase = 'closed';
   });
   return {
     url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${port}`,
     port,
-    store,
+    get store(): SqliteStore {
+      if (!sqlite) throw new StagewatchError('store-engine', `this collector stores into ${store.where}, not a SQLite file`);
+      return sqlite;
+    },
+    engine: store,
     telemetry,
     get phase() {
       return phase;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Collector ingest benchmark: simulated agents stream GPU samples over real WebSockets to a real
 // collector process writing a real SQLite file. Prints JSON with the figures.
-//   node test/bench/collector-ingest.mjs --scenario max|fleet [--frames columnar|json] [--agents N] [--gpus G] [--hz H] [--seconds S]
+//   node test/bench/collector-ingest.mjs --scenario max|fleet [--frames columnar|json] [--agents N] [--gpus G] [--hz H] [--seconds S] [--store postgres://...]
+// --store: the collector writes to that PostgreSQL database instead (pg-ingest.mjs starts one).
 // --frames: columnar batch frames (what agents send a collector that takes them) or JSON text
 // (agents from before them). Samples are the H100 capture's rows (bench-samples.mjs).
-import { readFileSync, mkdtempSync, statSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,11 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { encodeBatchFrame, encodeFrame, encodeSampleBlocks, moveBlock } from '../../shared/dist/index.js';
 import { benchBatch, CAPTURE_ROWS, METRICS_PER_SAMPLE } from './bench-samples.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { scenario: { type: 'string', default: 'fleet' }, frames: { type: 'string', default: 'columnar' }, agents: { type: 'string' }, gpus: { type: 'string' }, hz: { type: 'string' }, seconds: { type: 'string' }, 'batch-ms': { type: 'string' } } });
+const { values } = parseArgs({ options: { scenario: { type: 'string', default: 'fleet' }, frames: { type: 'string', default: 'columnar' }, agents: { type: 'string' }, gpus: { type: 'string' }, hz: { type: 'string' }, seconds: { type: 'string' }, 'batch-ms': { type: 'string' }, store: { type: 'string' } } });
 const scenario = values.scenario;
 const columnar = values.frames === 'columnar';
 const agents = Number(values.agents ?? (scenario === 'max' ? 16 : 200));
@@ -49,7 +51,8 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.lengt
 const data = mkdtempSync(path.join(os.tmpdir(), 'stagewatch-bench-'));
 // BENCH_COLLECTOR_NODE_ARGS: node flags for the collector, e.g. "--cpu-prof --cpu-prof-dir=DIR" to see where its time goes.
 const nodeArgs = (process.env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const col = spawn(process.execPath, [...nodeArgs, path.join(root, 'collector/bin/stagewatch-collector.js'), 'serve', '--port', '0', '--data', data, '--max-payload-mib', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const storeArgs = values.store ? ['--store', values.store] : ['--data', data];
+const col = spawn(process.execPath, [...nodeArgs, path.join(root, 'collector/bin/stagewatch-collector.js'), 'serve', '--port', '0', ...storeArgs, '--max-payload-mib', '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let err = '';
 const port = await new Promise((resolve, reject) => {
   col.stderr.on('data', (d) => { err += d; const mm = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err); if (mm) resolve(Number(mm[1])); });
@@ -135,9 +138,22 @@ for (const c of conns) c.close();
 col.kill('SIGTERM');
 await new Promise((r) => col.on('exit', r));
 // What the store holds once the collector closed it (its WAL checkpointed into the file).
-const db = new Database(path.join(data, 'stagewatch.sqlite'), { readonly: true });
-const blocks = db.prepare('SELECT count(*) AS blocks, sum(n) AS samples, sum(length(data)) AS bytes FROM blocks').get();
-db.close();
+let blocks;
+let storeBytes;
+if (values.store) {
+  const c = new pg.Client({ connectionString: values.store });
+  await c.connect();
+  blocks = (await c.query('SELECT count(*)::int AS blocks, sum(n)::int AS samples, sum(length(data))::bigint AS bytes FROM blocks')).rows[0];
+  blocks.bytes = Number(blocks.bytes);
+  storeBytes = Number((await c.query('SELECT pg_database_size(current_database()) AS b')).rows[0].b);
+  await c.end();
+} else {
+  const db = new Database(path.join(data, 'stagewatch.sqlite'), { readonly: true });
+  blocks = db.prepare('SELECT count(*) AS blocks, sum(n) AS samples, sum(length(data)) AS bytes FROM blocks').get();
+  db.close();
+  storeBytes = statSync(path.join(data, 'stagewatch.sqlite')).size;
+}
+rmSync(data, { recursive: true, force: true });
 const storedValues = blocks.samples * METRICS_PER_SAMPLE;
 const result = {
   scenario,
@@ -154,6 +170,7 @@ const result = {
   batchLatencyMs: { p50: pct(batchLatency, 0.5), p99: pct(batchLatency, 0.99), max: pct(batchLatency, 1) },
   sampleToStoredMs: { p50: pct(sampleLatency, 0.5), p99: pct(sampleLatency, 0.99) },
   collectorPeakRssMib: peakRss,
-  store: { samples: blocks.samples, blocks: blocks.blocks, valuesPerSample: METRICS_PER_SAMPLE, blockBytesPerValue: round2(blocks.bytes / storedValues), fileBytesPerValue: round2(statSync(path.join(data, "stagewatch.sqlite")).size / storedValues) },
+  store: { samples: blocks.samples, blocks: blocks.blocks, valuesPerSample: METRICS_PER_SAMPLE, blockBytesPerValue: round2(blocks.bytes / storedValues), fileBytesPerValue: round2(storeBytes / storedValues) },
+  ...(values.store ? { engine: 'postgres' } : {}),
 };
 console.log(JSON.stringify(result));

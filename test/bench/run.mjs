@@ -15,6 +15,8 @@ const runs = [
   { name: 'VictoriaMetrics ingest, saturated, the same samples as Influx line protocol', script: 'victoria-ingest.mjs', args: ['--seconds', '10'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 500 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20'] },
   { name: 'collector, 200 agents x 8 GPUs x 10 Hz, 100 ms batches', script: 'collector-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20', '--batch-ms', '100'] },
+  { name: 'collector into PostgreSQL, saturated, columnar frames', script: 'pg-ingest.mjs', args: ['--scenario', 'max', '--seconds', '10'] },
+  { name: 'collector into PostgreSQL, 200 agents x 8 GPUs x 10 Hz, 500 ms batches', script: 'pg-ingest.mjs', args: ['--scenario', 'fleet', '--seconds', '20'] },
   { name: 'agent daemon, 10 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20'] },
   { name: 'agent daemon, 1 Hz, replaying fake nvidia-smi', script: 'agent-overhead.mjs', args: ['--hz', '1', '--seconds', '20'] },
   { name: 'agent daemon, 10 Hz, host only', script: 'agent-overhead.mjs', args: ['--hz', '10', '--seconds', '20', '--backend', 'host-only'] },
@@ -41,7 +43,9 @@ console.log('\n| benchmark | samples/s stored | collector CPU (cores) | batch se
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
   if (!('collectorCpuCores' in res)) continue;
-  console.log(`| ${name} | ${res.samplesPerSecond} | ${res.collectorCpuCores} | ${res.batchLatencyMs.p50} / ${res.batchLatencyMs.p99} | ${res.sampleToStoredMs.p50} / ${res.sampleToStoredMs.p99} | ${res.collectorPeakRssMib} | \`${cmd}\` |`);
+  // Into PostgreSQL the database's CPU is part of the cost: collector + server.
+  const cores = res.postgresCpuCores === undefined ? res.collectorCpuCores : `${res.collectorCpuCores} + PostgreSQL ${res.postgresCpuCores}`;
+  console.log(`| ${name} | ${res.samplesPerSecond} | ${cores} | ${res.batchLatencyMs.p50} / ${res.batchLatencyMs.p99} | ${res.sampleToStoredMs.p50} / ${res.sampleToStoredMs.p99} | ${res.collectorPeakRssMib} | \`${cmd}\` |`);
 }
 
 
@@ -50,7 +54,8 @@ const vm = rows.find((r) => r.res.server === 'victoria-metrics')?.res;
 console.log('\n| saturated ingest | samples/s stored | server CPU (cores) | samples per CPU-second | x VictoriaMetrics per CPU-second | bytes per stored value | command |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const { name, cmd, res } of rows) {
-  if (!('samplesPerCpuSecond' in res) || (res.scenario !== undefined && res.scenario !== 'max')) continue;
+  // PostgreSQL rows stay out: their collector's CPU is not the whole cost (the first table has both).
+  if (!('samplesPerCpuSecond' in res) || (res.scenario !== undefined && res.scenario !== 'max') || res.engine === 'postgres') continue;
   const ratio = vm ? (res.samplesPerCpuSecond / vm.samplesPerCpuSecond).toFixed(1) : 'not measured';
   const bytes = res.store ? `${res.store.blockBytesPerValue} in blocks, ${res.store.fileBytesPerValue} whole file` : `${res.diskBytesPerValue} on disk after flush`;
   console.log(`| ${name}${res.version ? ` (${res.version})` : ''} | ${res.samplesPerSecond} | ${res.collectorCpuCores ?? res.serverCpuCores} | ${res.samplesPerCpuSecond} | ${ratio} | ${bytes} | \`${cmd}\` |`);

@@ -24,9 +24,9 @@ export interface CollectorProc {
   stderr: () => string;
 }
 
-/** The collector CLI as a real process; resolves once it listens. */
-export async function startCollectorProc(dataDir: string, port = 0, args: string[] = []): Promise<CollectorProc> {
-  const proc = execa(process.execPath, [COLLECTOR_BIN, 'serve', '--port', String(port), '--data', dataDir, ...args], { reject: false });
+/** The collector CLI as a real process; resolves once it listens. dataDir null: the store is in `args` (--store URL). */
+export async function startCollectorProc(dataDir: string | null, port = 0, args: string[] = []): Promise<CollectorProc> {
+  const proc = execa(process.execPath, [COLLECTOR_BIN, 'serve', '--port', String(port), ...(dataDir === null ? [] : ['--data', dataDir]), ...args], { reject: false });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const m = await waitFor('the collector to listen', () => /listening on (https?:\/\/127\.0\.0\.1:(\d+))/.exec(err) ?? (proc.exitCode !== null && proc.exitCode !== undefined ? (() => { throw new Error(`collector exited: ${err}`); })() : undefined));

@@ -4,12 +4,12 @@ import { createGzip } from 'node:zlib';
 import { VERSION } from '@stagewatch/shared';
 import { exportConfig } from '../config/config.js';
 import { exportLines } from '../portable/export.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openReadStore } from '../store/read-store.js';
 
 /** `export <runId> [--data DIR] [--out FILE]`: one stored run as a run file that `import` restores. */
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { runId, dataDir, out } = exportConfig(argv);
-  const store = new SqliteStore(dataDir, { mustExist: true });
+  const { runId, dataDir, out, pgUrl } = exportConfig(argv);
+  const store = await openReadStore(dataDir, pgUrl, [runId]);
   // Written beside the target and renamed when whole: a failed export leaves no half file.
   const tmp = `${out}.partial`;
   let lines = 0;

@@ -3,7 +3,7 @@ import { NotFoundError } from '@stagewatch/shared';
 import { DEFAULT_THRESHOLDS } from '../analysis/thresholds.js';
 import { reportConfig } from '../config/config.js';
 import { makeReport, readThresholds, renderReport } from '../report/index.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openReadStore } from '../store/read-store.js';
 import { emptyReportNote } from '../report/empty.js';
 
 /** `report <runId> [--vs <runId>] [--format md|json|html] [--data DIR] [--thresholds FILE] [--out FILE]` */
@@ -11,7 +11,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const config = reportConfig(argv);
   const { runId, format } = config;
   const thresholds = config.thresholdsFile !== undefined ? readThresholds(config.thresholdsFile) : DEFAULT_THRESHOLDS;
-  const store = new SqliteStore(config.dataDir, { mustExist: true });
+  const store = await openReadStore(config.dataDir, config.pgUrl, config.vs === undefined ? [runId] : [runId, config.vs]);
   try {
     let report;
     try {

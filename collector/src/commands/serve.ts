@@ -20,12 +20,13 @@ export async function serveCommand(argv: string[], env: Environment): Promise<nu
     maxPayloadBytes: config.maxPayloadBytes,
     ...(influx ? { influx } : {}),
     retention: config.retention,
+    ...(config.pgUrl !== undefined ? { pgUrl: config.pgUrl } : {}),
     log,
   });
   const { rawMs, oneSecondMs, tenSecondMs } = config.retention;
   log(`retention: raw ${durationText(rawMs)}, 1 s roll-ups ${durationText(oneSecondMs)}, 10 s roll-ups ${durationText(tenSecondMs)}`);
   if (influx) log(`writing to InfluxDB ${influx.url}, org ${influx.org}, bucket ${influx.bucket}`);
-  log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${dataDir}${tokens.length ? ', token required' : ''}`);
+  log(`listening on ${collector.url} (agents: ${collector.url.replace(/^http/, 'ws')}/agent), data in ${config.pgUrl !== undefined ? collector.engine.where : dataDir}${tokens.length ? ', token required' : ''}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

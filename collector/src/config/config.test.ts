@@ -40,6 +40,12 @@ describe('collector config: flags, config file, environment and defaults in one 
     [['--retain-10s', '1.5d'], /^--retain-10s must be 0 \(keep for good\) or a duration/],
     [['--retain-raw', '7d', '--retain-1s', '1d'], /^--retain-1s 1d is shorter than --retain-raw 7d: a coarser resolution is kept at least as long as a finer one \(0 keeps it for good\)$/],
     [['--retain-raw', '7d', '--retain-10s', '2w'], /^--retain-10s 14d is shorter than --retain-1s 30d/],
+    [['--store', 'pg.example:5432/db'], /^--store "pg.example:5432\/db": only postgres:\/\/ \(or postgresql:\/\/\) URLs are stores; the SQLite store is --data DIR$/],
+    [['--store', 'not a url'], /^--store "not a url" is not a URL: give postgres:\/\/USER@HOST\[:PORT\]\/DB$/],
+    [['--store', 'mysql://u:secret@h/db'], /^--store "mysql:\/\/u:\*\*\*@h\/db": only postgres/],
+    [['--store', 'postgres://u@h/db', '--data', 'd'], /^give --data DIR \(the SQLite store\) or --store postgres:\/\/\.\.\. \(PostgreSQL\), not both$/],
+    [['--store', 'postgres://u@h/db', '--retain-raw', '7d'], /^--retain-raw does not run with --store postgres:\/\/\.\.\.: roll-ups are built on the SQLite store/],
+    [['--store', 'postgres://u@h/db', '--influx-url', 'http://vm:8428', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url does not run with --store postgres:\/\/\.\.\.: the InfluxDB sink reads the SQLite store/],
   ])('serve %j: a UsageError naming the flag', (argv, message) => {
     expect(() => serveConfig(argv, {})).toThrow(UsageError);
     expect(() => serveConfig(argv, {})).toThrow(message);
@@ -60,6 +66,16 @@ describe('collector config: flags, config file, environment and defaults in one 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    });
+
+  it('serve --store: a PostgreSQL URL, from the flag or STAGEWATCH_PG_URL (the flag wins)', () => {
+    expect(serveConfig(['--store', 'postgres://u@h/db'], {}).pgUrl).toBe('postgres://u@h/db');
+    expect(serveConfig([], { STAGEWATCH_PG_URL: 'postgresql://u@h:5433/db' }).pgUrl).toBe('postgresql://u@h:5433/db');
+    expect(serveConfig(['--store', 'postgres://u@h/flag'], { STAGEWATCH_PG_URL: 'postgres://u@h/env' }).pgUrl).toBe('postgres://u@h/flag');
+    expect(serveConfig([], { STAGEWATCH_PG_URL: '' })).not.toHaveProperty('pgUrl');
+    expect(reportConfig(['r1', '--store', 'postgres://u@h/db']).pgUrl).toBe('postgres://u@h/db');
+    expect(compareConfig(['--baseline', 'a', 'a', 'b', '--store', 'postgres://u@h/db']).pgUrl).toBe('postgres://u@h/db');
+    expect(() => reportConfig(['r1', '--store', 'postgres://u@h/db', '--data', 'd'])).toThrow(/not both/);
   });
 
   it('report and compare', () => {

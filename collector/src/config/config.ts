@@ -39,6 +39,8 @@ export interface ServeConfig {
   helloTimeoutMs: number;
   maxPayloadBytes: number;
   influx: InfluxOptions | null;
+  /** `--store postgres://...` (or STAGEWATCH_PG_URL): a PostgreSQL database instead of DATA's SQLite file. */
+  pgUrl?: string;
   logging: { format: LogFormat; level: LogLevel };
   /** --retain-raw, --retain-1s, --retain-10s (docs/STORE.md): ms each resolution is kept, 0 for good. */
   retention: RetentionPolicy;
@@ -51,6 +53,8 @@ export interface ReportConfig {
   dataDir: string;
   thresholdsFile?: string;
   out?: string;
+  /** `--store postgres://...`: read the run from PostgreSQL instead of DIR. */
+  pgUrl?: string;
 }
 
 export interface CompareConfig {
@@ -58,6 +62,7 @@ export interface CompareConfig {
   format: CompareFormat;
   dataDir: string;
   out?: string;
+  pgUrl?: string;
 }
 
 export interface ExportConfig {
@@ -65,6 +70,7 @@ export interface ExportConfig {
   dataDir: string;
   /** The run file to write: a new file (default ./<runId>.swrun.gz). */
   out: string;
+  pgUrl?: string;
 }
 
 export interface ImportConfig {
@@ -89,7 +95,30 @@ const CollectorEnvSchema = z.object({
   STAGEWATCH_INFLUX_TOKEN: optional,
   STAGEWATCH_INFLUX_ORG: optional,
   STAGEWATCH_INFLUX_BUCKET: optional,
+  STAGEWATCH_PG_URL: optional,
 });
+
+/**
+ * `--store URL`: a PostgreSQL connection URL (postgres:// or postgresql://), or undefined for
+ * the SQLite file in --data. `data`: whether --data was given too (the two name different stores).
+ */
+export function pgStore(store: string | undefined, dataGiven: boolean): string | undefined {
+  if (store === undefined || store === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(store);
+  } catch {
+    throw new UsageError(`--store ${JSON.stringify(redacted(store))} is not a URL: give postgres://USER@HOST[:PORT]/DB`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new UsageError(`--store ${JSON.stringify(redacted(store))}: only postgres:// (or postgresql://) URLs are stores; the SQLite store is --data DIR`);
+  if (dataGiven) throw new UsageError('give --data DIR (the SQLite store) or --store postgres://... (PostgreSQL), not both');
+  return store;
+}
+
+/** A URL with its password hidden: an error message must not print it. */
+function redacted(s: string): string {
+  return s.replace(/(:\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
 
 /** `serve`: flags, then the config file, then STAGEWATCH_TOKEN and STAGEWATCH_INFLUX_*, then defaults. */
 export function serveConfig(argv: string[], environment: Environment): ServeConfig {
@@ -117,10 +146,14 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     'retain-raw': durationFlagSchema('retain-raw', 60_000).default(0),
     'retain-1s': durationFlagSchema('retain-1s', 60_000).optional(),
     'retain-10s': durationFlagSchema('retain-10s', 60_000).default(0),
+    store: z.string().optional(),
   });
   const v = parseFlagValues(schema, values);
   const retention = retentionPolicy(v['retain-raw'], v['retain-1s'], v['retain-10s']);
   const influx = influxOptions(v['influx-url'], v['influx-token'], v['influx-org'], v['influx-bucket']);
+  const pgUrl = pgStore(v.store ?? env.STAGEWATCH_PG_URL, values.data !== undefined && v.store !== undefined);
+  if (pgUrl !== undefined && influx) throw new UsageError('--influx-url does not run with --store postgres://...: the InfluxDB sink reads the SQLite store (docs/STORE.md)');
+  if (pgUrl !== undefined && retention.rawMs > 0) throw new UsageError('--retain-raw does not run with --store postgres://...: roll-ups are built on the SQLite store; PostgreSQL keeps everything raw (docs/STORE.md)');
   if (v.token !== undefined && v['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
   const token = v.token ?? (v['tokens-file'] === undefined ? env.STAGEWATCH_TOKEN : undefined);
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new UsageError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
@@ -138,6 +171,7 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
     helloTimeoutMs: v['hello-timeout-ms'],
     maxPayloadBytes: v['max-payload-mib'] * 1024 * 1024,
     influx,
+    ...(pgUrl !== undefined ? { pgUrl } : {}),
     logging: { format: v['log-format'], level: v['log-level'] },
     retention,
   };
@@ -186,12 +220,15 @@ export function reportConfig(argv: string[]): ReportConfig {
       vs: z.string().optional(),
       format: choiceFlagSchema('format', REPORT_FORMATS).default('md'),
       data: z.string().default(DATA_DIR),
+      store: z.string().optional(),
       thresholds: z.string().optional(),
       out: z.string().optional(),
     }),
     values,
   );
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   return {
+    ...(pgUrl !== undefined ? { pgUrl } : {}),
     runId: positionals[0] as string,
     ...(v.vs !== undefined ? { vs: v.vs } : {}),
     format: v.format,
@@ -205,12 +242,13 @@ export function reportConfig(argv: string[]): ReportConfig {
 export function compareConfig(argv: string[]): CompareConfig {
   const { values, positionals } = parseFlags(argv, COMPARE_FLAGS, true);
   const v = parseFlagValues(
-    z.object({ format: choiceFlagSchema('format', COMPARE_FORMATS).default('md'), data: z.string().default(DATA_DIR), out: z.string().optional() }),
-    { format: values.format, data: values.data, out: values.out },
+    z.object({ format: choiceFlagSchema('format', COMPARE_FORMATS).default('md'), data: z.string().default(DATA_DIR), store: z.string().optional(), out: z.string().optional() }),
+    { format: values.format, data: values.data, store: values.store, out: values.out },
   );
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   const request = compareRequest({ ...values, runs: positionals });
   if (positionals.filter((r) => r !== request.baseline).length === 0) throw new UsageError('give the runs to compare with the baseline after the flags');
-  return { request, format: v.format, dataDir: v.data, ...(v.out !== undefined ? { out: v.out } : {}) };
+  return { request, format: v.format, dataDir: v.data, ...(v.out !== undefined ? { out: v.out } : {}), ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** `export <runId> [--data DIR] [--out FILE]`: FILE must not exist (a run file is never overwritten). */
@@ -218,10 +256,11 @@ export function exportConfig(argv: string[]): ExportConfig {
   const { values, positionals } = parseFlags(argv, EXPORT_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError(`give exactly one run id (got ${positionals.length})`);
   const runId = positionals[0] as string;
-  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), out: z.string().optional() }), values);
+  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), store: z.string().optional(), out: z.string().optional() }), values);
+  const pgUrl = pgStore(v.store, values.data !== undefined);
   const out = v.out ?? `${runId.replace(/[^A-Za-z0-9._-]/g, '_')}${RUN_FILE_SUFFIX}`;
   if (existsSync(out)) throw new UsageError(`--out ${out}: exists already; give a new file name`);
-  return { runId, dataDir: v.data, out };
+  return { runId, dataDir: v.data, out, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** `import FILE... [--data DIR] [--partial]` */

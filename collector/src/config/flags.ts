@@ -20,9 +20,10 @@ export const SERVE_FLAGS = {
   'retain-raw': { type: 'string' },
   'retain-1s': { type: 'string' },
   'retain-10s': { type: 'string' },
+  store: { type: 'string' },
 } as const;
 
-export const REPORT_FLAGS = { vs: { type: 'string' }, format: { type: 'string' }, data: { type: 'string' }, thresholds: { type: 'string' }, out: { type: 'string' } } as const;
+export const REPORT_FLAGS = { vs: { type: 'string' }, format: { type: 'string' }, data: { type: 'string' }, store: { type: 'string' }, thresholds: { type: 'string' }, out: { type: 'string' } } as const;
 
 export const COMPARE_FLAGS = {
   baseline: { type: 'string' },
@@ -31,11 +32,12 @@ export const COMPARE_FLAGS = {
   by: { type: 'string' },
   confidence: { type: 'string' },
   data: { type: 'string' },
+  store: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
 /** `export RUN`: the store it reads, the run file it writes. */
-export const EXPORT_FLAGS = { data: { type: 'string' }, out: { type: 'string' } } as const;
+export const EXPORT_FLAGS = { data: { type: 'string' }, store: { type: 'string' }, out: { type: 'string' } } as const;
 
 /** `import FILE...`: the store it writes; --partial keeps the whole lines of a file cut short. */
 export const IMPORT_FLAGS = { data: { type: 'string' }, partial: { type: 'boolean' } } as const;

@@ -9,17 +9,24 @@ const SQL = (one: boolean): string =>
 
 /** Every run, or the one named, newest first; `stmt` gives the store's reused prepared reads. */
 export function runSummaries(stmt: (sql: string) => Database.Statement, runId: string | null): RunSummary[] {
-  const rows = stmt(SQL(runId !== null)).all(...(runId === null ? [] : [runId])) as Array<{
-    id: string;
-    kind: 'run' | 'timeline';
-    started_at: number;
-    ended_at: number | null;
-    exit_code: number | null;
-    signal: string | null;
-    labels: string | null;
-    hosts: string | null;
-  }>;
-  return rows.map((r) => ({
+  return (stmt(SQL(runId !== null)).all(...(runId === null ? [] : [runId])) as RunRow[]).map(summaryOf);
+}
+
+/** A run as the summary query reads it (this one, or the PostgreSQL engine's of the same columns). */
+export interface RunRow {
+  id: string;
+  kind: 'run' | 'timeline';
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  labels: string | null;
+  /** Host names joined by newlines. */
+  hosts: string | null;
+}
+
+export function summaryOf(r: RunRow): RunSummary {
+  return {
     id: r.id,
     kind: r.kind,
     hosts: r.hosts ? r.hosts.split('\n').sort() : [],
@@ -28,5 +35,5 @@ export function runSummaries(stmt: (sql: string) => Database.Statement, runId: s
     exitCode: r.exit_code,
     signal: r.signal,
     labels: r.labels ? (JSON.parse(r.labels) as Record<string, string>) : {},
-  }));
+  };
 }

@@ -51,16 +51,22 @@ export class SqliteStore {
   /** The store's file, for messages that must say which store they read. */
   readonly file: string;
 
-  /** `mustExist`: open only a store that is there (a reader never creates one as a side effect). */
-  constructor(dataDir: string, opts: { mustExist?: boolean } = {}) {
-    this.file = path.resolve(dataDir, STORE_FILE);
-    if (opts.mustExist) {
+  /**
+   * `mustExist`: open only a store that is there (a reader never creates one as a side effect).
+   * `image`: an in-memory store from a serialized database (runs copied out of PostgreSQL,
+   * pg/copy-runs.ts); `dataDir` then names where it came from, for messages.
+   */
+  constructor(dataDir: string, opts: { mustExist?: boolean; image?: Buffer } = {}) {
+    this.file = opts.image ? dataDir : path.resolve(dataDir, STORE_FILE);
+    if (opts.image) {
+      // Nothing on disk to check or create.
+    } else if (opts.mustExist) {
       if (!existsSync(this.file)) throw new NotFoundError(`no store at ${this.file} (give --data DIR: the directory the collector was started with)`);
     } else {
       mkdirSync(dataDir, { recursive: true });
     }
     try {
-      this.db = new Database(this.file, { fileMustExist: opts.mustExist ?? false });
+      this.db = new Database(opts.image ?? this.file, { fileMustExist: opts.mustExist ?? false });
     } catch (e) {
       throw new StagewatchError('store-open', `cannot open the store in ${dataDir}: ${(e as Error).message}`, { cause: e });
     }

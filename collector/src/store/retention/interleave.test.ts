@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AGENT, batchOf, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
 import { Ingestor, type IngestOutcome } from '../../ingest.js';
 import { CollectorTelemetry } from '../../telemetry.js';
+import { SqliteEngine } from '../engine.js';
 import { Pruner } from './pruner.js';
 
 const cleanups: Array<() => void> = [];
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 describe('pruning never stalls ingest', () => {
-  it("commits batches that arrive while a backlog is pruned between the pruner's steps, within ingest's own delay", () => {
+  it("commits batches that arrive while a backlog is pruned between the pruner's steps, within ingest's own delay", async () => {
     const { dir, remove } = scratchDir();
     // 200 s of readings (4 blocks a second), all older than raw is kept: steps of a second or two each.
     const { store, hid } = storeWithBatches(dir, 400);
@@ -31,10 +32,11 @@ describe('pruning never stalls ingest', () => {
       onIdle: () => (idle = true),
     });
     const delays = { maxDelayMs: 10, maxSamples: 20_000, commitSamples: 5_000 };
-    const ingest = new Ingestor(store, new CollectorTelemetry(), () => {}, delays);
+    // Ingest writes through the engine interface the server gives it (engine.ts), promises and all.
+    const ingest = new Ingestor(new SqliteEngine(store), new CollectorTelemetry(), () => {}, delays);
     ingest.onCommit.push(() => log.push('ingest'));
     pruner.start();
-    vi.advanceTimersByTime(3);
+    await vi.advanceTimersByTimeAsync(3);
     // A step per timer turn (0, 1, 2 and 3 ms): the pass is under way.
     expect(log).toEqual(['prune', 'prune', 'prune', 'prune']);
     expect(pruner.busy).toBe(true);
@@ -42,7 +44,7 @@ describe('pruning never stalls ingest', () => {
     const acked: Array<{ at: number; o: IngestOutcome }> = [];
     const sent = Date.now();
     for (const seq of [401, 402]) ingest.submit(batchOf(hid, seq), (o) => acked.push({ at: Date.now(), o }));
-    for (let i = 0; i < 10_000 && !idle; i++) vi.advanceTimersByTime(1);
+    for (let i = 0; i < 10_000 && !idle; i++) await vi.advanceTimersByTimeAsync(1);
     expect(idle).toBe(true);
     const at = log.indexOf('ingest');
     expect(log.filter((e) => e === 'ingest')).toEqual(['ingest']);
