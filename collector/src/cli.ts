@@ -14,7 +14,7 @@ const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DI
 const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
           [--confidence 0.95] [--data DIR | --store URL] [--out FILE]`;
 const EXPORT = `export <runId> [--data DIR | --store URL] [--out FILE]`;
-const IMPORT = `import FILE... [--data DIR] [--partial]`;
+const IMPORT = `import FILE... [--data DIR | --store URL] [--partial]`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   serve: {
@@ -68,7 +68,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   importing a file again stores nothing new and says so. Every line is checked first and each
   file is one transaction: a bad file (named by line and field) stores nothing. A file cut short
   is refused; --partial keeps its whole lines before the cut and says which batches those are.
-  Stop the collector that serves DIR first: the two must not write at once.`,
+  Stop the collector that serves DIR first: the two must not write at once. --store URL imports
+  into a PostgreSQL store (the serve flag's) instead, while its collectors keep running.`,
   },
 };
 

@@ -78,6 +78,8 @@ export interface ImportConfig {
   dataDir: string;
   /** Keep the whole lines of a file cut short. */
   partial: boolean;
+  /** `--store postgres://...`: import into PostgreSQL instead of DIR. */
+  pgUrl?: string;
 }
 
 const DATA_DIR = './stagewatch-data';
@@ -263,12 +265,13 @@ export function exportConfig(argv: string[]): ExportConfig {
   return { runId, dataDir: v.data, out, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
-/** `import FILE... [--data DIR] [--partial]` */
+/** `import FILE... [--data DIR | --store postgres://...] [--partial]` */
 export function importConfig(argv: string[]): ImportConfig {
   const { values, positionals } = parseFlags(argv, IMPORT_FLAGS, true);
   if (positionals.length === 0) throw new UsageError('give the run file(s) to import, e.g. import run.swrun.gz');
-  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), partial: z.boolean().optional() }), values);
-  return { files: positionals, dataDir: v.data, partial: v.partial === true };
+  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), store: z.string().optional(), partial: z.boolean().optional() }), values);
+  const pgUrl = pgStore(v.store, values.data !== undefined);
+  return { files: positionals, dataDir: v.data, partial: v.partial === true, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** Compare's flags as the CLI and GET /api/compare both take them, checked the same way. */

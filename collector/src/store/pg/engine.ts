@@ -10,7 +10,7 @@ import { CHANNEL, notices, PgListener } from './notify.js';
 import { RunCopies } from './run-cache.js';
 import { hostsPg, recentPg, runSummariesPg, type NamesFor } from './reads.js';
 import { checkPg, migratePg } from './schema.js';
-import { registerAgentPg, writeBatchesPg } from './writes.js';
+import { registerAgentPg, writeBatchesPg, type Learned } from './writes.js';
 
 /** int8 (counts, times in ms, ids) as numbers: every one fits in 2^53 (seqs are capped there by the protocol). */
 const types = {
@@ -20,6 +20,14 @@ const types = {
 /** Deadlock and serialization failures: the transaction did nothing and may simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const ATTEMPTS = 5;
+
+/** What an import writes through, inside PgEngine.importing's one transaction. */
+export interface PgImportWriter {
+  /** An imported hello (no claim on the id: no key asked for, a bound one kept); the agent's host row id. */
+  registerAgent(hello: Hello, now: number): Promise<number>;
+  /** As writeBatches; per item, whether that (agent, seq) was stored already. */
+  writeBatches(items: readonly PendingBatch[], now: number): Promise<boolean[]>;
+}
 
 /** The URL without its password, for the log and messages. */
 export function redactedUrl(url: string): string {
@@ -125,6 +133,42 @@ export class PgEngine implements StoreEngine {
     });
     this.ids.learn(learned);
     return res;
+  }
+
+  /** The seqs stored of each of these agents (by any collector or import). */
+  async storedSeqs(agentIds: readonly string[]): Promise<Map<string, Set<number>>> {
+    const out = new Map<string, Set<number>>(agentIds.map((a) => [a, new Set<number>()]));
+    const { rows } = await this.pool.query<{ agent_id: string; seq: number }>('SELECT agent_id, seq FROM batches WHERE agent_id = ANY($1::text[])', [[...agentIds]]);
+    for (const r of rows) out.get(r.agent_id)?.add(Number(r.seq));
+    return out;
+  }
+
+  /**
+   * fn in one transaction (an import stores a file whole or not at all). Where PostgreSQL breaks
+   * a deadlock by aborting it, fn runs again from the start: it must keep no state across runs.
+   * No NOTIFY: an imported run is not live, and the other collectors' live views stream agents.
+   */
+  async importing<T>(fn: (w: PgImportWriter) => Promise<T>): Promise<T> {
+    let learned: Learned[] = [];
+    const out = await this.transaction((c) => {
+      learned = [];
+      return fn({
+        registerAgent: async (hello, now) => {
+          const r = await registerAgentPg(c, this.ids, hello, now, null, true);
+          learned.push(r.learned);
+          return r.reg.hid;
+        },
+        writeBatches: async (items, now) => {
+          // Metric ids in their own statements on another connection, as writeBatches does.
+          await this.ids.resolve(this.pool, items);
+          const w = await writeBatchesPg(c, this.ids, items, now);
+          learned.push(w.learned);
+          return w.res.duplicate;
+        },
+      });
+    });
+    for (const l of learned) this.ids.learn(l);
+    return out;
   }
 
   listRuns(): Promise<RunSummary[]> {
