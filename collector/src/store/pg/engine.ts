@@ -7,6 +7,8 @@ import type { SqliteStore } from '../sqlite.js';
 import { copyRuns } from './copy-runs.js';
 import { PgIds } from './ids.js';
 import { CHANNEL, notices, PgListener } from './notify.js';
+import type { PgRetentionSession } from './pruner.js';
+import { PgRetention, RETENTION_LOCK } from './retention.js';
 import { RunCopies } from './run-cache.js';
 import { hostsPg, recentPg, runSummariesPg, type NamesFor } from './reads.js';
 import { checkPg, migratePg } from './schema.js';
@@ -195,6 +197,43 @@ export class PgEngine implements StoreEngine {
 
   gpuTags(): Map<string, { uuid: string; name: string }> {
     return new Map(this.tags);
+  }
+
+  /**
+   * A retention pass's hold: its own connection (not the pool's: commits and reads keep theirs)
+   * holding the retention lock, or null where another collector holds it (it prunes this pass).
+   * The lock is the session's: a collector that dies lets go of it with its connection.
+   */
+  async retentionSession(): Promise<PgRetentionSession | null> {
+    const c = new pg.Client(this.config);
+    c.on('error', (e) => this.log(`retention: PostgreSQL connection lost: ${e.message}`));
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [RETENTION_LOCK]);
+      if (!rows[0]?.held) {
+        await c.end();
+        return null;
+      }
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+    const names = async (ids: readonly number[]): Promise<(id: number) => string> => {
+      if (ids.some((id) => this.ids.nameOf(id) === undefined)) await this.ids.loadMetrics(this.pool);
+      return (id) => {
+        const name = this.ids.nameOf(id);
+        if (name === undefined) throw new StagewatchError('store-metrics', `metric id ${id} has no name in metric_names`);
+        return name;
+      };
+    };
+    return {
+      target: new PgRetention(c, names),
+      // Ending the connection lets go of the lock too; the unlock first says so plainly.
+      close: async () => {
+        await c.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch(() => undefined);
+        await c.end().catch(() => undefined);
+      },
+    };
   }
 
   /** The named runs in an in-memory SQLite store (copy-runs.ts); the caller closes it. */
