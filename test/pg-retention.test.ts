@@ -11,7 +11,10 @@ import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { capturedAgents, rechunk, type ReplayAgent } from './helpers/pg-replay.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { startCollectorProc, waitFor, type CollectorProc } from './helpers/processes.js';
+import { batchOf, T } from './helpers/retention-store.js';
 import { useScratch } from './helpers/scratch.js';
+import type { ReportJson } from '../collector/src/report/index.js';
 
 const scratch = useScratch('stagewatch-pg-retention-');
 const RUN = 'phases';
@@ -224,5 +227,31 @@ describe('retention on a real PostgreSQL', () => {
     sqlite.close();
     expect((await prunePg(e)).steps).toBeGreaterThan(0);
     expect((await counts(url)).blocks).toBe(0);
+  }, 120_000);
+
+  it('serve --store --retain-raw: two collectors on one database roll a run from long ago up to 1 s, the batches rows kept', async () => {
+    const { url, engines: [e] } = await freshEngines(1);
+    const pge = e as PgEngine;
+    // Two minutes of readings from long ago (helpers/retention-store.ts), stored through the engine.
+    const reg = await pge.registerAgent({ type: 'hello', protocol: 1, agentId: 'a1', host: 'h1', runId: 'run', gpus: [], capabilities: { gpm: false, fields: [] }, agentVersion: 't' }, T, null);
+    for (let seq = 1; seq <= 240; seq++) await pge.writeBatches([{ ...batchOf(reg.hid, seq) }], T);
+    const cols: CollectorProc[] = [];
+    try {
+      for (let i = 0; i < 2; i++) cols.push(await startCollectorProc(null, 0, ['--store', url, '--retain-raw', '1m', '--retain-1s', '0']));
+      const [a, b] = cols as [CollectorProc, CollectorProc];
+      const report = await waitFor('the run rolled up to 1 s', async () => {
+        const r = (await (await fetch(`${b.url}/api/runs/run/report?format=json`)).json()) as ReportJson;
+        return r.hosts[0]?.resolution?.some((x) => x.resolution === '1s') && !r.hosts[0].resolution.some((x) => x.resolution === 'raw') ? r : undefined;
+      });
+      expect(report.hosts[0]?.resolution).toEqual([{ resolution: '1s', from_ms: T + 1000, to_ms: T + 120_000 }]);
+      expect(report.hosts[0]?.stages.map((st) => st.name)).toEqual(['all']);
+      const steps = async (c: CollectorProc): Promise<number> => Number(/^stagewatch_collector_retention_step_seconds_count (\d+)$/m.exec(await (await fetch(`${c.url}/metrics`)).text())?.[1] ?? 0);
+      expect((await steps(a)) + (await steps(b))).toBeGreaterThan(0);
+      for (const c of cols) c.proc.kill('SIGTERM');
+      for (const c of cols) expect((await c.proc).exitCode).toBe(0);
+      expect(await counts(url)).toEqual({ batches: 240, blocks: 0, rollups: expect.any(Number) });
+    } finally {
+      for (const c of cols) c.proc.kill('SIGKILL');
+    }
   }, 120_000);
 });

@@ -32,8 +32,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   good. DURATION: a whole number and s, m, h, d or w (7d, 36h). Marks and runs are never pruned.
   --store postgres://USER[:PASSWORD]@HOST[:PORT]/DB (or STAGEWATCH_PG_URL) stores into PostgreSQL
   instead of DATA: several collectors may share one database (behind one address), each serving
-  every run's report, series, UI and live view. --influx-* and --retain-raw do not run with it
-  (docs/STORE.md).`,
+  every run's report, series, UI and live view; retention runs there too, one collector of the
+  database pruning at a time. --influx-* does not run with it (docs/STORE.md).`,
   },
   report: {
     run: reportCommand,

@@ -155,7 +155,6 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
   const influx = influxOptions(v['influx-url'], v['influx-token'], v['influx-org'], v['influx-bucket']);
   const pgUrl = pgStore(v.store ?? env.STAGEWATCH_PG_URL, values.data !== undefined && v.store !== undefined);
   if (pgUrl !== undefined && influx) throw new UsageError('--influx-url does not run with --store postgres://...: the InfluxDB sink reads the SQLite store (docs/STORE.md)');
-  if (pgUrl !== undefined && retention.rawMs > 0) throw new UsageError('--retain-raw does not run with --store postgres://...: roll-ups are built on the SQLite store; PostgreSQL keeps everything raw (docs/STORE.md)');
   if (v.token !== undefined && v['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
   const token = v.token ?? (v['tokens-file'] === undefined ? env.STAGEWATCH_TOKEN : undefined);
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new UsageError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
