@@ -152,6 +152,17 @@ describe('retention on a real PostgreSQL', () => {
       expect(rolled).not.toEqual(rawReport);
       expect(await pge.readRuns([RUN], (s) => makeReport(s, RUN))).toEqual(rolled);
       expect(await pge.readRuns([RUN], (s) => [...s.samples(RUN)])).toEqual([...sqlite.samples(RUN)]);
+      // The live view's backfill reads roll-ups too: the same readings in time order (roll-ups of
+      // one time and ordinal, from different series, may come in another order: compared sorted).
+      const host = (agents[0] as ReplayAgent).hello.host;
+      const since = Math.max(...[...sqlite.samples(RUN)].map((x) => x.t)) - 20_000;
+      const recent = sqlite.recent(host, since);
+      expect(recent.samples.length).toBeGreaterThan(100);
+      const fromPg = await pge.recent(host, since);
+      const canonical = (xs: readonly unknown[]): string[] => xs.map((x) => JSON.stringify(x)).sort();
+      expect(canonical(fromPg.samples)).toEqual(canonical(recent.samples));
+      expect(fromPg.samples.map((x) => x.t)).toEqual(recent.samples.map((x) => x.t));
+      expect({ ...fromPg, samples: [] }).toEqual({ ...recent, samples: [] });
       // Then 1 s into 10 s: only roll-ups change (no raw block is left), and the kept copy notices (runs.pruned).
       const tenSeconds = { rawMs: 60_000, oneSecondMs: 60_000, tenSecondMs: 0 };
       expect(await pruneSqlite(sqlite, tenSeconds)).toBeGreaterThan(0);
