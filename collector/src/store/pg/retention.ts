@@ -69,7 +69,15 @@ export class PgRetention {
       const gone = await c.query(`DELETE FROM ${table} WHERE bid = ANY($1::bigint[])`, [ch.drop.map((b) => b.ref)]);
       if (gone.rowCount !== ch.drop.length) throw new StagewatchError('retention', `run ${ch.rid} host ${ch.hid}: ${ch.drop.length - (gone.rowCount ?? 0)} of the step's blocks were gone; step undone`);
       for (const k of ch.keep) await this.keep(ch, k);
-      for (const o of ch.to === null ? [] : ch.add) await this.insertRolled(ch, ch.to as Resolution, o.t[0] as number, o.t[o.n - 1] as number, o.n, o.source, rollupBlob(o, o.n, this.w));
+      // The step's roll-ups in one statement: a step's transaction is as short as its round trips.
+      const add = ch.to === null ? [] : ch.add;
+      if (add.length > 0) {
+        await c.query(
+          `INSERT INTO rollups(rid, hid, res, t0, t1, n, source, data)
+           SELECT $1, $2, $3, a, b, n, s, d FROM unnest($4::bigint[], $5::bigint[], $6::int[], $7::smallint[], $8::bytea[]) WITH ORDINALITY AS u(a, b, n, s, d, o) ORDER BY o`,
+          [ch.rid, ch.hid, ch.to, add.map((o) => o.t[0]), add.map((o) => o.t[o.n - 1]), add.map((o) => o.n), add.map((o) => SOURCE_CODES[o.source]), add.map((o) => Buffer.from(rollupBlob(o, o.n, this.w)))],
+        );
+      }
       await c.query('UPDATE runs SET pruned = pruned + 1 WHERE rid = $1', [ch.rid]);
       await c.query('COMMIT');
     } catch (e) {
