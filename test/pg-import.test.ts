@@ -7,11 +7,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRunFileHeader, isStagewatchError, RUN_FILE_FORMAT, RUN_FILE_VERSION } from '@stagewatch/shared';
 import { PgEngine } from '../collector/src/store/pg/engine.js';
+import { pendingBatch } from '../collector/src/store/rows.js';
 import type { SqliteStore } from '../collector/src/store/sqlite.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { capturedAgents, rechunk, type ReplayAgent } from './helpers/pg-replay.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
-import { COLLECTOR_BIN } from './helpers/processes.js';
+import { COLLECTOR_BIN, waitFor } from './helpers/processes.js';
 import { storeContent } from './helpers/portable.js';
 import { useScratch } from './helpers/scratch.js';
 
@@ -50,15 +51,16 @@ async function counts(url: string): Promise<Record<string, number>> {
   }
 }
 
-async function sql(url: string, text: string): Promise<void> {
+async function query(url: string, text: string): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(text);
+    return await c.query(text);
   } finally {
     await c.end();
   }
 }
+const sql = async (url: string, text: string): Promise<void> => void (await query(url, text));
 
 /** What a run is in a store (helpers/portable.ts's storeContent), read from a SQLite store. */
 function content(s: SqliteStore) {
@@ -183,6 +185,33 @@ describe('import --store postgres:// on a real PostgreSQL', () => {
     const one = await freshDb();
     expect((await collector(['import', agentFile, '--store', one])).exitCode).toBe(0);
     expect(await counts(one)).toEqual(n);
+  });
+
+  it('an import while a collector stores the same batches: each (agent, seq) stored once, whichever commits first', async () => {
+    const url = await freshDb();
+    const e = await PgEngine.open(url, () => undefined);
+    try {
+      // The agents said hello to the collector first; the import then runs while they stream.
+      const regs = [];
+      for (const { hello } of agents) regs.push(await e.registerAgent(hello, NOW, null));
+      const importing = collector(['import', agentFile, '--store', url]);
+      // Once the import's transaction has written batches (it holds a lock on the table until it ends)...
+      await waitFor('the import to write', async () => (await query(url, "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'batches' AND l.mode = 'RowExclusiveLock'")).rows.length > 0);
+      // ...the collector stores the same batches, last first: some the import has not reached yet.
+      let streamed = 0;
+      for (const [i, { hello, batches }] of agents.entries()) {
+        for (const b of [...batches].reverse()) if (!(await e.writeBatches([pendingBatch(hello.agentId, (regs[i] as { hid: number }).hid, hello.host, b)], NOW)).duplicate[0]) streamed++;
+      }
+      const imp = await importing;
+      expect(imp.exitCode, String(imp.stderr)).toBe(0);
+      const m = /stored (\d+) batches/.exec(String(imp.stderr));
+      const imported = m ? Number(m[1]) : 0;
+      console.log(`import vs stream: imported ${imported}, streamed ${streamed} of ${batchCount}`);
+      expect(imported + streamed).toBe(batchCount);
+      expect((await counts(url)).batches).toBe(batchCount);
+    } finally {
+      await e.close();
+    }
   });
 
   it('--partial keeps the whole lines before a cut; the whole file then stores the rest, once', async () => {
