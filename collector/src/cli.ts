@@ -14,7 +14,7 @@ const REPORT = `report <runId> [--vs <runId>] [--format md|json|html] [--data DI
 const COMPARE = `compare --baseline <runId> <runId>... [--metrics a,b] [--format md|json|html|csv] [--by config|run]
           [--confidence 0.95] [--data DIR | --store URL] [--out FILE]`;
 const EXPORT = `export <runId> [--data DIR | --store URL] [--out FILE]`;
-const IMPORT = `import FILE... [--data DIR] [--partial]`;
+const IMPORT = `import FILE... [--data DIR | --store URL] [--partial]`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   serve: {
@@ -32,8 +32,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   good. DURATION: a whole number and s, m, h, d or w (7d, 36h). Marks and runs are never pruned.
   --store postgres://USER[:PASSWORD]@HOST[:PORT]/DB (or STAGEWATCH_PG_URL) stores into PostgreSQL
   instead of DATA: several collectors may share one database (behind one address), each serving
-  every run's report, series, UI and live view. --influx-* and --retain-raw do not run with it
-  (docs/STORE.md).`,
+  every run's report, series, UI and live view; retention runs there too, one collector of the
+  database pruning at a time. --influx-* does not run with it (docs/STORE.md).`,
   },
   report: {
     run: reportCommand,
@@ -68,7 +68,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   importing a file again stores nothing new and says so. Every line is checked first and each
   file is one transaction: a bad file (named by line and field) stores nothing. A file cut short
   is refused; --partial keeps its whole lines before the cut and says which batches those are.
-  Stop the collector that serves DIR first: the two must not write at once.`,
+  Stop the collector that serves DIR first: the two must not write at once. --store URL imports
+  into a PostgreSQL store (the serve flag's) instead, while its collectors keep running.`,
   },
 };
 

@@ -16,6 +16,7 @@ import { INFLUX_CURSOR_SAMPLES, InfluxSink, type InfluxOptions } from './sinks/i
 import type { Sink } from './sinks/types.js';
 import type { StoreEngine } from './store/engine.js';
 import { openEngine } from './store/open.js';
+import { PgPruner } from './store/pg/pruner.js';
 import { Pruner, type RetentionPolicy } from './store/retention/pruner.js';
 import type { SqliteStore } from './store/sqlite.js';
 import { CollectorTelemetry } from './telemetry.js';
@@ -58,7 +59,7 @@ const LIVE_PATH = '/live';
 /** The collector: agent WebSockets at /agent, the store, and the HTTP API beside them. */
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
   if (opts.pgUrl === undefined) mkdirSync(opts.dataDir, { recursive: true });
-  const { engine: store, sqlite, release } = await openEngine(opts.dataDir, opts.pgUrl, opts.log);
+  const { engine: store, sqlite, postgres, release } = await openEngine(opts.dataDir, opts.pgUrl, opts.log);
   const telemetry = new CollectorTelemetry();
   const ingest = new Ingestor(store, telemetry, opts.log);
   const auth = new TokenAuth(opts.tokens);
@@ -83,21 +84,20 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ingest.onCommit.push(() => s.notify());
     s.start();
   }
-  // Roll-ups are built on the SQLite engine (its RetentionTarget); PostgreSQL keeps everything
-  // raw, and retention asked of it is refused rather than quietly not done.
-  if (opts.retention && opts.retention.rawMs > 0 && !sqlite) {
-    await store.close();
-    release();
-    throw new UsageError(`--retain-raw: retention runs on the SQLite store; with --store ${store.kind} everything is kept raw (docs/STORE.md)`);
-  }
-  // Raw readings the Influx sink has not written yet are kept until it has, however old.
-  const pruner = opts.retention && sqlite
-    ? new Pruner(sqlite.retentionTarget(), opts.retention, {
-        log: opts.log,
-        onStep: (_, ms) => telemetry.retentionStepSeconds.observe(ms / 1000),
-        ...(opts.influx && sinkSource ? { exportedThrough: () => sinkSource.cursor(INFLUX_CURSOR_SAMPLES) } : {}),
-      })
-    : null;
+  const onStep = (_: unknown, ms: number): void => telemetry.retentionStepSeconds.observe(ms / 1000);
+  // Raw readings the Influx sink has not written yet are kept until it has, however old. On
+  // PostgreSQL one collector of the database prunes at a time (an advisory lock per pass).
+  const pruner = !opts.retention
+    ? null
+    : sqlite
+      ? new Pruner(sqlite.retentionTarget(), opts.retention, {
+          log: opts.log,
+          onStep,
+          ...(opts.influx && sinkSource ? { exportedThrough: () => sinkSource.cursor(INFLUX_CURSOR_SAMPLES) } : {}),
+        })
+      : postgres
+        ? new PgPruner(() => postgres.retentionSession(), opts.retention, { log: opts.log, onStep })
+        : null;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
   const onRequest = httpApi({ store, telemetry, auth, log: opts.log });
   const live = new LiveHub(store);
@@ -201,7 +201,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // exits (and a supervisor's Restart= fires) instead of idling without a socket.
   async function teardownEarly(): Promise<void> {
     clearInterval(heartbeat);
-    pruner?.close();
+    await pruner?.close();
     live.close();
     await Promise.all(sinks.map((s) => s.close()));
     await store.close();
@@ -223,7 +223,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const closing = new Once(async (): Promise<void> => {
     phase = 'closing';
     clearInterval(heartbeat);
-    pruner?.close();
+    // Stops after the step under way (PostgreSQL: its transaction ends and the lock is let go).
+    const pruned = pruner?.close();
     // What arrived is committed, and its acks go out, before any socket closes: an agent then
     // resends only what truly was not stored.
     await ingest.close();
@@ -235,6 +236,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ]);
     await closeHttp(server as http.Server, graceMs);
     await Promise.all(sinks.map((s) => s.close()));
+    await pruned;
     await store.close();
     release();
     phase = 'closed';

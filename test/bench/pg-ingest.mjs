@@ -5,6 +5,7 @@
 // Written apart from test/helpers/postgres.ts because benchmarks run as plain node, without
 // the TypeScript toolchain.
 //   node test/bench/pg-ingest.mjs [the collector-ingest.mjs flags]
+//   node test/bench/pg-ingest.mjs --script pg-retention-run.mjs [its flags]
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -53,7 +54,9 @@ const t0 = Date.now();
 sample();
 const c0 = cpu();
 const poll = setInterval(sample, 250);
-const bench = spawn(process.execPath, [path.join(here, 'collector-ingest.mjs'), ...process.argv.slice(2), '--store', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+// --script NAME (first): another benchmark run against the server (pg-retention-run.mjs).
+const [script, args] = process.argv[2] === '--script' ? [process.argv[3], process.argv.slice(4)] : ['collector-ingest.mjs', process.argv.slice(2)];
+const bench = spawn(process.execPath, [path.join(here, script), ...args, '--store', url], { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 bench.stdout.on('data', (d) => (out += d));
 const code = await new Promise((resolve) => bench.on('exit', resolve));

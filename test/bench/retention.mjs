@@ -18,28 +18,11 @@ import { pendingBatch, SqliteStore } from '../../collector/dist/store/sqlite.js'
 import { Pruner } from '../../collector/dist/store/retention/pruner.js';
 import { Ingestor } from '../../collector/dist/ingest.js';
 import { CollectorTelemetry } from '../../collector/dist/telemetry.js';
-import { benchBatch } from './bench-samples.mjs';
+import { GPUS, hello, hostBatch, LOSS } from './bench-samples.mjs';
 
 const { values } = parseArgs({ options: { hours: { type: 'string', default: '1' }, agents: { type: 'string', default: '50' }, seconds: { type: 'string', default: '15' } } });
-const GPUS = 8;
 const HZ = 10;
 const hours = Number(values.hours);
-const LOSS = { batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 };
-const hello = (agentId, host) => ({ type: 'hello', protocol: 1, agentId, host, runId: null, gpus: Array.from({ length: GPUS }, (_, i) => ({ index: i, uuid: `GPU-${host}-${i}`, name: 'NVIDIA H100 80GB HBM3', memTotalMib: 81559 })), capabilities: { gpm: true, fields: [] }, agentVersion: 'bench' });
-
-/** Batch k (500 ms from t0 + k * 500) of one 8-GPU host, as the agent sends it. */
-function hostBatch(host, k, t0) {
-  const start = t0 + k * 500;
-  const samples = benchBatch(host, GPUS, k * 5, 5, start + 100).map((s) => ({ ...s, dur_ms: 100 }));
-  for (let i = 1; i <= 5; i++) {
-    const t = start + i * 100;
-    samples.push({ t, host, source: 'host', dur_ms: 100, m: { cpu_pct: 10 + (k % 7), cpu_core_max_pct: 40 + (k % 13), load1: 1.5, mem_used_mib: 90_000 + (k % 100), mem_available_mib: 1_900_000, disk_read_mibps: 0, disk_write_mibps: 0.4, net_rx_mibps: 1.2, net_tx_mibps: 0.8 } });
-    samples.push({ t, host, source: 'proc', dur_ms: 100, m: { cpu_cores: 1.1 + (k % 5) / 10, rss_mib: 24_000 + (k % 50), threads: 180, procs: 9 } });
-  }
-  if (k % 2 === 1) for (let g = 0; g < GPUS; g++) samples.push({ t: start + 500, host, source: 'gpu', gpu: g, dur_ms: 1000, m: { sm_active_pct: 80 + ((k + g) % 9), sm_occupancy_pct: 35, tensor_active_pct: 60 + (k % 11), dram_active_pct: 25 } });
-  return samples;
-}
-
 /** Blob bytes by table and source, and the file's size after VACUUM (indexes, pages and all). */
 function bytes(dir) {
   const db = new Database(path.join(dir, 'stagewatch.sqlite'));

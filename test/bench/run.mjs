@@ -24,6 +24,7 @@ const runs = [
   { name: 'report, 1 h x 8 GPUs x 10 Hz, GPM at 10 Hz', script: 'report-time.mjs', args: ['--gpm-hz', '10'] },
   { name: 'Python marks client, host cost per call', script: 'python-client.py', args: ['--n', '200000'], runner: 'python3' },
   { name: 'retention, 1 h x 8 GPUs x 10 Hz; ingest of 50 agents x 8 GPUs x 10 Hz', script: 'retention.mjs', args: ['--hours', '1', '--agents', '50', '--seconds', '15'] },
+  { name: 'retention on PostgreSQL, 1 h x 8 GPUs x 10 Hz; ingest of 50 agents x 8 GPUs x 10 Hz', script: 'pg-ingest.mjs', args: ['--script', 'pg-retention-run.mjs', '--hours', '1', '--agents', '50', '--seconds', '15'] },
 ];
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
 console.log(`machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);

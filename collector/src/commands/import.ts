@@ -1,35 +1,54 @@
 import { mkdirSync } from 'node:fs';
 import { importConfig } from '../config/config.js';
 import { importRunFile, type ImportResult } from '../portable/import.js';
+import { importRunFilePg } from '../portable/import-pg.js';
 import { lockDataDir } from '../store/data-lock.js';
+import { PgEngine } from '../store/pg/engine.js';
 import { SqliteStore } from '../store/sqlite.js';
 
 /**
- * `import FILE... [--data DIR] [--partial]`: stores run files (agent `--out`, or `export`) as if
- * they had been streamed. Holds the data directory's lock meanwhile: a running collector keeps
- * parts of the store in memory, so the two must not write at once.
+ * `import FILE... [--data DIR | --store postgres://...] [--partial]`: stores run files (agent
+ * `--out`, or `export`) as if they had been streamed. Into DIR it holds the data directory's lock
+ * meanwhile: a running collector keeps parts of the store in memory, so the two must not write at
+ * once. PostgreSQL has no such lock: collectors may run on the database meanwhile, and exactly
+ * once by (agent, seq) holds between them and the import as between collectors.
  */
 export async function importCommand(argv: string[]): Promise<number> {
-  const { files, dataDir, partial } = importConfig(argv);
+  const { files, dataDir, partial, pgUrl } = importConfig(argv);
+  if (pgUrl !== undefined) return importPg(files, pgUrl, partial);
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir);
   const store = new SqliteStore(dataDir);
-  let failed = 0;
   try {
-    for (const file of files) {
-      try {
-        const r = importRunFile(store, file, { partial, now: Date.now() });
-        process.stderr.write(`${importSummary(r, store.file)}\n`);
-      } catch (e) {
-        // Each file is its own transaction: one refused leaves the others as they went.
-        if (files.length === 1) throw e;
-        failed++;
-        process.stderr.write(`stagewatch-collector import: ${(e as Error).message}\n`);
-      }
-    }
+    return await eachFile(files, async (file) => importSummary(importRunFile(store, file, { partial, now: Date.now() }), store.file));
   } finally {
     store.close();
     lock.release();
+  }
+}
+
+async function importPg(files: readonly string[], url: string, partial: boolean): Promise<number> {
+  // Two connections: the import's transaction, and new metric names' ids (committed apart, as a collector does).
+  const engine = await PgEngine.open(url, (msg) => process.stderr.write(`stagewatch-collector import: ${msg}\n`), { poolSize: 2 });
+  try {
+    return await eachFile(files, async (file) => importSummary(await importRunFilePg(engine, file, { partial, now: Date.now() }), engine.where));
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Each file imported and its summary printed; 1 where one of several failed (a single file's error is thrown). */
+async function eachFile(files: readonly string[], one: (file: string) => Promise<string>): Promise<number> {
+  let failed = 0;
+  for (const file of files) {
+    try {
+      process.stderr.write(`${await one(file)}\n`);
+    } catch (e) {
+      // Each file is its own transaction: one refused leaves the others as they went.
+      if (files.length === 1) throw e;
+      failed++;
+      process.stderr.write(`stagewatch-collector import: ${(e as Error).message}\n`);
+    }
   }
   return failed > 0 ? 1 : 0;
 }

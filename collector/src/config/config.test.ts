@@ -44,7 +44,6 @@ describe('collector config: flags, config file, environment and defaults in one 
     [['--store', 'not a url'], /^--store "not a url" is not a URL: give postgres:\/\/USER@HOST\[:PORT\]\/DB$/],
     [['--store', 'mysql://u:secret@h/db'], /^--store "mysql:\/\/u:\*\*\*@h\/db": only postgres/],
     [['--store', 'postgres://u@h/db', '--data', 'd'], /^give --data DIR \(the SQLite store\) or --store postgres:\/\/\.\.\. \(PostgreSQL\), not both$/],
-    [['--store', 'postgres://u@h/db', '--retain-raw', '7d'], /^--retain-raw does not run with --store postgres:\/\/\.\.\.: roll-ups are built on the SQLite store/],
     [['--store', 'postgres://u@h/db', '--influx-url', 'http://vm:8428', '--influx-org', 'o', '--influx-bucket', 'b'], /^--influx-url does not run with --store postgres:\/\/\.\.\.: the InfluxDB sink reads the SQLite store/],
   ])('serve %j: a UsageError naming the flag', (argv, message) => {
     expect(() => serveConfig(argv, {})).toThrow(UsageError);
@@ -70,6 +69,8 @@ describe('collector config: flags, config file, environment and defaults in one 
 
   it('serve --store: a PostgreSQL URL, from the flag or STAGEWATCH_PG_URL (the flag wins)', () => {
     expect(serveConfig(['--store', 'postgres://u@h/db'], {}).pgUrl).toBe('postgres://u@h/db');
+    // Retention runs on PostgreSQL too (docs/STORE.md).
+    expect(serveConfig(['--store', 'postgres://u@h/db', '--retain-raw', '7d'], {}).retention.rawMs).toBe(7 * 86_400_000);
     expect(serveConfig([], { STAGEWATCH_PG_URL: 'postgresql://u@h:5433/db' }).pgUrl).toBe('postgresql://u@h:5433/db');
     expect(serveConfig(['--store', 'postgres://u@h/flag'], { STAGEWATCH_PG_URL: 'postgres://u@h/env' }).pgUrl).toBe('postgres://u@h/flag');
     expect(serveConfig([], { STAGEWATCH_PG_URL: '' })).not.toHaveProperty('pgUrl');

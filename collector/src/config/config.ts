@@ -78,6 +78,8 @@ export interface ImportConfig {
   dataDir: string;
   /** Keep the whole lines of a file cut short. */
   partial: boolean;
+  /** `--store postgres://...`: import into PostgreSQL instead of DIR. */
+  pgUrl?: string;
 }
 
 const DATA_DIR = './stagewatch-data';
@@ -153,7 +155,6 @@ export function serveConfig(argv: string[], environment: Environment): ServeConf
   const influx = influxOptions(v['influx-url'], v['influx-token'], v['influx-org'], v['influx-bucket']);
   const pgUrl = pgStore(v.store ?? env.STAGEWATCH_PG_URL, values.data !== undefined && v.store !== undefined);
   if (pgUrl !== undefined && influx) throw new UsageError('--influx-url does not run with --store postgres://...: the InfluxDB sink reads the SQLite store (docs/STORE.md)');
-  if (pgUrl !== undefined && retention.rawMs > 0) throw new UsageError('--retain-raw does not run with --store postgres://...: roll-ups are built on the SQLite store; PostgreSQL keeps everything raw (docs/STORE.md)');
   if (v.token !== undefined && v['tokens-file'] !== undefined) throw new UsageError('give --token or --tokens-file, not both');
   const token = v.token ?? (v['tokens-file'] === undefined ? env.STAGEWATCH_TOKEN : undefined);
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new UsageError(`--token must be at least ${MIN_TOKEN_LENGTH} characters`);
@@ -263,12 +264,13 @@ export function exportConfig(argv: string[]): ExportConfig {
   return { runId, dataDir: v.data, out, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
-/** `import FILE... [--data DIR] [--partial]` */
+/** `import FILE... [--data DIR | --store postgres://...] [--partial]` */
 export function importConfig(argv: string[]): ImportConfig {
   const { values, positionals } = parseFlags(argv, IMPORT_FLAGS, true);
   if (positionals.length === 0) throw new UsageError('give the run file(s) to import, e.g. import run.swrun.gz');
-  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), partial: z.boolean().optional() }), values);
-  return { files: positionals, dataDir: v.data, partial: v.partial === true };
+  const v = parseFlagValues(z.object({ data: z.string().default(DATA_DIR), store: z.string().optional(), partial: z.boolean().optional() }), values);
+  const pgUrl = pgStore(v.store, values.data !== undefined);
+  return { files: positionals, dataDir: v.data, partial: v.partial === true, ...(pgUrl !== undefined ? { pgUrl } : {}) };
 }
 
 /** Compare's flags as the CLI and GET /api/compare both take them, checked the same way. */

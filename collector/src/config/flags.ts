@@ -39,5 +39,5 @@ export const COMPARE_FLAGS = {
 /** `export RUN`: the store it reads, the run file it writes. */
 export const EXPORT_FLAGS = { data: { type: 'string' }, store: { type: 'string' }, out: { type: 'string' } } as const;
 
-/** `import FILE...`: the store it writes; --partial keeps the whole lines of a file cut short. */
-export const IMPORT_FLAGS = { data: { type: 'string' }, partial: { type: 'boolean' } } as const;
+/** `import FILE...`: the store it writes (--data or --store); --partial keeps the whole lines of a file cut short. */
+export const IMPORT_FLAGS = { data: { type: 'string' }, store: { type: 'string' }, partial: { type: 'boolean' } } as const;

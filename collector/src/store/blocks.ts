@@ -40,12 +40,15 @@ export function storedBlob(b: SampleBlock, idOf: (name: string) => number, shift
   return w.take();
 }
 
-/** Samples of old rows as a block (the upgrade from rows): columns in time order, rowids as ordinals. */
-export function blobFromColumns(c: Omit<StoredBlock, 'ord'> & { ord: Float64Array }, n: number, w: ByteWriter): Uint8Array {
-  w.varint((c.dur ? HAS_DUR : 0) | HAS_ORDS | (c.hasPid ? HAS_PID : 0));
+/**
+ * Samples of old rows as a block (the upgrade from rows): columns in time order, rowids as
+ * ordinals. Ordinals null: the block's readings are numbered from where it is stored (s0 + i).
+ */
+export function blobFromColumns(c: Omit<StoredBlock, 'ord'> & { ord: Float64Array | null }, n: number, w: ByteWriter): Uint8Array {
+  w.varint((c.dur ? HAS_DUR : 0) | (c.ord ? HAS_ORDS : 0) | (c.hasPid ? HAS_PID : 0));
   w.varint(c.ids.length);
   for (const id of c.ids) w.varint(id);
-  writeInts(w, c.ord, n);
+  if (c.ord) writeInts(w, c.ord, n);
   writeBlockColumns(w, n, c.lane, c.t, c.dur, c.values.length, (j, out) => out.set(c.values[j] as Float64Array));
   return w.take();
 }

@@ -7,6 +7,8 @@ export interface OpenedEngine {
   engine: StoreEngine;
   /** The SQLite store where that is the engine (tests and in-process callers read it directly). */
   sqlite: SqliteStore | null;
+  /** The PostgreSQL engine where that is the engine (its retention passes: PgEngine.retentionSession). */
+  postgres: PgEngine | null;
   /** Lets go of what opening took besides the engine (the data directory's lock). */
   release(): void;
 }
@@ -16,11 +18,14 @@ export interface OpenedEngine {
  * database that several collectors share, so no lock on a directory.
  */
 export async function openEngine(dataDir: string, pgUrl: string | undefined, log: (msg: string) => void): Promise<OpenedEngine> {
-  if (pgUrl !== undefined) return { engine: await PgEngine.open(pgUrl, log), sqlite: null, release: () => undefined };
+  if (pgUrl !== undefined) {
+    const postgres = await PgEngine.open(pgUrl, log);
+    return { engine: postgres, sqlite: null, postgres, release: () => undefined };
+  }
   const lock = lockDataDir(dataDir);
   try {
     const sqlite = new SqliteStore(dataDir);
-    return { engine: new SqliteEngine(sqlite), sqlite, release: () => lock.release() };
+    return { engine: new SqliteEngine(sqlite), sqlite, postgres: null, release: () => lock.release() };
   } catch (e) {
     lock.release();
     throw e;

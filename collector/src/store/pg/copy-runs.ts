@@ -64,6 +64,14 @@ export async function copyRuns(pool: pg.Pool, runIds: readonly string[], where: 
       if (page.length < PAGE) break;
       after = (page.at(-1) as Row).bid as number;
     }
+    // Roll-ups (retention): the reads merge them with the raw blocks (retention/finest-rows.ts).
+    after = 0;
+    for (;;) {
+      const page = await q('SELECT bid, rid, hid, res, t0, t1, n, source, data FROM rollups WHERE rid = ANY($1::int[]) AND bid > $2 ORDER BY bid LIMIT $3', [rids, after, PAGE]);
+      put(mem, 'rollups', ['bid', 'rid', 'hid', 'res', 't0', 't1', 'n', 'source', 'data'], page);
+      if (page.length < PAGE) break;
+      after = (page.at(-1) as Row).bid as number;
+    }
     mem.exec('COMMIT');
     await c.query('COMMIT');
     return new SqliteStore(where, { image: mem.serialize() });

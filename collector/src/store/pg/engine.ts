@@ -7,10 +7,12 @@ import type { SqliteStore } from '../sqlite.js';
 import { copyRuns } from './copy-runs.js';
 import { PgIds } from './ids.js';
 import { CHANNEL, notices, PgListener } from './notify.js';
+import type { PgRetentionSession } from './pruner.js';
+import { PgRetention, RETENTION_LOCK } from './retention.js';
 import { RunCopies } from './run-cache.js';
 import { hostsPg, recentPg, runSummariesPg, type NamesFor } from './reads.js';
 import { checkPg, migratePg } from './schema.js';
-import { registerAgentPg, writeBatchesPg } from './writes.js';
+import { registerAgentPg, writeBatchesPg, type Learned } from './writes.js';
 
 /** int8 (counts, times in ms, ids) as numbers: every one fits in 2^53 (seqs are capped there by the protocol). */
 const types = {
@@ -20,6 +22,14 @@ const types = {
 /** Deadlock and serialization failures: the transaction did nothing and may simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const ATTEMPTS = 5;
+
+/** What an import writes through, inside PgEngine.importing's one transaction. */
+export interface PgImportWriter {
+  /** An imported hello (no claim on the id: no key asked for, a bound one kept); the agent's host row id. */
+  registerAgent(hello: Hello, now: number): Promise<number>;
+  /** As writeBatches; per item, whether that (agent, seq) was stored already. */
+  writeBatches(items: readonly PendingBatch[], now: number): Promise<boolean[]>;
+}
 
 /** The URL without its password, for the log and messages. */
 export function redactedUrl(url: string): string {
@@ -127,6 +137,42 @@ export class PgEngine implements StoreEngine {
     return res;
   }
 
+  /** The seqs stored of each of these agents (by any collector or import). */
+  async storedSeqs(agentIds: readonly string[]): Promise<Map<string, Set<number>>> {
+    const out = new Map<string, Set<number>>(agentIds.map((a) => [a, new Set<number>()]));
+    const { rows } = await this.pool.query<{ agent_id: string; seq: number }>('SELECT agent_id, seq FROM batches WHERE agent_id = ANY($1::text[])', [[...agentIds]]);
+    for (const r of rows) out.get(r.agent_id)?.add(Number(r.seq));
+    return out;
+  }
+
+  /**
+   * fn in one transaction (an import stores a file whole or not at all). Where PostgreSQL breaks
+   * a deadlock by aborting it, fn runs again from the start: it must keep no state across runs.
+   * No NOTIFY: an imported run is not live, and the other collectors' live views stream agents.
+   */
+  async importing<T>(fn: (w: PgImportWriter) => Promise<T>): Promise<T> {
+    let learned: Learned[] = [];
+    const out = await this.transaction((c) => {
+      learned = [];
+      return fn({
+        registerAgent: async (hello, now) => {
+          const r = await registerAgentPg(c, this.ids, hello, now, null, true);
+          learned.push(r.learned);
+          return r.reg.hid;
+        },
+        writeBatches: async (items, now) => {
+          // Metric ids in their own statements on another connection, as writeBatches does.
+          await this.ids.resolve(this.pool, items);
+          const w = await writeBatchesPg(c, this.ids, items, now);
+          learned.push(w.learned);
+          return w.res.duplicate;
+        },
+      });
+    });
+    for (const l of learned) this.ids.learn(l);
+    return out;
+  }
+
   listRuns(): Promise<RunSummary[]> {
     return runSummariesPg(this.pool, null);
   }
@@ -151,6 +197,43 @@ export class PgEngine implements StoreEngine {
 
   gpuTags(): Map<string, { uuid: string; name: string }> {
     return new Map(this.tags);
+  }
+
+  /**
+   * A retention pass's hold: its own connection (not the pool's: commits and reads keep theirs)
+   * holding the retention lock, or null where another collector holds it (it prunes this pass).
+   * The lock is the session's: a collector that dies lets go of it with its connection.
+   */
+  async retentionSession(): Promise<PgRetentionSession | null> {
+    const c = new pg.Client(this.config);
+    c.on('error', (e) => this.log(`retention: PostgreSQL connection lost: ${e.message}`));
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [RETENTION_LOCK]);
+      if (!rows[0]?.held) {
+        await c.end();
+        return null;
+      }
+    } catch (e) {
+      await c.end().catch(() => undefined);
+      throw e;
+    }
+    const names = async (ids: readonly number[]): Promise<(id: number) => string> => {
+      if (ids.some((id) => this.ids.nameOf(id) === undefined)) await this.ids.loadMetrics(this.pool);
+      return (id) => {
+        const name = this.ids.nameOf(id);
+        if (name === undefined) throw new StagewatchError('store-metrics', `metric id ${id} has no name in metric_names`);
+        return name;
+      };
+    };
+    return {
+      target: new PgRetention(c, names),
+      // Ending the connection lets go of the lock too; the unlock first says so plainly.
+      close: async () => {
+        await c.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch(() => undefined);
+        await c.end().catch(() => undefined);
+      },
+    };
   }
 
   /** The named runs in an in-memory SQLite store (copy-runs.ts); the caller closes it. */

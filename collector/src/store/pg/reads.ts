@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { mergeBlocks } from '../block-merge.js';
 import { hostBlock, sampleOf, type HostBlock } from '../block-reads.js';
 import type { RecentData } from '../engine.js';
 import { markFromRow, type HostSeen, type MarkRow, type RunSummary, type StoredMark, type StoredSample } from '../rows.js';
@@ -82,7 +83,25 @@ export async function recentPg(db: Db, host: string, since: number, namesFor: Na
   const c = cur[0];
   if (!c) return { runId: null, samples: [], marks: [] };
   const { rows } = await db.query<BlockRowPg>('SELECT bid, n, source, data FROM blocks WHERE rid = $1 AND hid = $2 AND t1 >= $3', [c.rid, c.hid, since]);
+  const { rows: rolled } = await db.query<BlockRowPg>('SELECT bid, n, source, data FROM rollups WHERE rid = $1 AND hid = $2 AND t1 >= $3 ORDER BY t0, bid', [c.rid, c.hid, since]);
   const marks = await marksWhere(db, 'm.rid = $1 AND m.hid = $2 AND m.timing IS NULL', [c.rid, c.hid]);
-  const blocks = numbered(rows);
-  return { runId: c.runId, samples: samplesOf(blocks, host, await namesFor(blocks), since), marks };
+  const raw = numbered(rows);
+  if (rolled.length === 0) return { runId: c.runId, samples: samplesOf(raw, host, await namesFor(raw), since), marks };
+  // Roll-ups (retention) in the window: merged with the raw blocks as the SQLite store's reads
+  // merge them (finest-rows.ts, block-merge.ts): blocks in order of first time, a roll-up before
+  // a raw block of the same, roll-ups numbered 0 (before raw readings of the same time).
+  const rolledBlocks = rolled.map((r) => hostBlock({ s0: 0, n: r.n, source: r.source, data: r.data }));
+  const ordered = [...raw].sort((a, b) => (a.t[0] as number) - (b.t[0] as number) || a.s0 - b.s0);
+  const blocks: HostBlock[] = [];
+  for (let i = 0, j = 0; i < ordered.length || j < rolledBlocks.length; ) {
+    const a = ordered[i];
+    const b = rolledBlocks[j];
+    if (a && (!b || (a.t[0] as number) < (b.t[0] as number))) blocks.push(ordered[i++] as HostBlock);
+    else blocks.push(rolledBlocks[j++] as HostBlock);
+  }
+  const nameOf = await namesFor(blocks);
+  const samples: StoredSample[] = [];
+  let k = 0;
+  mergeBlocks(() => blocks[k++], (b, i) => (b.t[i] as number) >= since && samples.push(sampleOf(b, i, host, nameOf)));
+  return { runId: c.runId, samples, marks };
 }

@@ -6,14 +6,15 @@ const KEPT = 4;
 
 /**
  * Everything a copy of the runs holds changes one of these: a new block, mark or fingerprint
- * (ids only grow), the runs' rows (end, labels, first data) or their agents (each batch moves
+ * (ids only grow), the runs' rows (end, labels, first data, `pruned`: each retention step on the
+ * run counts one) or their agents (each batch moves
  * last_seen; a hello moves hello, GPUs and fingerprints with it).
  */
 const STAMP = `SELECT concat_ws('|',
   (SELECT max(bid) FROM blocks WHERE rid = ANY($1::int[])),
   (SELECT max(mid) FROM marks WHERE rid = ANY($1::int[])),
   (SELECT max(fid) FROM fingerprints WHERE rid = ANY($1::int[])),
-  (SELECT string_agg(concat_ws(',', rid, ended_at, exit_code, signal, data_start, labels), ';' ORDER BY rid) FROM runs WHERE rid = ANY($1::int[])),
+  (SELECT string_agg(concat_ws(',', rid, ended_at, exit_code, signal, data_start, labels, pruned), ';' ORDER BY rid) FROM runs WHERE rid = ANY($1::int[])),
   (SELECT string_agg(concat_ws(',', id, rid, last_seen), ';' ORDER BY id) FROM agents WHERE rid = ANY($1::int[]))
 ) AS stamp`;
 

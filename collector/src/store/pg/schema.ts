@@ -51,6 +51,21 @@ CREATE TABLE clock(agent_id text NOT NULL, t bigint NOT NULL, offset_ms double p
 CREATE INDEX clock_agent ON clock(agent_id);
 `;
 
+/**
+ * Retention on PostgreSQL: roll-ups as the SQLite store keeps them (retention/schema.ts, the same
+ * blobs), and a per-run count of pruning steps, so a kept copy of a run (run-cache.ts) notices a
+ * step changed it even where no id it stamps grew (the 10 s level only deletes).
+ */
+const V2 = `
+CREATE TABLE rollups(
+  bid bigserial PRIMARY KEY, rid integer NOT NULL, hid integer NOT NULL, res integer NOT NULL CHECK (res IN (1000, 10000)),
+  t0 bigint NOT NULL, t1 bigint NOT NULL, n integer NOT NULL, source smallint NOT NULL, data bytea NOT NULL
+);
+CREATE INDEX rollups_run_host_res_t0 ON rollups(rid, hid, res, t0);
+CREATE INDEX rollups_run_host_t1 ON rollups(rid, hid, t1);
+ALTER TABLE runs ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
+`;
+
 export interface PgMigration {
   version: number;
   what: string;
@@ -58,7 +73,10 @@ export interface PgMigration {
 }
 
 /** Append only, as the SQLite store's: a released migration is never edited. */
-export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, what: 'the tables of the SQLite store at its version 7', sql: V1 }];
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, what: 'the tables of the SQLite store at its version 7', sql: V1 },
+  { version: 2, what: 'retention: roll-ups, and runs.pruned', sql: V2 },
+];
 
 /** An arbitrary constant: the advisory lock collectors take while one of them migrates. */
 const MIGRATION_LOCK = 0x57a9e;

@@ -46,8 +46,10 @@ async function saveFingerprint(c: Client, row: { rid: number; hid: number; agent
  * An agent's hello, in the caller's transaction; as SqliteStore.registerAgent. The key binding is
  * checked on the row the upsert leaves (it locks the row): of two collectors that register one
  * new agent id with different keys at once, the second sees the first's key and refuses.
+ * `imported`: the hello comes from a run file (import); as on SQLite it is no claim on the id, so
+ * no key is asked for and a bound one is kept (the upsert's coalesce keeps it).
  */
-export async function registerAgentPg(c: Client, ids: PgIds, hello: Hello, now: number, agentKey: string | null): Promise<{ reg: AgentRegistration; learned: Learned }> {
+export async function registerAgentPg(c: Client, ids: PgIds, hello: Hello, now: number, agentKey: string | null, imported = false): Promise<{ reg: AgentRegistration; learned: Learned }> {
   const learned = newLearned();
   const keyHash = agentKey === null ? null : createHash('sha256').update(agentKey).digest('hex');
   const { rows: h } = await c.query<{ hid: number }>('INSERT INTO hosts(name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING hid', [hello.host]);
@@ -62,7 +64,7 @@ export async function registerAgentPg(c: Client, ids: PgIds, hello: Hello, now: 
     [hello.agentId, hid, rid, now, JSON.stringify(hello), keyHash],
   );
   const bound = a[0] as { keyHash: string | null; storedThrough: number };
-  if (bound.keyHash && bound.keyHash !== keyHash) {
+  if (bound.keyHash && bound.keyHash !== keyHash && !imported) {
     throw new StagewatchError('agent-key', `agent id ${hello.agentId} belongs to another agent (${keyHash ? 'its key does not match' : 'no key presented'})`);
   }
   if (hello.labels && Object.keys(hello.labels).length > 0) await c.query('UPDATE runs SET labels = $1 WHERE rid = $2', [JSON.stringify(hello.labels), rid]);

@@ -1,6 +1,6 @@
 import { rollKind, type RollKind } from './kinds.js';
 import { countThrough, rollUp, stepEnd } from './rollup.js';
-import type { Remainder, Resolution, RetentionTarget, RunHost, StepChange } from './target.js';
+import type { Remainder, Resolution, RetentionTarget, RunHost, StepChange, TargetBlock } from './target.js';
 
 /** How long each resolution is kept, ms; 0 keeps it for good. */
 export interface RetentionPolicy {
@@ -26,7 +26,7 @@ export interface PrunerOptions {
   onIdle?: () => void;
 }
 
-interface Level {
+export interface Level {
   from: Resolution;
   to: Resolution | null;
   keepMs: number;
@@ -36,7 +36,35 @@ interface Level {
  * A step ends on a multiple of the bucket it makes (1 s from raw, 10 s from 1 s), so no bucket
  * straddles two steps; deleting 10 s readings ends on 10 s too.
  */
-const alignOf = (level: Level): number => level.to ?? 10_000;
+export const alignOf = (level: Level): number => level.to ?? 10_000;
+
+/** The policy's levels that prune anything (a resolution kept for good has none). */
+export function levelsOf(policy: RetentionPolicy): Level[] {
+  const all: Level[] = [
+    { from: 0, to: 1000, keepMs: policy.rawMs },
+    { from: 1000, to: 10000, keepMs: policy.oneSecondMs },
+    { from: 10000, to: null, keepMs: policy.tenSecondMs },
+  ];
+  return all.filter((l) => l.keepMs > 0);
+}
+
+/** Where the marks that split a step's buckets are looked for: from the aligned span before its first block, to its end. */
+export function markRange(level: Level, firstStart: number, end: number): [from: number, to: number] {
+  const align = alignOf(level);
+  return [Math.floor(firstStart / align) * align - align, end];
+}
+
+/**
+ * A step's change (pure): the blocks read through `end` dropped, their readings after it kept
+ * as they are, those through it rolled up into the next resolution (split at `cuts`), or, from
+ * the coarsest, deleted for good. Both pruners (this one, and PostgreSQL's pg/pruner.ts) take it.
+ */
+export function stepChange(level: Level, rh: RunHost, blocks: readonly TargetBlock[], end: number, cuts: readonly number[], kindOf: (id: number) => RollKind): StepChange {
+  const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));
+  const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
+  const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as TargetBlock) as number, [...cuts], kindOf);
+  return { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
+}
 
 /**
  * Rolls raw readings older than the policy's raw time into 1 s readings, those older than its
@@ -68,12 +96,7 @@ export class Pruner {
     opts: PrunerOptions = {},
   ) {
     this.o = { stepBlocks: 64, intervalMs: 60_000, minGapMs: 1, now: Date.now, log: () => {}, ...opts };
-    const all: Level[] = [
-      { from: 0, to: 1000, keepMs: policy.rawMs },
-      { from: 1000, to: 10000, keepMs: policy.oneSecondMs },
-      { from: 10000, to: null, keepMs: policy.tenSecondMs },
-    ];
-    this.levels = all.filter((l) => l.keepMs > 0);
+    this.levels = levelsOf(policy);
   }
 
   /** Starts the first pass on the next timer turn; later passes every intervalMs. */
@@ -146,12 +169,9 @@ export class Pruner {
     }
     const blocks = this.target.blocksThrough(level.from, rh, end);
     if (blocks.length === 0) return false;
-    const through = new Map(blocks.map((b) => [b, countThrough(b.t, b.n, end)]));
-    const keep: Remainder[] = blocks.filter((b) => (through.get(b) as number) < b.n).map((block) => ({ block, from: through.get(block) as number }));
     // Buckets split at stage marks (the step's readings start in the aligned span of its first block).
-    const cuts = level.to === null ? [] : this.target.markTimes(rh, Math.floor((starts[0] as number) / align) * align - align, end);
-    const add = level.to === null ? [] : rollUp(blocks, level.to, (b) => through.get(b as (typeof blocks)[number]) as number, cuts, this.kindOf);
-    const change: StepChange = { ...rh, res: level.from, drop: blocks, keep, add, to: level.to };
+    const cuts = level.to === null ? [] : this.target.markTimes(rh, ...markRange(level, starts[0] as number, end));
+    const change = stepChange(level, rh, blocks, end, cuts, this.kindOf);
     this.target.apply(change);
     this.o.onStep?.(change, performance.now() - t0);
     return true;

@@ -38,7 +38,7 @@ export interface StepChange extends RunHost {
 
 /**
  * What the pruner needs of a store: the few operations of a step, in terms an engine can
- * implement in SQL of its own (SQLite here, sqlite-target.ts; PostgreSQL next). The engine keeps
+ * implement in SQL of its own (SQLite here, sqlite-target.ts; PostgreSQL, asynchronous, pg/retention.ts). The engine keeps
  * its handle; the pruner never sees it.
  */
 export interface RetentionTarget {
