@@ -43,3 +43,29 @@ export function hostBatch(host, k, t0) {
   return samples;
 }
 
+/**
+ * Each of `agents` agents (registered as `${tag}-${a}`, hids in `regs`) submits a host batch every
+ * 500 ms, spread evenly over the half second, for `seconds`; resolves with each batch's
+ * submit-to-ack latency in ms.
+ */
+export async function paceHostBatches(ingest, pendingBatch, regs, tag, agents, seconds) {
+  const lat = [];
+  const start = Date.now();
+  let k = 0;
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.floor(((Date.now() - start) / 500) * agents);
+      for (; k < due; k++) {
+        const a = k % agents;
+        const seq = Math.floor(k / agents) + 1;
+        const sent = performance.now();
+        ingest.submit(pendingBatch(`${tag}-${a}`, regs[a].hid, `${tag}-${a}`, { type: 'batch', seq, runId: null, samples: hostBatch(`${tag}-${a}`, seq, start), health: [], marks: [], clock: null, loss: LOSS }), () => lat.push(performance.now() - sent));
+      }
+      if (Date.now() - start >= seconds * 1000) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 5);
+  });
+  return lat;
+}

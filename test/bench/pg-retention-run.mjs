@@ -12,7 +12,7 @@ import { PgPruner } from '../../collector/dist/store/pg/pruner.js';
 import { pendingBatch } from '../../collector/dist/store/rows.js';
 import { Ingestor } from '../../collector/dist/ingest.js';
 import { CollectorTelemetry } from '../../collector/dist/telemetry.js';
-import { hello, hostBatch, LOSS } from './bench-samples.mjs';
+import { hello, hostBatch, LOSS, paceHostBatches } from './bench-samples.mjs';
 
 const { values } = parseArgs({ options: { hours: { type: 'string', default: '1' }, agents: { type: 'string', default: '50' }, seconds: { type: 'string', default: '15' }, store: { type: 'string' } } });
 const url = values.store;
@@ -43,24 +43,7 @@ async function ingestRun(prune) {
   let passes = 0;
   const pruner = prune ? new PgPruner(() => engine.retentionSession(), POLICY, { onStep: (_, ms) => stepMs.push(ms), onPass: () => passes++ }) : null;
   pruner?.start();
-  const lat = [];
-  const start = Date.now();
-  let k = 0;
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.floor(((Date.now() - start) / 500) * agents);
-      for (; k < due; k++) {
-        const a = k % agents;
-        const seq = Math.floor(k / agents) + 1;
-        const sent = performance.now();
-        ingest.submit(pendingBatch(`${tag}-${a}`, regs[a].hid, `${tag}-${a}`, { type: 'batch', seq, runId: null, samples: hostBatch(`${tag}-${a}`, seq, start), health: [], marks: [], clock: null, loss: LOSS }), () => lat.push(performance.now() - sent));
-      }
-      if (Date.now() - start >= Number(values.seconds) * 1000) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 5);
-  });
+  const lat = await paceHostBatches(ingest, pendingBatch, regs, tag, agents, Number(values.seconds));
   await ingest.close();
   await pruner?.close();
   await engine.close();

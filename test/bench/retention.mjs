@@ -18,7 +18,8 @@ import { pendingBatch, SqliteStore } from '../../collector/dist/store/sqlite.js'
 import { Pruner } from '../../collector/dist/store/retention/pruner.js';
 import { Ingestor } from '../../collector/dist/ingest.js';
 import { CollectorTelemetry } from '../../collector/dist/telemetry.js';
-import { GPUS, hello, hostBatch, LOSS } from './bench-samples.mjs';
+import { SqliteEngine } from '../../collector/dist/store/engine.js';
+import { GPUS, hello, hostBatch, LOSS, paceHostBatches } from './bench-samples.mjs';
 
 const { values } = parseArgs({ options: { hours: { type: 'string', default: '1' }, agents: { type: 'string', default: '50' }, seconds: { type: 'string', default: '15' } } });
 const HZ = 10;
@@ -90,32 +91,13 @@ async function ingestRun(dataDir, prune) {
   const st = new SqliteStore(dataDir);
   const agents = Number(values.agents);
   const regs = Array.from({ length: agents }, (_, a) => st.registerAgent(hello(`live-${a}`, `live-${a}`), Date.now()));
-  const ingest = new Ingestor(st, new CollectorTelemetry(), () => {});
+  // Ingest writes through the engine interface, as in the collector (store/engine.ts).
+  const ingest = new Ingestor(new SqliteEngine(st), new CollectorTelemetry(), () => {});
   const stepMs = [];
   const pruner = prune ? new Pruner(st.retentionTarget(), { rawMs: 3_600_000, oneSecondMs: 0, tenSecondMs: 0 }, { onStep: (_, ms) => stepMs.push(ms) }) : null;
   pruner?.start();
-  const lat = [];
-  const seconds = Number(values.seconds);
-  const start = Date.now();
-  let k = 0;
-  // Each agent sends a batch every 500 ms, agents spread evenly over the half second.
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.floor(((Date.now() - start) / 500) * agents);
-      for (; k < due; k++) {
-        const a = k % agents;
-        const seq = Math.floor(k / agents) + 1;
-        const s = hostBatch(`live-${a}`, seq, start);
-        const sent = performance.now();
-        ingest.submit(pendingBatch(`live-${a}`, regs[a].hid, `live-${a}`, { type: 'batch', seq, runId: null, samples: s, health: [], marks: [], clock: null, loss: LOSS }), () => lat.push(performance.now() - sent));
-      }
-      if (Date.now() - start >= seconds * 1000) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 5);
-  });
-  ingest.close();
+  const lat = await paceHostBatches(ingest, pendingBatch, regs, 'live', agents, Number(values.seconds));
+  await ingest.close();
   const busy = pruner?.busy ?? false;
   pruner?.close();
   st.close();

@@ -2,12 +2,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Sample } from '@stagewatch/shared';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { pendingBatch, SqliteStore, type PendingBatch } from '../../collector/src/store/sqlite.js';
 
 /** A time on a 10 s boundary, as collector clocks go: the tests' epoch. */
 export const T = 1_700_000_000_000;
 export const HOST = 'h1';
 export const AGENT = 'a1';
+
+/**
+ * Fake timers for each test of the calling file, and a list of clean-ups run after each (stores
+ * closed, directories removed) once real timers are back.
+ */
+export function fakeTimersWithCleanups(): Array<() => void> {
+  const cleanups: Array<() => void> = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const c of cleanups.splice(0)) c();
+  });
+  return cleanups;
+}
 
 /** A temporary data directory, removed by the returned function. */
 export function scratchDir(): { dir: string; remove: () => void } {

@@ -1,4 +1,4 @@
-import { ByteReader, hasLanes, Lanes, readBlockColumns, readInts, readValues, writeBlockColumns, writeColumnsMoved, writeInts, writeValues, type ByteWriter, type SampleBlock, type SampleSource } from '@stagewatch/shared';
+import { ByteReader, hasLanes, Lanes, SOURCE_CODES, readBlockColumns, readInts, readValues, writeBlockColumns, writeColumnsMoved, writeInts, writeValues, type ByteWriter, type SampleBlock, type SampleSource } from '@stagewatch/shared';
 
 /**
  * A block as the store keeps it (the `data` of a blocks row): flags, the metric ids of its
@@ -38,6 +38,39 @@ export function storedBlob(b: SampleBlock, idOf: (name: string) => number, shift
   for (const n of b.names) w.varint(idOf(n));
   writeColumnsMoved(w, b, shift);
   return w.take();
+}
+
+/** A batch's block as either engine inserts it: times on the collector's clock, the blob encoded. */
+export interface MovedBlock {
+  t0: number;
+  t1: number;
+  n: number;
+  source: number;
+  data: Uint8Array;
+}
+
+/**
+ * A batch's blocks moved onto the collector's clock (its clock offset, as one whole ms for every
+ * time: Math.round(t - shift) for integer times t), and the batch's first time over blocks and
+ * marks (where a run's data starts). Both engines store exactly this.
+ */
+export function movedBlocks(
+  blocks: readonly SampleBlock[],
+  batch: { clock: { offsetMs: number } | null; marks: ReadonlyArray<{ t: number }> },
+  idOf: (name: string) => number,
+  w: ByteWriter,
+): { shift: number; first: number; blocks: MovedBlock[] } {
+  const shift = batch.clock ? batch.clock.offsetMs : 0;
+  const move = Math.round(-shift);
+  let first = Infinity;
+  const out: MovedBlock[] = [];
+  for (const b of blocks) {
+    const t0 = b.tFirst + move;
+    if (t0 < first) first = t0;
+    out.push({ t0, t1: b.tLast + move, n: b.n, source: SOURCE_CODES[b.source], data: storedBlob(b, idOf, move, w) });
+  }
+  for (const k of batch.marks) if (k.t - shift < first) first = Math.floor(k.t - shift);
+  return { shift, first, blocks: out };
 }
 
 /**

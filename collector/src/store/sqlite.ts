@@ -3,10 +3,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Hello } from '@stagewatch/shared';
-import { ByteWriter, NotFoundError, SOURCE_CODES, StagewatchError } from '@stagewatch/shared';
+import { ByteWriter, NotFoundError, StagewatchError } from '@stagewatch/shared';
 import type { SinkSource } from '../sinks/types.js';
 import { BlockReads, sampleOf } from './block-reads.js';
-import { storedBlob } from './blocks.js';
+import { movedBlocks } from './blocks.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
 import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
@@ -203,18 +203,12 @@ export class SqliteStore {
           continue;
         }
         const rid = this.ridFor(batch.runId, host, hid, now);
-        const shift = batch.clock ? batch.clock.offsetMs : 0;
-        // Math.round(t - shift) for integer times t: every time moves by the same whole ms.
-        const move = Math.round(-shift);
-        let first = Infinity;
-        for (const b of blocks) {
-          const t0 = b.tFirst + move;
-          if (t0 < first) first = t0;
-          s.insertBlock.run(rid, hid, t0, b.tLast + move, seq, b.n, SOURCE_CODES[b.source], storedBlob(b, this.idOf, move, this.writer));
+        const { shift, first, blocks: moved } = movedBlocks(blocks, batch, this.idOf, this.writer);
+        for (const b of moved) {
+          s.insertBlock.run(rid, hid, b.t0, b.t1, seq, b.n, b.source, b.data);
           seq += b.n;
         }
         for (const k of batch.marks) {
-          if (k.t - shift < first) first = Math.floor(k.t - shift);
           s.insertMark.run(
             rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source,
             k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { ByteWriter, SOURCE_CODES, StagewatchError, type Hello, type HostFingerprint, type WorkloadRuntime } from '@stagewatch/shared';
-import { storedBlob } from '../blocks.js';
+import { ByteWriter, StagewatchError, type Hello, type HostFingerprint, type WorkloadRuntime } from '@stagewatch/shared';
+import { movedBlocks } from '../blocks.js';
 import type { AgentRegistration, PendingBatch, WriteResult } from '../rows.js';
 import type { PgIds } from './ids.js';
 
@@ -144,17 +144,9 @@ export async function writeBatchesPg(c: Client, ids: PgIds, items: readonly Pend
     res.samples += samples;
     touched.add(agentId);
     const rid = await ridFor(c, ids, learned, batch.runId, host, hid, now);
-    const shift = batch.clock ? batch.clock.offsetMs : 0;
-    const move = Math.round(-shift);
-    let first = Infinity;
-    for (const b of bs) {
-      const t0 = b.tFirst + move;
-      if (t0 < first) first = t0;
-      const blob = storedBlob(b, idOf, move, writer);
-      blocks.push([rid, hid, t0, b.tLast + move, b.n, SOURCE_CODES[b.source], Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)]);
-    }
+    const { shift, first, blocks: moved } = movedBlocks(bs, batch, idOf, writer);
+    for (const m of moved) blocks.push([rid, hid, m.t0, m.t1, m.n, m.source, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)]);
     for (const k of batch.marks) {
-      if (k.t - shift < first) first = Math.floor(k.t - shift);
       marks.push([rid, hid, agentId, k.t - shift, k.kind, k.stage, k.step ?? null, k.rank ?? null, k.gauges ? JSON.stringify(k.gauges) : null, k.source, k.timing ?? null, k.category ?? null, k.dropped ?? null, k.inferred ?? null]);
     }
     for (const h of batch.health) {

@@ -1,16 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { batchOf, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
+import { describe, expect, it, vi } from 'vitest';
+import { batchOf, fakeTimersWithCleanups, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
 import type { SqliteStore } from '../sqlite.js';
 import { Pruner, type RetentionPolicy } from './pruner.js';
 
-const cleanups: Array<() => void> = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = fakeTimersWithCleanups();
 
 function pass(store: SqliteStore, policy: RetentionPolicy, now: number, stepBlocks: number): void {
   let idle = false;

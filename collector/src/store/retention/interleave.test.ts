@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AGENT, batchOf, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AGENT, batchOf, fakeTimersWithCleanups, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
 import { Ingestor, type IngestOutcome } from '../../ingest.js';
 import { CollectorTelemetry } from '../../telemetry.js';
 import { SqliteEngine } from '../engine.js';
 import { Pruner } from './pruner.js';
 
-const cleanups: Array<() => void> = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = fakeTimersWithCleanups();
 
 describe('pruning never stalls ingest', () => {
   it("commits batches that arrive while a backlog is pruned between the pruner's steps, within ingest's own delay", async () => {

@@ -1,16 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AGENT, batchOf, openStore, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
+import { describe, expect, it, vi } from 'vitest';
+import { AGENT, batchOf, fakeTimersWithCleanups, openStore, scratchDir, storeWithBatches, T } from '../../../../test/helpers/retention-store.js';
 import type { SqliteStore } from '../sqlite.js';
 import { Pruner, type PrunerOptions, type RetentionPolicy } from './pruner.js';
 
-const cleanups: Array<() => void> = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = fakeTimersWithCleanups();
 
 function fixture(batches: number): { store: SqliteStore; hid: number; dir: string } {
   const { dir, remove } = scratchDir();
