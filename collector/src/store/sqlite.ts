@@ -9,7 +9,8 @@ import { BlockReads, sampleOf } from './block-reads.js';
 import { movedBlocks } from './blocks.js';
 import { CursorReads } from './cursor-reads.js';
 import { saveFingerprint, type FingerprintRow, type HelloRow } from './fingerprints.js';
-import { markFromRow, type AgentRegistration, type MarkRow, type PendingBatch, type RunSummary } from './rows.js';
+import { agentClockOf, agentHellosOf, agentLossOf, fingerprintRowsOf, gpusOf, hostsSeen, marksOf, storedBatchesOf, type AgentLoss } from './meta-reads.js';
+import type { AgentRegistration, PendingBatch, RunSummary } from './rows.js';
 import type { HostSeen, StoredMark, StoredSample, WriteResult } from './rows.js';
 import { runSummaries } from './runs.js';
 import { migrate } from './schema.js';
@@ -37,6 +38,8 @@ export class SqliteStore {
   private readonly stmts: WriteStatements;
   /** Read statements by SQL, prepared on first use and reused. */
   private readonly reads = new Map<string, Database.Statement>();
+  /** stmt() as a function, for the reads kept in their own modules (meta-reads.ts, runs.ts). */
+  private readonly read = (sql: string): Database.Statement => this.stmt(sql);
   private cursorReads: CursorReads | null = null;
   private reportReadsOf: ReportReads | null = null;
   private readonly idOf = (name: string): number => this.metricIds.get(name) ?? this.newMetricId(name);
@@ -242,11 +245,11 @@ export class SqliteStore {
   }
 
   listRuns(): RunSummary[] {
-    return runSummaries((sql) => this.stmt(sql), null);
+    return runSummaries(this.read, null);
   }
 
   run(runId: string): RunSummary | null {
-    return runSummaries((sql) => this.stmt(sql), runId)[0] ?? null;
+    return runSummaries(this.read, runId)[0] ?? null;
   }
 
   /** A run's samples in time order host by host, optionally for one host. */
@@ -265,35 +268,17 @@ export class SqliteStore {
 
   /** A run's marks in time order, times on the collector's clock. */
   marks(runId: string): StoredMark[] {
-    const rows = this
-      .stmt(
-        `SELECT h.name AS host, m.t, m.kind, m.stage, m.step, m.rank, m.gauges, m.source, m.timing, m.category, m.dropped, m.inferred FROM marks m
-         JOIN runs r ON r.rid = m.rid JOIN hosts h ON h.hid = m.hid WHERE r.id = ? ORDER BY m.t, m.rowid`,
-      )
-      .all(runId) as Array<MarkRow & { host: string }>;
-    return rows.map(markFromRow);
+    return marksOf(this.read, runId);
   }
 
   /** GPU index → name per host, as the agents announced them. */
   gpus(runId: string): Array<{ host: string; index: number; name: string }> {
-    return this
-      .stmt(
-        `SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid
-         JOIN run_hosts rh ON rh.hid = g.hid JOIN runs r ON r.rid = rh.rid WHERE r.id = ? ORDER BY h.name, g.idx`,
-      )
-      .all(runId) as Array<{ host: string; index: number; name: string }>;
+    return gpusOf(this.read, runId);
   }
 
   /** Hosts with the run each streams to now and when it was last heard from. */
   hosts(): HostSeen[] {
-    const rows = this
-      .stmt(
-        `SELECT h.name AS host, r.id AS runId, max(a.last_seen) AS lastSeen FROM agents a JOIN hosts h ON h.hid = a.hid
-         JOIN runs r ON r.rid = a.rid GROUP BY h.hid ORDER BY h.name`,
-      )
-      .all() as Array<{ host: string; runId: string; lastSeen: number }>;
-    const gpus = this.stmt('SELECT h.name AS host, g.idx AS "index", g.name FROM gpus g JOIN hosts h ON h.hid = g.hid ORDER BY g.idx').all() as Array<{ host: string; index: number; name: string }>;
-    return rows.map((r) => ({ ...r, gpus: gpus.filter((g) => g.host === r.host).map(({ index, name }) => ({ index, name })) }));
+    return hostsSeen(this.read);
   }
 
   /** A host's samples since t in the run it streams to now (what a live view starts from). */
@@ -309,34 +294,27 @@ export class SqliteStore {
 
   /** A run's stored fingerprints, oldest first (fingerprints.ts reads them). */
   fingerprintRows(runId: string): FingerprintRow[] {
-    return this
-      .stmt('SELECT h.name AS host, f.kind, f.body FROM fingerprints f JOIN runs r ON r.rid = f.rid JOIN hosts h ON h.hid = f.hid WHERE r.id = ? ORDER BY f.rowid')
-      .all(runId) as FingerprintRow[];
+    return fingerprintRowsOf(this.read, runId);
   }
 
   /** The last hello of each agent of a run, least recently seen first. */
   agentHellos(runId: string): HelloRow[] {
-    return this
-      .stmt('SELECT h.name AS host, a.hello FROM agents a JOIN runs r ON r.rid = a.rid JOIN hosts h ON h.hid = a.hid WHERE r.id = ? ORDER BY a.last_seen')
-      .all(runId) as HelloRow[];
+    return agentHellosOf(this.read, runId);
   }
 
   /** What an agent last said it lost: dropped from a full spool, or quarantined. */
-  agentLoss(agentId: string): { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | null {
-    const r = this
-      .stmt('SELECT batches, samples, corrupt, rejected, quarantined_samples AS quarantinedSamples FROM loss WHERE agent_id = ?')
-      .get(agentId) as { batches: number; samples: number; corrupt: number; rejected: number; quarantinedSamples: number } | undefined;
-    return r ?? null;
+  agentLoss(agentId: string): AgentLoss | null {
+    return agentLossOf(this.read, agentId);
   }
 
   /** Clock estimates an agent's batches carried, oldest first. */
   agentClock(agentId: string): Array<{ offsetMs: number; errorMs: number }> {
-    return this.stmt('SELECT offset_ms AS offsetMs, error_ms AS errorMs FROM clock WHERE agent_id = ? ORDER BY t').all(agentId) as Array<{ offsetMs: number; errorMs: number }>;
+    return agentClockOf(this.read, agentId);
   }
 
   /** The seqs stored for an agent, with each batch's sample count: to check delivery after the fact. */
   storedBatches(agentId: string): Array<{ seq: number; samples: number }> {
-    return this.stmt('SELECT seq, samples FROM batches WHERE agent_id = ? ORDER BY seq').all(agentId) as Array<{ seq: number; samples: number }>;
+    return storedBatchesOf(this.read, agentId);
   }
 
   /** SQLite's own consistency check of the whole file: ['ok'] when sound. */
