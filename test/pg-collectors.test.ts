@@ -9,7 +9,7 @@ import { DEFAULT_THRESHOLDS } from '../collector/src/analysis/thresholds.js';
 import { makeReport } from '../collector/src/report/index.js';
 import { bucketSeriesFromStore } from '../collector/src/report/series.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { startPostgres, withPgClient, type PgServer } from './helpers/postgres.js';
 import { COLLECTOR_BIN, contentKeys, startAgentDaemon, startCollectorProc, teeSamples, waitFor, type AgentProc, type CollectorProc } from './helpers/processes.js';
 import { useScratch } from './helpers/scratch.js';
 
@@ -210,11 +210,10 @@ describe('a collector on PostgreSQL through an outage of the database', () => {
     const summary = await agent.stop();
     expect(summary.unsent).toBe(0);
     expect(summary.lost).toEqual({ batches: 0, samples: 0, corrupt: 0, rejected: 0, quarantinedSamples: 0 });
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    const seqs = (await c.query<{ seq: string }>('SELECT seq FROM batches ORDER BY seq')).rows.map((r) => Number(r.seq));
-    const stored = (await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM blocks')).rows[0]?.n;
-    await c.end();
+    const { seqs, stored } = await withPgClient(url, async (c) => ({
+      seqs: (await c.query<{ seq: string }>('SELECT seq FROM batches ORDER BY seq')).rows.map((r) => Number(r.seq)),
+      stored: (await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM blocks')).rows[0]?.n,
+    }));
     expect(seqs).toEqual(Array.from({ length: summary.batches }, (_, k) => k + 1));
     expect(stored).toBe(teeSamples(tee).length);
     col.proc.kill('SIGTERM');

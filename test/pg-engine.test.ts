@@ -11,7 +11,7 @@ import { pendingBatch } from '../collector/src/store/rows.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { capturedAgents, rechunk, type ReplayAgent } from './helpers/pg-replay.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { pgQuery, startPostgres, withPgClient, type PgServer } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
 import { useScratch } from './helpers/scratch.js';
 
@@ -141,10 +141,7 @@ describe('the PostgreSQL engine on a real PostgreSQL', () => {
     const reg = await a.registerAgent(hello, NOW, null);
     // The listener connects asynchronously: a notice sent before it LISTENs is not seen.
     await waitFor('the listener', async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      const n = (await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")).rows[0].n as number;
-      await c.end();
+      const n = (await pgQuery(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")).rows[0].n as number;
       return n >= 2;
     });
     const sent = batches.slice(0, 3);
@@ -225,11 +222,10 @@ describe('the PostgreSQL engine on a real PostgreSQL', () => {
   it('migrates a fresh database once when collectors start together, and refuses one a newer stagewatch wrote', async () => {
     const url = await freshDb();
     await Promise.all([open(url), open(url), open(url)]);
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    expect((await c.query('SELECT version FROM stagewatch_schema ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
-    await c.query("INSERT INTO stagewatch_schema(version, what) VALUES (99, 'from the future')");
-    await c.end();
+    await withPgClient(url, async (c) => {
+      expect((await c.query('SELECT version FROM stagewatch_schema ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+      await c.query("INSERT INTO stagewatch_schema(version, what) VALUES (99, 'from the future')");
+    });
     await expect(PgEngine.open(url, log)).rejects.toThrow(/schema version 99, newer than this collector's 2/);
   }, 60_000);
 });

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRunFileHeader, isStagewatchError, RUN_FILE_FORMAT, RUN_FILE_VERSION } from '@stagewatch/shared';
 import { PgEngine } from '../collector/src/store/pg/engine.js';
@@ -11,7 +10,7 @@ import { pendingBatch } from '../collector/src/store/rows.js';
 import type { SqliteStore } from '../collector/src/store/sqlite.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { capturedAgents, rechunk, type ReplayAgent } from './helpers/pg-replay.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { pgQuery, startPostgres, withPgClient, type PgServer } from './helpers/postgres.js';
 import { COLLECTOR_BIN, waitFor } from './helpers/processes.js';
 import { storeContent } from './helpers/portable.js';
 import { useScratch } from './helpers/scratch.js';
@@ -37,29 +36,17 @@ async function reportJson(store: string[]): Promise<unknown> {
 }
 
 /** Rows of the tables an import writes, to see that a second import (or a failed one) adds none. */
-async function counts(url: string): Promise<Record<string, number>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
+function counts(url: string): Promise<Record<string, number>> {
+  return withPgClient(url, async (c) => {
     const out: Record<string, number> = {};
     for (const t of ['runs', 'agents', 'batches', 'blocks', 'marks', 'fingerprints']) {
       out[t] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]?.n);
     }
     return out;
-  } finally {
-    await c.end();
-  }
+  });
 }
 
-async function query(url: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
+const query = pgQuery;
 const sql = async (url: string, text: string): Promise<void> => void (await query(url, text));
 
 /** What a run is in a store (helpers/portable.ts's storeContent), read from a SQLite store. */
@@ -138,10 +125,7 @@ describe('import --store postgres:// on a real PostgreSQL', () => {
       await e.registerAgent({ ...hello, runId: 'streamed' }, NOW, 'the-agents-key-0123456789');
       const imp = await collector(['import', agentFile, '--store', url]);
       expect(imp.exitCode, String(imp.stderr)).toBe(0);
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      const { rows } = await c.query<{ key_hash: string }>('SELECT key_hash FROM agents WHERE id = $1', [hello.agentId]);
-      await c.end();
+      const { rows } = await withPgClient(url, (c) => c.query<{ key_hash: string }>('SELECT key_hash FROM agents WHERE id = $1', [hello.agentId]));
       expect(rows[0]?.key_hash).toBe(createHash('sha256').update('the-agents-key-0123456789').digest('hex'));
       // A stream without the key is still refused.
       const refused = await e.registerAgent(hello, NOW, null).then(() => null, (x: unknown) => x);

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeReport } from '../collector/src/report/index.js';
 import { PgEngine } from '../collector/src/store/pg/engine.js';
@@ -10,7 +9,7 @@ import { pendingBatch } from '../collector/src/store/rows.js';
 import { SqliteStore } from '../collector/src/store/sqlite.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { capturedAgents, rechunk, type ReplayAgent } from './helpers/pg-replay.js';
-import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { pgQuery, startPostgres, withPgClient, type PgServer } from './helpers/postgres.js';
 import { startCollectorProc, waitFor, type CollectorProc } from './helpers/processes.js';
 import { batchOf, T } from './helpers/retention-store.js';
 import { useScratch } from './helpers/scratch.js';
@@ -43,25 +42,13 @@ async function freshEnginesOn(url: string, n: number): Promise<PgEngine[]> {
   return opened;
 }
 
-async function query(url: string, sql: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const query = pgQuery;
 
-async function counts(url: string): Promise<{ batches: number; blocks: number; rollups: number }> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
+function counts(url: string): Promise<{ batches: number; blocks: number; rollups: number }> {
+  return withPgClient(url, async (c) => {
     const n = async (t: string): Promise<number> => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0]?.n);
     return { batches: await n('batches'), blocks: await n('blocks'), rollups: await n('rollups') };
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 let agents: ReplayAgent[];
@@ -224,12 +211,11 @@ describe('retention on a real PostgreSQL', () => {
     const name = `r${++dbs}`;
     await server.createDatabase(name);
     const url = server.urlOf(name);
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await migratePg(c, url, PG_MIGRATIONS.slice(0, 1));
-    // A run stored before version 2.
-    await c.query("INSERT INTO runs(id, kind, started_at) VALUES ('stored-before', 'run', 1)");
-    await c.end();
+    await withPgClient(url, async (c) => {
+      await migratePg(c, url, PG_MIGRATIONS.slice(0, 1));
+      // A run stored before version 2.
+      await c.query("INSERT INTO runs(id, kind, started_at) VALUES ('stored-before', 'run', 1)");
+    });
     const [e] = (await freshEnginesOn(url, 1)) as [PgEngine];
     const { rows } = await query(url, 'SELECT version FROM stagewatch_schema ORDER BY version');
     expect(rows).toEqual([{ version: 1 }, { version: 2 }]);

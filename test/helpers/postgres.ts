@@ -7,6 +7,20 @@ import pg from 'pg';
 import { waitFor } from './processes.js';
 
 /** A real PostgreSQL server (Debian's package) in a temp dir, for the tests of the PostgreSQL engine. */
+/** Runs fn on a fresh client of `url`, which is closed afterwards whatever fn does. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** One statement on a fresh client. */
+export const pgQuery = (url: string, text: string): Promise<pg.QueryResult> => withPgClient(url, (c) => c.query(text));
+
 export interface PgServer {
   /** postgres://postgres@localhost:PORT/postgres over the server's unix socket. */
   url: string;
@@ -95,13 +109,7 @@ export async function startPostgres(): Promise<PgServer> {
     url: urlOf('postgres'),
     urlOf,
     async createDatabase(db: string) {
-      const c = new pg.Client({ connectionString: urlOf('postgres') });
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE "${db}"`);
-      } finally {
-        await c.end();
-      }
+      await pgQuery(urlOf('postgres'), `CREATE DATABASE "${db}"`);
     },
     async down() {
       await halt();
