@@ -96,6 +96,8 @@ describe('collector protocol', () => {
     client.start();
     await waitFor('a clock estimate', () => client.clock);
     const realT = Date.now();
+    // The estimate the batch goes out with: this one, or one a pong refines before it is sent.
+    const before = client.clock?.offsetMs;
     streamer.add(gpuSample('host-skewed', realT + skew, 1));
     streamer.flush();
     expect(await client.forceFlush(5000)).toBe(true);
@@ -105,7 +107,8 @@ describe('collector protocol', () => {
     const [stored] = [...collector.store.samples('skew-run')];
     expect(Math.abs((stored?.t ?? 0) - realT)).toBeLessThan(50);
     const offsets = collector.store.agentClock(spool.agentId);
-    expect(offsets[0]?.offsetMs).toBeCloseTo(client.clock?.offsetMs ?? 0);
+    const held = [before, client.clock?.offsetMs];
+    expect(held.some((o) => Math.abs((offsets[0]?.offsetMs ?? NaN) - (o ?? NaN)) < 0.005), `stored ${offsets[0]?.offsetMs}, the client held ${held.join(' and ')}`).toBe(true);
   });
 });
 
