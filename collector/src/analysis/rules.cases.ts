@@ -36,7 +36,7 @@ export const CELL_CASES: readonly CellCase[] = [
   { name: 'link rate at 51200 MiB/s', facts: { ...half, linkRate: 51200 }, want: { communication: 1 } },
   { name: 'link rate high with a saturated thread: communication first', facts: { ...half, linkRate: 60000, thread: 99 }, want: { communication: 1 } },
   // host-bound by the driving process's busiest thread (hostThreadPct 90)
-  { name: 'thread just below 90 %', facts: { ...half, thread: 89.99 }, want: SPLIT },
+  { name: "thread just below 90 %: the thread's time beyond the kernels' is host-bound, not the whole interval", facts: { ...half, thread: 89.99 }, want: { compute: 0.5, 'host-bound': 0.3999, idle: 0.1001 } },
   { name: 'thread at 90 %', facts: { ...half, thread: 90 }, want: { 'host-bound': 1 } },
   { name: 'thread known and idle: workload cores are not asked', facts: { ...half, thread: 50, cores: 1 }, want: SPLIT },
   { name: 'thread known and idle: host cores are not asked', facts: { ...half, thread: 50, coreMax: 99 }, want: SPLIT },
@@ -72,6 +72,11 @@ export const CELL_CASES: readonly CellCase[] = [
   { name: 'GPU quiet, a CPU burst 89.5 % of the interval', facts: { ...none, sm: 0.2, util: 5, thread: 89.5 }, want: { 'host-bound': 0.895, idle: 0.105 } },
   { name: 'host lane, thread 50 %', facts: { ...none, thread: 50 }, want: { 'host-bound': 0.5, idle: 0.5 } },
   { name: 'GPU half busy, thread 50 %: the split is by utilization, the thread may overlap the kernels', facts: { ...half, thread: 50 }, want: SPLIT },
+  // a partly busy interval: the thread's time beyond the kernels' is host-bound (hostShareBeside)
+  { name: 'GPU 20 % busy, thread 60 %: at least 40 % ran the thread and no kernel', facts: { ...none, sm: 20, util: 20, thread: 60 }, want: { compute: 0.2, 'host-bound': 0.4, idle: 0.4 } },
+  { name: 'GPU 20 % busy, thread just below 10 %', facts: { ...none, sm: 20, util: 20, thread: 9.99 }, want: { compute: 0.2, idle: 0.8 } },
+  { name: 'GPU 50.01 % busy, thread 50 %: none beyond the kernels', facts: { ...none, sm: 50.01, util: 50.01, thread: 50 }, want: { compute: 0.5001, idle: 0.4999 } },
+  { name: 'GPU 12 % busy, thread 89.99 % (below hostThreadPct)', facts: { ...none, sm: 12, util: 12, thread: 89.99 }, want: { compute: 0.12, 'host-bound': 0.7799, idle: 0.1001 } },
   { name: 'GPU quiet and disks busy, thread 50 %: io', facts: { ...none, sm: 5, util: 5, disk: 100, thread: 50 }, want: { io: 1 } },
   { name: 'no sm, util 50: not the host lane', facts: { ...none, util: 50 }, want: SPLIT },
   { name: 'no util, sm 30: split by SM activity', facts: { ...none, sm: 30 }, want: { compute: 0.3, idle: 0.7 } },

@@ -69,16 +69,23 @@ export const CELL_RULES: readonly Rule[] = [
 /** Label rule: the dominant state labels a stage when its share is above majorityShare. */
 export const LABEL_RULE: Condition<'share'> = { fact: 'share', op: '>', th: 'majorityShare' };
 /**
- * A quiet interval (the rules found it all idle) whose driving process had a thread busy part of
- * it: host-bound for the thread's share of the interval, idle for the rest. On the GPU nothing
- * else ran, so the thread's time is what the interval was spent on. Without it a CPU burst's first
- * interval, where the reading is 85-90 % (the burst began a little into it), came out all idle
- * (H100 phases capture, mixed_three).
+ * An interval no rule claims whole (found idle, or the GPU partly busy) whose driving process had
+ * a thread busy part of it: host-bound for the thread's time beyond the kernels' (hostShareBeside),
+ * idle for the rest. Without it a CPU burst's first interval, where the reading is 85-90 % (the
+ * burst began a little into it), came out all idle (H100 phases capture, mixed_three).
  */
 export const QUIET_HOST_RULE: Condition<'thread'> = { fact: 'thread', op: '>=', th: 'idleActivityPct' };
-/** The host-bound share of an interval the rules found all idle. */
-export const quietHostShare = (thread: number | null, th: Thresholds, rule: Condition<'thread'> = QUIET_HOST_RULE): number =>
-  holds(rule, { thread }, th) ? Math.min(1, (thread as number) / 100) : 0;
+/**
+ * The host-bound share of an interval no rule claims whole (found idle, or GPU partly busy):
+ * where the driving thread ran for more of the interval than kernels did (busy, 0..1), at least
+ * the difference passed with the thread running and no kernel running, whatever the order inside
+ * the interval, so that much is host-bound; with the GPU quiet (busy 0) it is the thread's whole
+ * share. Where the thread ran for less, it may have run entirely while the kernels did, so none
+ * is claimed. Before this took `busy` off, a partly busy interval claimed none at all: a CPU burst
+ * ending where matmuls began counted as idle (mixed_three on the H100 re-run, idle 0.106).
+ */
+export const hostShareBeside = (busy: number, thread: number | null, th: Thresholds, rule: Condition<'thread'> = QUIET_HOST_RULE): number =>
+  holds(rule, { thread }, th) ? Math.max(0, Math.min(1, (thread as number) / 100) - busy) : 0;
 /** Offload: an interval counts when host-to-device PCIe is at or above offloadH2dMibps... */
 export const OFFLOAD_CELL_RULE: Condition<'h2d'> = { fact: 'h2d', op: '>=', th: 'offloadH2dMibps' };
 /** ...and a stage names it when such intervals hold at least offloadShare of its covered time. */
@@ -167,8 +174,9 @@ const FACT: Record<Fact, (f: CellFacts) => number | null> = {
 /**
  * A classifier for many intervals: the index in STATES of the first rule that holds, or -1 where
  * none does. Then the GPU ran kernels part of the interval and nothing else was saturated;
- * utilization is the share of time a kernel ran, so busyShare() of it is compute and the rest
- * idle (all idle without any GPU figure: the host lane of a stage without GPU data).
+ * utilization is the share of time a kernel ran, so busyShare() of it is compute, a busy host
+ * thread's time beyond it host-bound (hostShareBeside) and the rest idle (no compute without any
+ * GPU figure: the host lane of a stage without GPU data).
  */
 export function cellClassifier(th: Thresholds, rules: readonly Rule[] = CELL_RULES): (f: CellFacts) => number {
   const compiled = compile(rules, th).map((r) => ({ test: r.test, index: STATES.indexOf(r.state) }));
@@ -184,13 +192,14 @@ export const busyShare = (f: CellFacts): number => Math.min(1, Math.max(0, (f.ut
 /** The state of one interval as fractions (one state at 1 mostly). */
 export function classifyCell(f: CellFacts, th: Thresholds, rules: readonly Rule[] = CELL_RULES, quiet: Condition<'thread'> = QUIET_HOST_RULE): Readonly<Partial<Shares>> {
   const i = cellClassifier(th, rules)(f);
+  if (i >= 0 && STATES[i] !== 'idle') return ONE[STATES[i] as State];
   const busy = i >= 0 ? 0 : busyShare(f);
-  if ((i >= 0 && STATES[i] === 'idle') || (i < 0 && busy <= 0)) {
-    const host = quietHostShare(f.thread, th, quiet);
-    return host >= 1 ? { 'host-bound': 1 } : host > 0 ? { 'host-bound': host, idle: 1 - host } : ONE.idle;
-  }
-  if (i >= 0) return ONE[STATES[i] as State];
-  return busy >= 1 ? { compute: 1 } : { compute: busy, idle: 1 - busy };
+  const host = hostShareBeside(busy, f.thread, th, quiet);
+  const out: Partial<Shares> = {};
+  if (busy > 0) out.compute = busy;
+  if (host > 0) out['host-bound'] = host;
+  if (busy + host < 1) out.idle = 1 - busy - host;
+  return out;
 }
 
 /** The label for shares of covered time: the dominant state if it holds most of it, else mixed. */

@@ -5,7 +5,7 @@
 import type { Aggregated, GpuGrids } from './aggregate.js';
 import { CHUNK } from './grid.js';
 import { loadPct } from './link.js';
-import { busyShare, cellClassifier, offloadCell, quietHostShare, type CellFacts } from './rules.js';
+import { busyShare, cellClassifier, hostShareBeside, offloadCell, type CellFacts } from './rules.js';
 import { STATES, type State, type Thresholds } from './thresholds.js';
 
 /** Where the host-bound rule gets its figure, from the best data the run has. */
@@ -174,16 +174,15 @@ export class LaneCells {
         f.disk = sumOrNull(at(diskR, o), at(diskW, o));
       }
       const state = this.classify(f);
-      const busy = state >= 0 ? 0 : busyShare(f);
-      if (state === IDLE || (state < 0 && busy <= 0)) {
-        // All idle by the rules: a busy host thread's share of it is host-bound (QUIET_HOST_RULE).
-        const host = quietHostShare(f.thread, th);
-        out[o * SLOTS + HOST_BOUND] = host;
-        out[o * SLOTS + IDLE] = 1 - host;
-      } else if (state >= 0) out[o * SLOTS + state] = 1;
+      if (state >= 0 && state !== IDLE) out[o * SLOTS + state] = 1;
       else {
+        // Idle by the rules, or no rule holds: kernels' share is compute, a busy host thread's
+        // time beyond it host-bound (hostShareBeside), the rest idle; as classifyCell does.
+        const busy = state >= 0 ? 0 : busyShare(f);
+        const host = hostShareBeside(busy, f.thread, th);
         out[o * SLOTS + COMPUTE] = busy;
-        out[o * SLOTS + IDLE] = 1 - busy;
+        out[o * SLOTS + HOST_BOUND] = host;
+        out[o * SLOTS + IDLE] = 1 - busy - host;
       }
       out[o * SLOTS + COVER] = Math.min(1, cover / this.cellMs);
     }
