@@ -74,11 +74,22 @@ export interface Aggregated {
   gpus: Set<number>;
 }
 
+/** Whether any of the slots holds a value (a loop, not some(): no closure per reading). */
+function anyOf(v: Float64Array, slots: readonly number[]): boolean {
+  for (let k = 0; k < slots.length; k++) if (!Number.isNaN(v[slots[k] as number] as number)) return true;
+  return false;
+}
 const newStats = (n: number, p95: ReadonlySet<number> = new Set()): Weighted[] => Array.from({ length: n }, (_, i) => new Weighted(p95.has(i)));
 const HORIZON_MS = 60_000;
 const SOURCE_CODE: Record<SampleSource, number> = { gpu: 0, host: 1, proc: 2 };
 const IS_GPM = new Uint8Array(SLOT_COUNT);
 for (const i of GPM_SLOTS) IS_GPM[i] = 1;
+
+/** A reading's metric into its grid over [a, b), where present and of the kind this pass takes (GPM or not). */
+function put(grid: Grid, v: Float64Array, slot: number, a: number, b: number, gpm: boolean, base: boolean): void {
+  const x = v[slot] as number;
+  if (x === x && (IS_GPM[slot] === 1 ? gpm : base)) grid.add(a, b, x);
+}
 
 export class HostAggregator {
   private readonly accs: StageAcc[];
@@ -150,7 +161,7 @@ export class HostAggregator {
     const lag = this.th.gpmLagMs;
     if (h.source === 'gpu') this.noteGpu(h.gpu as number, v);
     if (h.source === 'proc') this.noteProc(h, v);
-    if (lag > 0 && h.source === 'gpu' && GPM_SLOTS.some((i) => !Number.isNaN(v[i] as number))) {
+    if (lag > 0 && h.source === 'gpu' && anyOf(v, GPM_SLOTS)) {
       this.interval(h, v, h.t - d, h.t, false, true);
       this.interval(h, v, h.t - d - lag, h.t - lag, true, false);
     } else {
@@ -193,29 +204,25 @@ export class HostAggregator {
   }
 
   private feedGrids(h: ReadingHead, v: Float64Array, a: number, b: number, gpm: boolean, base: boolean): void {
-    const put = (grid: Grid, slot: number): void => {
-      const x = v[slot] as number;
-      if (x === x && (IS_GPM[slot] === 1 ? gpm : base)) grid.add(a, b, x);
-    };
     if (h.source === 'gpu') {
       const g = this.gridsOf(h.gpu as number);
-      put(g.util, SLOT.util_pct);
-      put(g.sm, SLOT.sm_active_pct);
-      put(g.nvlRx, SLOT.nvlink_rx_mibps);
-      put(g.nvlTx, SLOT.nvlink_tx_mibps);
-      put(g.pcieRx, SLOT.pcie_rx_mibps);
-      put(g.pcieTx, SLOT.pcie_tx_mibps);
+      put(g.util, v, SLOT.util_pct, a, b, gpm, base);
+      put(g.sm, v, SLOT.sm_active_pct, a, b, gpm, base);
+      put(g.nvlRx, v, SLOT.nvlink_rx_mibps, a, b, gpm, base);
+      put(g.nvlTx, v, SLOT.nvlink_tx_mibps, a, b, gpm, base);
+      put(g.pcieRx, v, SLOT.pcie_rx_mibps, a, b, gpm, base);
+      put(g.pcieTx, v, SLOT.pcie_tx_mibps, a, b, gpm, base);
     } else if (h.source === 'host') {
-      put(this.host.coreMax, SLOT.cpu_core_max_pct);
-      put(this.host.diskR, SLOT.disk_read_mibps);
-      put(this.host.diskW, SLOT.disk_write_mibps);
+      put(this.host.coreMax, v, SLOT.cpu_core_max_pct, a, b, gpm, base);
+      put(this.host.diskR, v, SLOT.disk_read_mibps, a, b, gpm, base);
+      put(this.host.diskW, v, SLOT.disk_write_mibps, a, b, gpm, base);
     } else if (h.pid === undefined) {
-      put(this.host.treeCores, SLOT.cpu_cores);
-      put(this.host.treeThread, SLOT.thread_max_pct);
+      put(this.host.treeCores, v, SLOT.cpu_cores, a, b, gpm, base);
+      put(this.host.treeThread, v, SLOT.thread_max_pct, a, b, gpm, base);
     } else {
       let grid = this.host.pids.get(h.pid);
       if (!grid) this.host.pids.set(h.pid, (grid = new Grid(this.th.gridMs)));
-      put(grid, SLOT.thread_max_pct);
+      put(grid, v, SLOT.thread_max_pct, a, b, gpm, base);
     }
   }
 
