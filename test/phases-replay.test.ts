@@ -1,7 +1,7 @@
 /**
  * Replays the designed-phase captures (test/gpu/phases.sh on a real GPU; its store.sqlite.gz
- * copied to test/fixtures/phases-h100/, and a second run of the same design on the same kind of
- * machine to test/fixtures/phases-h100-rerun/) through the report and checks each phase against
+ * copied to test/fixtures/phases-h100/, a second run of the same design on the same kind of
+ * machine to test/fixtures/phases-h100-rerun/, and a run on one H200 to test/fixtures/phases-h200/) through the report and checks each phase against
  * test/gpu/phases-design.json: the label exactly, every state's share within 10 points.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +32,8 @@ const design = JSON.parse(readFileSync(path.join(ROOT, 'test', 'gpu', 'phases-de
 const CAPTURES = [
   { dir: 'phases-h100', knownWrong: new Set<string>() },
   { dir: 'phases-h100-rerun', knownWrong: new Set<string>() },
+  // The same design on one H200 (2026-11-24, fourth session; docs/gpu-run-h200-phases/).
+  { dir: 'phases-h200', knownWrong: new Set<string>() },
 ];
 
 describe.each(CAPTURES)('the designed phases captured on a real GPU (test/gpu/phases.sh): $dir', ({ dir, knownWrong: KNOWN_WRONG }) => {
