@@ -1,7 +1,8 @@
 /**
  * Replays the designed-phase captures (test/gpu/phases.sh on a real GPU; its store.sqlite.gz
  * copied to test/fixtures/phases-h100/, a second run of the same design on the same kind of
- * machine to test/fixtures/phases-h100-rerun/, and a run on one H200 to test/fixtures/phases-h200/) through the report and checks each phase against
+ * machine to test/fixtures/phases-h100-rerun/, and a run on one H200 to
+ * test/fixtures/phases-h200/) through the report and checks each phase against
  * test/gpu/phases-design.json: the label exactly, every state's share within 10 points.
  */
 import { existsSync, readFileSync } from 'node:fs';

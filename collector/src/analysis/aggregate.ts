@@ -123,8 +123,7 @@ export class HostAggregator {
     if (h.source === 'gpu' && h.gpu !== undefined) this.gpus.add(h.gpu);
     if (h.dur !== undefined) return this.ingest(h, v, h.dur);
     // Older agents: the gap to the series' previous reading; a series' first reading waits for its second.
-    let gpm = 0;
-    for (const i of GPM_ONLY_SLOTS) if (!Number.isNaN(v[i] as number)) gpm = 1;
+    const gpm = anyOf(v, GPM_ONLY_SLOTS) ? 1 : 0;
     // One number per series: pid, gpu (+1; 0 for none), source, GPM or not.
     const key = (((h.pid ?? 0) * 4096 + (h.gpu ?? -1) + 1) * 4 + SOURCE_CODE[h.source]) * 2 + gpm;
     const prev = this.lastT.get(key);
